@@ -1,0 +1,62 @@
+/** Shapes of Basecamp 4 JSON, as far as the people tools use them. Only `id` and `name` are guaranteed. */
+
+export interface Person {
+  id: number;
+  name: string;
+  email_address?: string | null;
+  personable_type?: string;
+  title?: string | null;
+  bio?: string | null;
+  location?: string | null;
+  admin?: boolean;
+  owner?: boolean;
+  client?: boolean;
+  employee?: boolean;
+  time_zone?: string;
+  avatar_url?: string;
+  company?: { id: number; name: string };
+  created_at?: string;
+  updated_at?: string;
+  can_ping?: boolean;
+  can_manage_projects?: boolean;
+  can_manage_people?: boolean;
+  [key: string]: unknown;
+}
+
+export type ProjectStatus = 'active' | 'archived' | 'trashed';
+
+export interface Project {
+  id: number;
+  name: string;
+  description?: string | null;
+  purpose?: string;
+  status?: ProjectStatus | string;
+  created_at?: string;
+  updated_at?: string;
+  app_url?: string;
+  [key: string]: unknown;
+}
+
+export interface Account {
+  id: number;
+  name: string;
+  [key: string]: unknown;
+}
+
+export interface NewPerson {
+  name: string;
+  email_address: string;
+  title?: string;
+  company_name?: string;
+}
+
+export interface AccessChange {
+  grant?: number[];
+  revoke?: number[];
+  create?: NewPerson[];
+}
+
+export interface AccessResult {
+  granted: Person[];
+  revoked: Person[];
+}

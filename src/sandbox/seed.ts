@@ -1,0 +1,231 @@
+/**
+ * The sandbox account's data: deterministic for a given seed and size, shaped like Basecamp 4's JSON
+ * (see ../shared/basecamp-api.md): people of every personable_type, with and without a company, an HQ,
+ * teams, projects (some archived, one trashed) and memberships.
+ */
+
+export interface SeedOptions {
+  people?: number;
+  seed?: number;
+  accountId?: number;
+}
+
+export interface SandboxPerson {
+  id: number;
+  attachable_sgid: string;
+  name: string;
+  email_address: string | null;
+  personable_type: 'User' | 'Integration' | 'DummyUser' | 'Outsider' | 'Tombstone';
+  title: string | null;
+  bio: string | null;
+  location: string | null;
+  created_at: string;
+  updated_at: string;
+  admin: boolean;
+  owner: boolean;
+  client: boolean;
+  employee: boolean;
+  time_zone: string;
+  avatar_url: string;
+  company?: { id: number; name: string };
+  can_ping: boolean;
+  can_manage_projects: boolean;
+  can_manage_people: boolean;
+  can_access_timesheet: boolean;
+  can_access_hill_charts: boolean;
+}
+
+export interface SandboxProject {
+  id: number;
+  status: 'active' | 'archived' | 'trashed';
+  created_at: string;
+  updated_at: string;
+  name: string;
+  description: string;
+  purpose: 'company_hq' | 'team' | 'topic';
+  clients_enabled: boolean;
+  bookmark_url: string;
+  url: string;
+  app_url: string;
+  members: Set<number>;
+}
+
+export interface SandboxData {
+  accountId: number;
+  accountName: string;
+  ownerId: number;
+  people: Map<number, SandboxPerson>;
+  projects: Map<number, SandboxProject>;
+  companies: Map<string, { id: number; name: string }>;
+  nextPersonId: number;
+}
+
+/** mulberry32: tiny, fast, deterministic. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIRST = ['Ada', 'Bea', 'Cyrus', 'Dana', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Jan', 'Kemi', 'Luis', 'Mina', 'Noor', 'Otto', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tove', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoe'];
+const LAST = ['Abbott', 'Brandt', 'Castillo', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Silva', 'Tanaka', 'Ueda', 'Varga', 'Weber', 'Yilmaz', 'Zhang'];
+const TITLES = ['Designer', 'Engineer', 'Product Manager', 'Support Lead', 'Marketer', 'Writer', 'Data Analyst', null, null];
+const ZONES = ['America/Chicago', 'Europe/Berlin', 'Asia/Tokyo', 'America/New_York', 'Europe/London'];
+export const SANDBOX_DOMAIN = 'acme.example';
+export const CLIENT_DOMAIN = 'client.example';
+
+const EPOCH = Date.UTC(2024, 0, 15, 9, 0, 0);
+const iso = (offsetDays: number) => new Date(EPOCH + offsetDays * 86_400_000).toISOString();
+
+export function makePerson(
+  id: number,
+  fields: Partial<SandboxPerson> & Pick<SandboxPerson, 'name' | 'email_address'>,
+  createdDay = 0,
+): SandboxPerson {
+  return {
+    id,
+    attachable_sgid: `BAh7CEkiCGdpZAY6BkVU${id.toString(36)}`,
+    personable_type: 'User',
+    title: null,
+    bio: null,
+    location: null,
+    created_at: iso(createdDay),
+    updated_at: iso(createdDay),
+    admin: false,
+    owner: false,
+    client: false,
+    employee: true,
+    time_zone: 'America/Chicago',
+    avatar_url: `https://bc3-production-assets-cdn.basecamp-static.com/default/avatar?id=${id}`,
+    can_ping: true,
+    can_manage_projects: true,
+    can_manage_people: false,
+    can_access_timesheet: false,
+    can_access_hill_charts: true,
+    ...fields,
+  };
+}
+
+export function seedAccount(options: SeedOptions = {}): SandboxData {
+  const total = Math.max(8, options.people ?? 120);
+  const random = rng(options.seed ?? 42);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const accountId = options.accountId ?? 5550001;
+  const people = new Map<number, SandboxPerson>();
+  const companies = new Map<string, { id: number; name: string }>();
+  const company = (name: string) => {
+    let c = companies.get(name.toLowerCase());
+    if (!c) {
+      c = { id: 800_000 + companies.size + 1, name };
+      companies.set(name.toLowerCase(), c);
+    }
+    return c;
+  };
+  const acme = company('Acme Co');
+  const clientCo = company('Northwind Traders');
+
+  let nextId = 1_000_001;
+  const add = (fields: Parameters<typeof makePerson>[1]) => {
+    const p = makePerson(nextId++, fields, Math.floor(random() * 600));
+    people.set(p.id, p);
+    return p;
+  };
+
+  const owner = add({
+    name: 'Olivia Owner',
+    email_address: `olivia@${SANDBOX_DOMAIN}`,
+    title: 'Founder',
+    admin: true,
+    owner: true,
+    can_manage_people: true,
+    company: acme,
+  });
+  add({ name: 'Adam Admin', email_address: `adam@${SANDBOX_DOMAIN}`, title: 'Operations', admin: true, can_manage_people: true, company: acme });
+  add({ name: 'Jan Jensen', email_address: `jan@${SANDBOX_DOMAIN}`, title: 'Designer', company: acme });
+  add({ name: 'Sample Person', email_address: null, personable_type: 'DummyUser', title: 'Sample', employee: false, can_ping: false });
+  add({ name: 'Zapier Integration', email_address: null, personable_type: 'Integration', employee: false, can_ping: false });
+  add({ name: 'Otis Outsider', email_address: `otis@outside.example`, personable_type: 'Outsider', employee: false, client: false });
+  add({ name: 'Former Colleague', email_address: null, personable_type: 'Tombstone', employee: false, can_ping: false });
+
+  const used = new Set<string>([...people.values()].map((p) => p.email_address ?? ''));
+  while (people.size < total) {
+    const first = pick(FIRST);
+    const last = pick(LAST);
+    const isClient = random() < 0.15;
+    const domain = isClient ? CLIENT_DOMAIN : SANDBOX_DOMAIN;
+    let local = `${first}.${last}`.toLowerCase();
+    for (let n = 2; used.has(`${local}@${domain}`); n++) local = `${first}.${last}${n}`.toLowerCase();
+    used.add(`${local}@${domain}`);
+    const r = random();
+    add({
+      name: `${first} ${last}`,
+      email_address: `${local}@${domain}`,
+      title: pick(TITLES),
+      location: random() < 0.3 ? pick(['Chicago', 'Berlin', 'Tokyo', 'Lagos', 'Lima']) : null,
+      time_zone: pick(ZONES),
+      admin: !isClient && r < 0.05,
+      client: isClient,
+      employee: !isClient,
+      can_manage_people: !isClient && r < 0.05,
+      // about a third of team members have no company set
+      ...(isClient ? { company: clientCo } : random() < 0.66 ? { company: acme } : {}),
+    });
+  }
+
+  const projects = new Map<number, SandboxProject>();
+  let nextProjectId = 2_000_001;
+  const addProject = (name: string, purpose: SandboxProject['purpose'], status: SandboxProject['status'], description = '') => {
+    const id = nextProjectId++;
+    const p: SandboxProject = {
+      id,
+      status,
+      created_at: iso(Math.floor(random() * 300)),
+      updated_at: iso(300 + Math.floor(random() * 300)),
+      name,
+      description,
+      purpose,
+      clients_enabled: purpose === 'topic',
+      bookmark_url: '',
+      url: '',
+      app_url: `https://3.basecamp.com/${accountId}/projects/${id}`,
+      members: new Set([owner.id]),
+    };
+    projects.set(id, p);
+    return p;
+  };
+  const users = [...people.values()].filter((p) => p.personable_type === 'User');
+  const staff = users.filter((p) => !p.client);
+  const clients = users.filter((p) => p.client);
+
+  const hq = addProject('Acme Co HQ', 'company_hq', 'active', 'Company-wide announcements');
+  for (const p of staff) hq.members.add(p.id);
+  const teams = [addProject('Design Team', 'team', 'active'), addProject('Engineering Team', 'team', 'active')];
+  const topics = ['Launch', 'Q3 Planning', 'Website Redesign', 'Hiring', 'Customer Onboarding', 'Support Rotation', 'Offsite 2025'].map((n) =>
+    addProject(n, 'topic', 'active', `${n} project`),
+  );
+  const archived = ['Old Website', 'Q1 Planning'].map((n) => addProject(n, 'topic', 'archived', `${n} (archived)`));
+  const trashed = addProject('Abandoned Idea', 'topic', 'trashed');
+  for (const project of [...teams, ...topics, ...archived, trashed]) {
+    for (const p of staff) if (random() < 0.3) project.members.add(p.id);
+  }
+  for (const p of clients) topics[Math.floor(random() * 2)]!.members.add(p.id);
+  // Jan is the offboarding example: on a team, projects, and an archived project.
+  const jan = users.find((p) => p.email_address === `jan@${SANDBOX_DOMAIN}`)!;
+  for (const project of [teams[0]!, topics[0]!, topics[1]!, archived[0]!]) project.members.add(jan.id);
+  topics[2]!.members.delete(jan.id);
+
+  return {
+    accountId,
+    accountName: 'Acme Co (sandbox)',
+    ownerId: owner.id,
+    people,
+    projects,
+    companies,
+    nextPersonId: nextId,
+  };
+}

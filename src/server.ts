@@ -1,0 +1,103 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { ElicitResultSchema, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { NotConfiguredError } from './basecamp/errors.js';
+import { VERSION } from './config.js';
+import type { Service } from './service.js';
+import type { ConfirmAnswer, ToolContext, ToolDefinition } from './tools/define.js';
+import { selectTools } from './tools/index.js';
+import { errorResult, successResult } from './tools/result.js';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface ServerOptions {
+  readOnly?: boolean;
+  /** How long a human has to answer a confirmation (elicitation). */
+  confirmTimeoutMs?: number;
+}
+
+/** One MCP server over the shared service; every transport builds its servers here. */
+export function createMcpServer(service: Service, options: ServerOptions = {}): McpServer {
+  const server = new McpServer(
+    { name: 'basecamp-people-mcp', title: 'Basecamp People', version: VERSION },
+    {
+      capabilities: { logging: {} },
+      instructions:
+        'Administer the people of a Basecamp 4 account. Basecamp 4 cannot invite anyone without a project (invite_person ' +
+        'uses the HQ by default) and cannot remove a person from the account (trash_person revokes every project and says ' +
+        'how to finish in Adminland). Use dry_run before trash_person.',
+    },
+  );
+  for (const tool of selectTools({ readOnly: options.readOnly })) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      (args: Record<string, unknown>, extra: Extra) => runTool(server, service, tool, args, extra, options),
+    );
+  }
+  return server;
+}
+
+async function runTool(
+  server: McpServer,
+  service: Service,
+  tool: ToolDefinition,
+  args: Record<string, unknown>,
+  extra: Extra,
+  options: ServerOptions,
+) {
+  try {
+    tool.validate?.(args as never);
+    if (service.notConfigured) throw new NotConfiguredError(service.notConfigured);
+    const output = await tool.handler(args as never, makeContext(server, service, extra, options));
+    return successResult(output.summary, output.structured as Record<string, unknown>);
+  } catch (error) {
+    return errorResult(tool.name, error);
+  }
+}
+
+function makeContext(server: McpServer, service: Service, extra: Extra, options: ServerOptions): ToolContext {
+  const progressToken = extra._meta?.progressToken;
+  let last = -1;
+  return {
+    service,
+    signal: extra.signal,
+    async progress(progress, total, message) {
+      if (progressToken === undefined || progress <= last) return;
+      last = progress;
+      await extra
+        .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total, message } })
+        .catch(() => undefined);
+    },
+    async confirm(message): Promise<ConfirmAnswer> {
+      const caps = server.server.getClientCapabilities();
+      if (!caps?.elicitation) return 'unsupported';
+      // Sent as a raw request: clients that declared `elicitation: {}` (form mode, older spec) are served too.
+      const result = await server.server.request(
+        {
+          method: 'elicitation/create',
+          params: {
+            mode: 'form',
+            message,
+            requestedSchema: {
+              type: 'object',
+              properties: { confirm: { type: 'boolean', title: 'Yes, do it', description: message } },
+              required: ['confirm'],
+            },
+          },
+        },
+        ElicitResultSchema,
+        { relatedRequestId: extra.requestId, timeout: options.confirmTimeoutMs ?? 10 * 60_000, signal: extra.signal },
+      );
+      if (result.action !== 'accept') return result.action;
+      return z.object({ confirm: z.literal(true) }).safeParse(result.content).success ? 'accept' : 'decline';
+    },
+  };
+}

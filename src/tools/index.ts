@@ -1,0 +1,23 @@
+import type { ToolDefinition } from './define.js';
+import { getAccount } from './get-account.js';
+import { getPerson } from './get-person.js';
+import { invitePerson } from './invite-person.js';
+import { listPeople } from './list-people.js';
+import { listProjects } from './list-projects.js';
+import { trashPerson } from './trash-person.js';
+import { updateProjectAccess } from './update-project-access.js';
+
+/** Every tool, in the order clients list them. Filters (read-only) work on this list. */
+export const tools: ToolDefinition[] = [
+  listPeople,
+  getPerson,
+  invitePerson,
+  updateProjectAccess,
+  trashPerson,
+  getAccount,
+  listProjects,
+] as unknown as ToolDefinition[];
+
+export function selectTools(options: { readOnly?: boolean } = {}): ToolDefinition[] {
+  return options.readOnly ? tools.filter((t) => t.annotations.readOnlyHint) : tools;
+}

@@ -1,0 +1,49 @@
+import {
+  AuthenticationError,
+  BasecampError,
+  CancelledError,
+  InvalidInputError,
+  NotConfiguredError,
+  OutcomeUnknownError,
+  RateLimitedError,
+} from '../basecamp/errors.js';
+import { log } from '../log.js';
+
+export interface TextResult {
+  [key: string]: unknown;
+  content: { type: 'text'; text: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+export function successResult(summary: string, structured: Record<string, unknown>): TextResult {
+  return {
+    content: [{ type: 'text', text: `${summary}\n\n${JSON.stringify(structured, null, 2)}` }],
+    structuredContent: structured,
+  };
+}
+
+/** The one place failures become tool results: what failed, why, and what to do next. */
+export function errorResult(toolName: string, error: unknown): TextResult {
+  const details: Record<string, unknown> = {};
+  let message: string;
+  let kind: string;
+  if (error instanceof BasecampError) {
+    message = error.message;
+    kind = error.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+    if (error.status !== undefined) details.status = error.status;
+    if (error.requestId) details.request_id = error.requestId;
+    if (error instanceof RateLimitedError) details.retry_after_seconds = error.retryAfterSeconds;
+    if (error instanceof OutcomeUnknownError) details.outcome = 'unknown';
+    if (error instanceof AuthenticationError) details.sign_in_again = error.signInAgain;
+    if (!(error instanceof InvalidInputError || error instanceof NotConfiguredError || error instanceof CancelledError)) {
+      log.info(`${toolName} failed: ${message}${error.requestId ? ` (X-Request-Id ${error.requestId})` : ''}`);
+    }
+  } else {
+    kind = 'internal';
+    message = `Unexpected failure in ${toolName}: ${error instanceof Error ? error.message : String(error)}. This is a bug in basecamp-people-mcp; nothing more was attempted.`;
+    log.error(`${toolName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+  const text = `${toolName} failed: ${message}\n\n${JSON.stringify({ error: kind, ...details })}`;
+  return { content: [{ type: 'text', text }], isError: true };
+}
