@@ -22,7 +22,8 @@ Usage:
 Environment:
   BASECAMP_ACCESS_TOKEN, BASECAMP_ACCOUNT_ID, BASECAMP_TOKEN_FILE, BASECAMP_API_URL, BASECAMP_LAUNCHPAD_URL,
   BASECAMP_USER_AGENT, BASECAMP_RATE_LIMIT (default 50/10s), BASECAMP_CACHE_TTL (seconds, default 60),
-  BASECAMP_LOG_LEVEL (debug, info, warn, error, silent). See README.md.
+  BASECAMP_LOG_LEVEL (debug, info, warn, error, silent), BASECAMP_SANDBOX=true (same as --sandbox),
+  BASECAMP_READ_ONLY=true (same as --read-only). See README.md.
 `;
 
 interface Parsed {
@@ -48,6 +49,10 @@ function parse(argv: string[]): Parsed {
   return { command: positionals[0] ?? 'serve', values };
 }
 
+function envFlag(name: string): boolean {
+  return /^(1|true|yes)$/i.test(process.env[name] ?? '');
+}
+
 function intOption(value: string | boolean | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -69,10 +74,11 @@ async function sandboxService(people: number): Promise<{ sandbox: Sandbox; servi
 }
 
 async function serve(values: Parsed['values']): Promise<void> {
-  const readOnly = values['read-only'] === true;
+  // Env switches too, so an MCPB bundle's user_config can set them.
+  const readOnly = values['read-only'] === true || envFlag('BASECAMP_READ_ONLY');
   let sandbox: Sandbox | undefined;
   let service: Service;
-  if (values.sandbox) {
+  if (values.sandbox || envFlag('BASECAMP_SANDBOX')) {
     ({ sandbox, service } = await sandboxService(intOption(values.people, 'people', 120)));
     log.info(`using the SANDBOX account (simulated, ${sandbox.data.people.size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
   } else {

@@ -70,7 +70,8 @@ export class RateBudget {
   readonly windowMs: number;
   private readonly limiter: Bottleneck;
   private readonly pauses: PauseStore;
-  private readonly stopping = new AbortController();
+  /** Releases for slots held to time the window; stop() runs them all. */
+  private readonly holds = new Set<() => void>();
   /** Grants so far (for tests and the benchmark). */
   granted = 0;
 
@@ -110,7 +111,16 @@ export class RateBudget {
         this.granted++;
         resolve();
         // Hold the slot for one window: this is what makes the window slide.
-        await sleep(this.windowMs, this.stopping.signal);
+        await new Promise<void>((release) => {
+          const done = () => {
+            clearTimeout(timer);
+            this.holds.delete(done);
+            release();
+          };
+          const timer = setTimeout(done, this.windowMs);
+          timer.unref?.();
+          this.holds.add(done);
+        });
       };
       this.limiter.schedule(job).catch((error: unknown) => {
         if (settled) return;
@@ -132,7 +142,7 @@ export class RateBudget {
 
   /** Releases held slots (they only exist to time the window) and stops the limiter. */
   async stop(): Promise<void> {
-    this.stopping.abort();
+    for (const release of [...this.holds]) release();
     await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * `npm run demo`: starts the server exactly as an MCP client would (over stdio, against the built-in
+ * sandbox account), calls every tool, and prints what each answered. No Basecamp account needed.
+ */
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+type Result = { content: { type: string; text: string }[]; isError?: boolean; structuredContent?: Record<string, unknown> };
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+  const client = new Client({ name: 'basecamp-people-mcp-demo', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--sandbox'], stderr: 'ignore' }));
+  const { tools } = await client.listTools();
+  out(`Connected over stdio to basecamp-people-mcp on the SANDBOX account. ${tools.length} tools:`);
+  for (const t of tools) {
+    const a = t.annotations ?? {};
+    out(`  - ${t.name}: ${t.title}${a.readOnlyHint ? ' [read-only]' : a.destructiveHint ? ' [destructive]' : ''}`);
+  }
+  const step = async (what: string, name: string, args: Record<string, unknown> = {}) => {
+    out();
+    out(`> ${what}`);
+    out(`  ${name}(${JSON.stringify(args)})`);
+    const r = (await client.callTool({ name, arguments: args })) as Result;
+    const text = r.content[0]?.text ?? '';
+    out(`  ${r.isError ? 'ERROR: ' : ''}${text.split('\n\n')[0]}`);
+    return r;
+  };
+
+  await step('Which account is this?', 'get_account');
+  const admins = await step('Who are our admins?', 'list_people', { role: 'admin' });
+  for (const p of (admins.structuredContent?.people ?? []) as { name: string; email_address: string }[]) out(`    ${p.name} <${p.email_address}>`);
+  await step('Everyone (every page is read; the tool pages its answer)', 'list_people', { limit: 5 });
+  await step('Who is jan@acme.example?', 'get_person', { email: 'jan@acme.example' });
+  const launch = await step('Find the Launch project', 'list_projects', { query: 'Launch' });
+  const launchId = (launch.structuredContent?.projects as { id: number }[])[0]!.id;
+  await step('Invite Dana to the Launch project', 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: launchId });
+  await step('Invite Dana again (no duplicate is made)', 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: launchId });
+  const q3 = await step('Find Q3 Planning', 'list_projects', { query: 'Q3' });
+  const q3Id = (q3.structuredContent?.projects as { id: number }[])[0]!.id;
+  await step('Give Dana and Adam access to Q3 Planning', 'update_project_access', { project_id: q3Id, grant: ['dana@acme.example', 'adam@acme.example'] });
+  await step('Offboard jan@acme.example: the plan first', 'trash_person', { email: 'jan@acme.example', dry_run: true });
+  await step('Offboard jan@acme.example', 'trash_person', { email: 'jan@acme.example' });
+  await step('Bad input is refused before anything is sent', 'get_person', { email: 'not-an-email' });
+  await client.close();
+  out();
+  out('Done. Connect your own MCP client with: npx @modelcontextprotocol/inspector node dist/cli.js serve --sandbox');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

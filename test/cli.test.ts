@@ -1,0 +1,66 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import type { ToolResult } from './helpers.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+
+describe('command line', () => {
+  it('--help and --version', () => {
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/serve.*--sandbox.*--read-only/s);
+    expect(run('--version').stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(run('frobnicate').status).toBe(2);
+    expect(run('--bogus').status).toBe(2);
+  });
+
+  it('`sandbox` serves the simulated API and prints its URL and a token', async () => {
+    const child = spawn(process.execPath, [cli, 'sandbox', '--people', '40'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('BASECAMP_ACCESS_TOKEN=') && out.includes('Ctrl-C')) resolve();
+      });
+    });
+    const url = /BASECAMP_API_URL=(\S+)/.exec(out)![1]!;
+    const token = /BASECAMP_ACCESS_TOKEN=(\S+)/.exec(out)![1]!;
+    const account = /BASECAMP_ACCOUNT_ID=(\S+)/.exec(out)![1]!;
+    const res = await request(`${url}/${account}/people.json`, { headers: { authorization: `Bearer ${token}`, 'user-agent': 'test' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-total-count']).toBe('40');
+    await res.body.dump();
+    child.kill('SIGTERM');
+  });
+
+  it('without credentials the server still starts, lists its tools, says so once on stderr, and tools explain how to sign in', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli],
+      stderr: 'pipe',
+      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent-home', BASECAMP_TOKEN_FILE: '/nonexistent/token.json' },
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(transport);
+    expect((await client.listTools()).tools).toHaveLength(7);
+    const r = (await client.callTool({ name: 'list_people', arguments: {} })) as ToolResult;
+    expect(r.isError).toBe(true);
+    expect(r.content[0]!.text).toMatch(/login/);
+    expect(stderr.match(/not signed in/g)).toHaveLength(1);
+    await client.close();
+  });
+
+  it('--read-only over stdio registers only the read-only tools', async () => {
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, '--sandbox', '--read-only'], stderr: 'ignore' }));
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['get_account', 'get_person', 'list_people', 'list_projects']);
+    await client.close();
+  });
+});

@@ -1,0 +1,91 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { RateBudget } from '../src/basecamp/rate-budget.js';
+import { loadConfig, type Config } from '../src/config.js';
+import type { Sandbox } from '../src/sandbox/server.js';
+import { createMcpServer, type ServerOptions } from '../src/server.js';
+import { createService, StaticCredentials, type Service, type ServiceOptions } from '../src/service.js';
+
+export interface Scripted {
+  url: string;
+  hits: { method: string; url: string; headers: IncomingMessage['headers']; body: string; at: number }[];
+  close(): Promise<void>;
+}
+
+/** A tiny HTTP server on 127.0.0.1 whose every answer the test scripts. */
+export async function scriptedServer(
+  handler: (req: IncomingMessage, res: ServerResponse, body: string, n: number) => void | Promise<void>,
+): Promise<Scripted> {
+  const hits: Scripted['hits'] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: Date.now() });
+      void handler(req, res, body, hits.length);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': 'req-test-1', ...headers });
+  res.end(body === undefined ? undefined : JSON.stringify(body));
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    ...loadConfig({ BASECAMP_ACCESS_TOKEN: 'test-token', BASECAMP_TOKEN_FILE: '/nonexistent/token.json' }),
+    ...overrides,
+  };
+}
+
+/** A service pointed at a sandbox, with fast retries so fault tests do not wait seconds. */
+export function sandboxService(sandbox: Sandbox, options: ServiceOptions & { config?: Partial<Config> } = {}): Service {
+  const config = testConfig({ apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId: sandbox.accountId, ...options.config });
+  return createService(config, {
+    credentials: new StaticCredentials(sandbox.token, 'test token'),
+    budget: options.budget ?? new RateBudget(config.rateLimit),
+    ...options,
+    http: { retryBaseMs: 20, retryMaxMs: 100, ...options.http },
+  });
+}
+
+export async function connectClient(service: Service, options: ServerOptions = {}, capabilities = {}): Promise<Client> {
+  const server = createMcpServer(service, options);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'test', version: '1.0.0' }, { capabilities });
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  return client;
+}
+
+/** Largest number of times in `times` that fall inside any window of `windowMs`. */
+export function maxInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while (sorted[end]! - sorted[start]! >= windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+export type ToolResult = { content: { type: string; text: string }[]; structuredContent?: Record<string, unknown>; isError?: boolean };
+
+export async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
+  return (await client.callTool({ name, arguments: args })) as ToolResult;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { CancelledError } from '../src/basecamp/errors.js';
+import { parseRateLimit, RateBudget } from '../src/basecamp/rate-budget.js';
+import { maxInWindow } from './helpers.js';
+
+describe('RateBudget (sliding window)', () => {
+  it('parses BASECAMP_RATE_LIMIT', () => {
+    expect(parseRateLimit('50/10s')).toEqual({ max: 50, windowMs: 10_000 });
+    expect(parseRateLimit('5/500ms')).toEqual({ max: 5, windowMs: 500 });
+    expect(parseRateLimit('100/1m')).toEqual({ max: 100, windowMs: 60_000 });
+    expect(() => parseRateLimit('fifty')).toThrow(/50\/10s/);
+    expect(() => parseRateLimit('0/10s')).toThrow(/positive/);
+  });
+
+  it('lets a burst up to the budget through at once and never more than max in any window', async () => {
+    const budget = new RateBudget({ max: 5, windowMs: 400 });
+    const grants: number[] = [];
+    const start = Date.now();
+    await Promise.all(Array.from({ length: 17 }, () => budget.acquire().then(() => grants.push(Date.now()))));
+    // The first five went out at once...
+    expect(grants.slice(0, 5).every((t) => t - start < 150)).toBe(true);
+    // ...and no window of 400 ms ever saw more than five.
+    expect(maxInWindow(grants, 400)).toBeLessThanOrEqual(5);
+    // 17 grants at 5 per 400 ms need at least three more windows.
+    expect(Date.now() - start).toBeGreaterThanOrEqual(3 * 400 - 20);
+    await budget.stop();
+  });
+
+  it('is a sliding window, not a fixed one: a burst at the end of one window cannot add to a burst at the start of the next', async () => {
+    const budget = new RateBudget({ max: 4, windowMs: 300 });
+    const grants: number[] = [];
+    await Promise.all(Array.from({ length: 2 }, () => budget.acquire().then(() => grants.push(Date.now()))));
+    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all(Array.from({ length: 6 }, () => budget.acquire().then(() => grants.push(Date.now()))));
+    expect(maxInWindow(grants, 300)).toBeLessThanOrEqual(4);
+    await budget.stop();
+  });
+
+  it('a pause (429) holds back every queued request, not just one', async () => {
+    const budget = new RateBudget({ max: 50, windowMs: 1000 });
+    await budget.pause(300);
+    const start = Date.now();
+    const grants: number[] = [];
+    await Promise.all(Array.from({ length: 10 }, () => budget.acquire().then(() => grants.push(Date.now() - start))));
+    expect(Math.min(...grants)).toBeGreaterThanOrEqual(280);
+    await budget.stop();
+  });
+
+  it('a cancelled waiter rejects at once and gives its slot back', async () => {
+    const budget = new RateBudget({ max: 1, windowMs: 300 });
+    await budget.acquire();
+    const controller = new AbortController();
+    const waiting = budget.acquire(controller.signal);
+    controller.abort();
+    await expect(waiting).rejects.toBeInstanceOf(CancelledError);
+    expect(budget.granted).toBe(1);
+    await expect(budget.acquire(AbortSignal.abort())).rejects.toBeInstanceOf(CancelledError);
+    await budget.stop();
+  });
+});

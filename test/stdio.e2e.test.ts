@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ToolResult } from './helpers.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+/** The real thing: the built CLI spawned over stdio, driven by the SDK's Client, against the embedded sandbox. */
+describe('stdio: the built CLI with --sandbox', () => {
+  let client: Client;
+  let stderr = '';
+  beforeAll(async () => {
+    if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does it)');
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--sandbox'], stderr: 'pipe', env: { PATH: process.env.PATH ?? '' } });
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(transport);
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as ToolResult;
+
+  it('lists seven tools and says on stderr that it runs on the sandbox', async () => {
+    expect((await client.listTools()).tools).toHaveLength(7);
+    expect(stderr).toMatch(/SANDBOX/);
+  });
+
+  it('every tool works end to end', async () => {
+    const people = await call('list_people', { role: 'admin' });
+    expect(people.isError).toBeFalsy();
+    expect((people.structuredContent as { total: number }).total).toBeGreaterThan(0);
+    expect((await call('get_person', { email: 'jan@acme.example' })).structuredContent).toMatchObject({ person: { id: 1000003 } });
+    expect((await call('get_account')).structuredContent).toMatchObject({ account: { name: 'Acme Co (sandbox)' } });
+    const projects = (await call('list_projects', { query: 'Launch' })).structuredContent as { projects: { id: number }[] };
+    const launch = projects.projects[0]!.id;
+    const invited = await call('invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: launch });
+    expect(invited.structuredContent).toMatchObject({ created: true, project_id: launch });
+    const access = await call('update_project_access', { project_id: launch, revoke: ['dana@acme.example'] });
+    expect((access.structuredContent as { revoked: unknown[] }).revoked).toHaveLength(1);
+    const plan = await call('trash_person', { email: 'jan@acme.example', dry_run: true });
+    expect(plan.structuredContent).toMatchObject({ status: 'planned', account_removed: false });
+    const done = await call('trash_person', { email: 'jan@acme.example' });
+    expect(done.structuredContent).toMatchObject({ status: 'done' });
+    const after = await call('trash_person', { email: 'jan@acme.example', dry_run: true });
+    expect((after.structuredContent as { projects: unknown[] }).projects).toHaveLength(0);
+  });
+
+  it('bad input is an isError result, not a crash', async () => {
+    const r = await call('get_person', { email: 'nope' });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]!.text).toMatch(/email/i);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { startSandbox } from '../src/sandbox/server.js';
+import { tools } from '../src/tools/index.js';
+import { connectClient, sandboxService } from './helpers.js';
+
+const annotationKeys = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;
+
+describe('tool definitions', () => {
+  it('lists the seven public tools', () => {
+    expect(tools.map((t) => t.name)).toEqual([
+      'list_people',
+      'get_person',
+      'invite_person',
+      'update_project_access',
+      'trash_person',
+      'get_account',
+      'list_projects',
+    ]);
+  });
+
+  it.each(tools.map((t) => [t.name, t] as const))('%s sets all four annotations, a title, a description and an output schema', (_n, tool) => {
+    for (const key of annotationKeys) expect(typeof tool.annotations[key]).toBe('boolean');
+    expect(tool.title.length).toBeGreaterThan(3);
+    expect(tool.description.length).toBeGreaterThan(60);
+    expect(Object.keys(tool.outputSchema).length).toBeGreaterThan(0);
+    // Read-only tools cannot be destructive; write tools must say whether they destroy.
+    if (tool.annotations.readOnlyHint) expect(tool.annotations.destructiveHint).toBe(false);
+  });
+
+  it('what clients see: every tool has annotations and an outputSchema, and the schemas match the snapshot', async () => {
+    const sb = await startSandbox();
+    const service = sandboxService(sb);
+    const client = await connectClient(service);
+    const listed = (await client.listTools()).tools;
+    for (const t of listed) {
+      for (const key of annotationKeys) expect(typeof t.annotations?.[key], `${t.name}.${key}`).toBe('boolean');
+      expect(t.outputSchema, t.name).toBeTruthy();
+      await expect(
+        JSON.stringify({ name: t.name, title: t.title, annotations: t.annotations, inputSchema: t.inputSchema, outputSchema: t.outputSchema }, null, 2),
+      ).toMatchFileSnapshot(`./__toolsnaps__/${t.name}.snap`);
+    }
+    await client.close();
+    await service.close();
+    await sb.close();
+  });
+});
