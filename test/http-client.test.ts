@@ -134,13 +134,13 @@ describe('retries', () => {
   });
 
   it('retries a read after a dropped connection', async () => {
-    server = await scriptedServer((req, res, _b, n) => (n === 1 ? req.socket.destroy() : json(res, 200, [1])));
+    server = await scriptedServer((req, res, _b, n) => (n === 1 ? void req.socket.destroy() : json(res, 200, [1])));
     expect((await client(server.url).request('GET', '/x.json')).data).toEqual([1]);
     expect(server.hits).toHaveLength(2);
   });
 
   it('does NOT re-send a write after a dropped connection: the outcome is unknown', async () => {
-    server = await scriptedServer((req) => req.socket.destroy());
+    server = await scriptedServer((req) => void req.socket.destroy());
     const err = await client(server.url)
       .request('PUT', '/projects/1/people/users.json', { body: { create: [{ name: 'A', email_address: 'a@x.example' }] } })
       .catch((e: unknown) => e);
