@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { loadConfig, VERSION, type Config } from './config.js';
+import { askSecret, login, pickAccountOnTerminal } from './auth/login.js';
+import { TokenStore } from './auth/token-store.js';
+import { fetchAuthorization } from './basecamp/launchpad.js';
 import { log } from './log.js';
 import { startSandbox, type Sandbox } from './sandbox/server.js';
 import { createService, StaticCredentials, type Service } from './service.js';
@@ -17,10 +20,18 @@ Usage:
       --people N    size of the sandbox account (default 120)
   basecamp-people-mcp sandbox [--port P] [--people N]
       Serve the simulated Basecamp API alone on 127.0.0.1; prints its URL and a token.
+  basecamp-people-mcp login [--account ID] [--client-id ID] [--redirect-uri URI] [--port P] [--timeout S] [--no-browser]
+      Sign in with your Basecamp OAuth app (Launchpad); writes the token file (0600) and keeps it refreshed.
+      The client secret comes from BASECAMP_CLIENT_SECRET or a hidden prompt, never from the command line.
+  basecamp-people-mcp accounts
+      List the Basecamp accounts the sign-in reaches; * marks the one in use.
+  basecamp-people-mcp logout
+      Delete the stored token file.
   basecamp-people-mcp --help | --version
 
 Environment:
-  BASECAMP_ACCESS_TOKEN, BASECAMP_ACCOUNT_ID, BASECAMP_TOKEN_FILE, BASECAMP_API_URL, BASECAMP_LAUNCHPAD_URL,
+  BASECAMP_ACCESS_TOKEN, BASECAMP_ACCOUNT_ID, BASECAMP_TOKEN_FILE, BASECAMP_CLIENT_ID, BASECAMP_CLIENT_SECRET,
+  BASECAMP_REDIRECT_URI, BASECAMP_API_URL, BASECAMP_LAUNCHPAD_URL,
   BASECAMP_USER_AGENT, BASECAMP_RATE_LIMIT (default 50/10s), BASECAMP_CACHE_TTL (seconds, default 60),
   BASECAMP_LOG_LEVEL (debug, info, warn, error, silent), BASECAMP_SANDBOX=true (same as --sandbox),
   BASECAMP_READ_ONLY=true (same as --read-only). See README.md.
@@ -43,6 +54,11 @@ function parse(argv: string[]): Parsed {
       'read-only': { type: 'boolean' },
       port: { type: 'string' },
       people: { type: 'string' },
+      account: { type: 'string' },
+      'client-id': { type: 'string' },
+      'redirect-uri': { type: 'string' },
+      timeout: { type: 'string' },
+      'no-browser': { type: 'boolean' },
     },
   });
   if (positionals.length > 1) throw new Error(`Unexpected argument: ${positionals[1]}`);
@@ -119,6 +135,72 @@ async function sandboxCommand(values: Parsed['values']): Promise<void> {
   await sandbox.close();
 }
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function loginCommand(values: Parsed['values']): Promise<number> {
+  const config = loadConfig({ ...process.env, BASECAMP_ACCESS_TOKEN: '' });
+  const clientId = (values['client-id'] as string | undefined) ?? config.clientId;
+  if (!clientId) {
+    process.stderr.write('Set BASECAMP_CLIENT_ID (or --client-id) to your Basecamp OAuth app; see README "Sign in".\n');
+    return 2;
+  }
+  let clientSecret = config.clientSecret;
+  if (!clientSecret && process.stdin.isTTY) clientSecret = await askSecret('OAuth client secret (not shown): ');
+  if (!clientSecret) {
+    process.stderr.write('Set BASECAMP_CLIENT_SECRET (it is never taken from the command line); see README "Sign in".\n');
+    return 2;
+  }
+  const store = new TokenStore(config.tokenFile);
+  const result = await login({
+    launchpadUrl: config.launchpadUrl,
+    userAgent: config.userAgent,
+    client: { clientId, clientSecret },
+    redirectUri: (values['redirect-uri'] as string | undefined) ?? config.redirectUri,
+    port: values.port === undefined ? undefined : intOption(values.port, 'port', 0),
+    accountId: values.account === undefined ? undefined : intOption(values.account, 'account', 0),
+    timeoutMs: intOption(values.timeout, 'timeout', 300) * 1000,
+    openBrowser: values['no-browser'] !== true && !process.env.CI,
+    store,
+    say,
+    pickAccount: process.stdin.isTTY ? pickAccountOnTerminal : undefined,
+  });
+  say(`Signed in${result.identity ? ` as ${result.identity}` : ''} to ${result.account.name} (${result.account.id}).`);
+  say(`Token saved to ${store.path} (readable by you only); it is refreshed automatically.`);
+  return 0;
+}
+
+async function accountsCommand(): Promise<number> {
+  const config = loadConfig();
+  const service = createService(config);
+  try {
+    const token = await service.http.credentials.accessToken();
+    const auth = await fetchAuthorization(config.launchpadUrl, token, config.userAgent);
+    let selected: number | undefined;
+    try {
+      selected = await service.accountId();
+    } catch {
+      selected = undefined; // several accounts and none chosen: mark none
+    }
+    if (auth.identity) say(`Signed in as ${auth.identity.first_name ?? ''} ${auth.identity.last_name ?? ''} <${auth.identity.email_address ?? ''}>`.replace(/\s+</, ' <'));
+    for (const a of auth.accounts) {
+      const usable = a.product === 'bc3' ? '' : ' (not Basecamp 4: not usable here)';
+      say(`${a.id === selected && a.product === 'bc3' ? '*' : ' '} ${a.id}  ${a.name}  [${a.product}]${usable}`);
+    }
+    if (selected === undefined) say('No account selected: set BASECAMP_ACCOUNT_ID or run `basecamp-people-mcp login --account ID`.');
+    return 0;
+  } finally {
+    await service.close();
+  }
+}
+
+function logoutCommand(): number {
+  const config = loadConfig({ ...process.env, BASECAMP_ACCESS_TOKEN: '' });
+  const removed = new TokenStore(config.tokenFile).remove();
+  say(removed ? `Signed out: deleted ${config.tokenFile}.` : `Nothing to do: there is no token file at ${config.tokenFile}.`);
+  if (process.env.BASECAMP_ACCESS_TOKEN) say('Note: BASECAMP_ACCESS_TOKEN is still set in this environment.');
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed: Parsed;
   try {
@@ -144,6 +226,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'sandbox':
         await sandboxCommand(values);
         return 0;
+      case 'login':
+        return await loginCommand(values);
+      case 'accounts':
+        return await accountsCommand();
+      case 'logout':
+        return logoutCommand();
       default:
         process.stderr.write(`Unknown command: ${command}\n\n${HELP}`);
         return 2;

@@ -26,6 +26,8 @@ export interface Config {
   tokenSource: 'env' | 'file' | 'none';
   accessToken?: string;
   accountId?: number;
+  /** BASECAMP_ACCOUNT_ID alone (the file's account_id is re-read by the service as the file changes). */
+  accountIdFromEnv?: number;
   rateLimit: RateLimit;
   cacheTtlMs: number;
   clientId?: string;
@@ -60,7 +62,7 @@ export function readTokenFile(path: string): TokenFile | undefined {
   return file as TokenFile;
 }
 
-function parseAccountId(value: string | number | undefined, what: string): number | undefined {
+export function parseAccountId(value: string | number | undefined, what: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got ${JSON.stringify(value)}`);
@@ -80,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenSource: env.BASECAMP_ACCESS_TOKEN ? 'env' : file ? 'file' : 'none',
     accessToken: env.BASECAMP_ACCESS_TOKEN || file?.access_token,
     accountId: parseAccountId(env.BASECAMP_ACCOUNT_ID, 'BASECAMP_ACCOUNT_ID') ?? parseAccountId(file?.account_id, 'account_id in the token file'),
+    accountIdFromEnv: parseAccountId(env.BASECAMP_ACCOUNT_ID, 'BASECAMP_ACCOUNT_ID'),
     rateLimit: parseRateLimit(env.BASECAMP_RATE_LIMIT || '50/10s'),
     cacheTtlMs: ttl * 1000,
     clientId: env.BASECAMP_CLIENT_ID || undefined,

@@ -2,7 +2,6 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ElicitResultSchema, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { NotConfiguredError } from './basecamp/errors.js';
 import { VERSION } from './config.js';
 import type { Service } from './service.js';
 import type { ConfirmAnswer, ToolContext, ToolDefinition } from './tools/define.js';
@@ -55,7 +54,6 @@ async function runTool(
 ) {
   try {
     tool.validate?.(args as never);
-    if (service.notConfigured) throw new NotConfiguredError(service.notConfigured);
     const output = await tool.handler(args as never, makeContext(server, service, extra, options));
     return successResult(output.summary, output.structured as Record<string, unknown>);
   } catch (error) {

@@ -1,10 +1,12 @@
 import { BasecampApi } from './basecamp/api.js';
 import { Directory } from './basecamp/directory.js';
-import { NotConfiguredError } from './basecamp/errors.js';
+import { FileCredentials } from './auth/credentials.js';
+import { SIGN_IN_HELP } from './auth/sign-in-help.js';
+import { TokenStore } from './auth/token-store.js';
 import { BasecampHttp, type Credentials, type HttpOptions } from './basecamp/http.js';
 import { chooseAccount, fetchAuthorization } from './basecamp/launchpad.js';
 import { RateBudget } from './basecamp/rate-budget.js';
-import type { Config } from './config.js';
+import { parseAccountId, type Config } from './config.js';
 
 /** Everything a tool needs, built once per process and shared by every session. */
 export interface Service {
@@ -15,15 +17,10 @@ export interface Service {
   accountId(signal?: AbortSignal): Promise<number>;
   /** Adminland's people page, where account-level removal is finished by hand. */
   adminlandPeopleUrl(signal?: AbortSignal): Promise<string>;
-  /** Set when the server has no credentials: every tool answers with this instead of calling Basecamp. */
+  /** Set when no credentials were found at start (for one line on stderr); tools then say how to sign in, and a later `login` is picked up. */
   notConfigured?: string;
   close(): Promise<void>;
 }
-
-export const SIGN_IN_HELP =
-  'Not signed in to Basecamp. Run `basecamp-people-mcp login` (OAuth, keeps you signed in), or set BASECAMP_ACCESS_TOKEN ' +
-  '(and BASECAMP_ACCOUNT_ID if the token reaches several accounts). To try the server without a Basecamp account, start it ' +
-  'with `basecamp-people-mcp serve --sandbox`.';
 
 /** A token that never changes (BASECAMP_ACCESS_TOKEN, the sandbox). */
 export class StaticCredentials implements Credentials {
@@ -42,11 +39,6 @@ export class StaticCredentials implements Credentials {
   }
 }
 
-class MissingCredentials implements Credentials {
-  async accessToken(): Promise<string> {
-    throw new NotConfiguredError(SIGN_IN_HELP);
-  }
-}
 
 export interface ServiceOptions {
   credentials?: Credentials;
@@ -55,23 +47,41 @@ export interface ServiceOptions {
 }
 
 export function createService(config: Config, options: ServiceOptions = {}): Service {
+  const store = new TokenStore(config.tokenFile);
+  const fromEnv = config.tokenSource === 'env' && config.accessToken;
   const credentials =
     options.credentials ??
-    (config.accessToken
-      ? new StaticCredentials(config.accessToken, config.tokenSource === 'env' ? 'BASECAMP_ACCESS_TOKEN' : `token in ${config.tokenFile}`)
-      : new MissingCredentials());
+    (fromEnv
+      ? new StaticCredentials(config.accessToken!, 'BASECAMP_ACCESS_TOKEN')
+      : new FileCredentials(store, {
+          launchpadUrl: config.launchpadUrl,
+          userAgent: config.userAgent,
+          client: { clientId: config.clientId, clientSecret: config.clientSecret },
+        }));
   const budget = options.budget ?? new RateBudget(config.rateLimit);
 
-  let resolved: Promise<{ id: number; base: string }> | undefined;
-  const resolveAccount = (signal?: AbortSignal) => {
-    if (config.accountId) return Promise.resolve({ id: config.accountId, base: `${config.apiUrl}/${config.accountId}` });
-    resolved ??= (async () => {
-      const token = await credentials.accessToken(signal);
-      const account = chooseAccount(await fetchAuthorization(config.launchpadUrl, token, config.userAgent, signal));
-      return { id: account.id, base: account.href };
-    })();
-    resolved.catch(() => (resolved = undefined)); // try again on the next call
-    return resolved;
+  // Which account: BASECAMP_ACCOUNT_ID, else the token file's account_id (re-read as the file changes),
+  // else Launchpad's authorization.json (one Basecamp 4 account: it; several: an error listing them).
+  const fixedAccount = (): number | undefined => {
+    if (options.credentials || fromEnv) return config.accountId;
+    return config.accountIdFromEnv ?? parseAccountId(store.read()?.account_id, `account_id in ${store.path}`);
+  };
+  let discovered: { token: string; value: Promise<{ id: number; base: string }> } | undefined;
+  const resolveAccount = async (signal?: AbortSignal) => {
+    const id = fixedAccount();
+    if (id) return { id, base: `${config.apiUrl}/${id}` };
+    const token = await credentials.accessToken(signal);
+    if (discovered?.token !== token) {
+      const value = (async () => {
+        const account = chooseAccount(await fetchAuthorization(config.launchpadUrl, token, config.userAgent, signal));
+        return { id: account.id, base: account.href };
+      })();
+      discovered = { token, value };
+      value.catch(() => {
+        if (discovered?.value === value) discovered = undefined; // try again on the next call
+      });
+    }
+    return discovered.value;
   };
 
   const http = new BasecampHttp({

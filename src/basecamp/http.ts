@@ -171,6 +171,10 @@ export class BasecampHttp {
       });
   }
 
+  get credentials(): Credentials {
+    return this.options.credentials;
+  }
+
   get budget(): RateBudget {
     return this.options.budget;
   }

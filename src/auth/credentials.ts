@@ -1,0 +1,113 @@
+import { AuthenticationError, NotConfiguredError } from '../basecamp/errors.js';
+import type { Credentials } from '../basecamp/http.js';
+import { log } from '../log.js';
+import { SIGN_IN_HELP } from './sign-in-help.js';
+import { refreshAccessToken, type OAuthClient } from './oauth.js';
+import { expiresAtMs, type StoredToken, type TokenStore } from './token-store.js';
+
+export interface FileCredentialsOptions {
+  launchpadUrl: string;
+  userAgent: string;
+  /** Env BASECAMP_CLIENT_ID / BASECAMP_CLIENT_SECRET win over what `login` stored. */
+  client?: Partial<OAuthClient>;
+  /** Refresh this long before expiry (default 5 minutes). */
+  marginMs?: number;
+}
+
+/**
+ * Credentials from the token file written by `login`: refreshed before they expire and once after a 401
+ * that says "expired"; one refresh at a time per process (concurrent callers wait for the same one); the
+ * new token is written back to the file; a file replaced by another process is picked up on the next request.
+ */
+export class FileCredentials implements Credentials {
+  private refreshing: Promise<string> | undefined;
+  private readonly marginMs: number;
+  /** Refreshes performed (for tests and logs). */
+  refreshes = 0;
+
+  constructor(
+    private readonly store: TokenStore,
+    private readonly options: FileCredentialsOptions,
+  ) {
+    this.marginMs = options.marginMs ?? 5 * 60_000;
+  }
+
+  private current(): StoredToken {
+    const token = this.store.read();
+    if (!token) {
+      throw new NotConfiguredError(`${SIGN_IN_HELP} (No token file at ${this.store.path}.)`);
+    }
+    return token;
+  }
+
+  private client(token: StoredToken): OAuthClient | undefined {
+    const clientId = this.options.client?.clientId ?? token.client_id;
+    const clientSecret = this.options.client?.clientSecret ?? token.client_secret;
+    return clientId && clientSecret ? { clientId, clientSecret } : undefined;
+  }
+
+  private refreshable(token: StoredToken): boolean {
+    return Boolean(token.refresh_token && this.client(token));
+  }
+
+  async accessToken(): Promise<string> {
+    if (this.refreshing) return this.refreshing;
+    const token = this.current();
+    const expires = expiresAtMs(token);
+    if (expires !== undefined && expires - this.marginMs <= Date.now() && this.refreshable(token)) {
+      return this.refresh(token.access_token);
+    }
+    return token.access_token;
+  }
+
+  async recoverFromUnauthorized(rejectedToken: string, basecampMessage: string | undefined): Promise<boolean> {
+    if (this.refreshing) {
+      await this.refreshing;
+      return true;
+    }
+    const token = this.current();
+    if (token.access_token !== rejectedToken) return true; // someone (another process, a refresh) already replaced it
+    if (!/expired/i.test(basecampMessage ?? '') || !this.refreshable(token)) return false;
+    await this.refresh(rejectedToken);
+    return true;
+  }
+
+  unauthorizedAdvice(message?: string): string {
+    const token = this.store.read();
+    if (token && !this.refreshable(token) && /expired/i.test(message ?? '')) {
+      return `The token in ${this.store.path} has expired and cannot be refreshed (no refresh token or OAuth client stored). Run \`basecamp-people-mcp login\`.`;
+    }
+    return 'Run `basecamp-people-mcp login` to sign in again.';
+  }
+
+  /** One refresh at a time: everyone who needs one while it runs gets its result. */
+  private refresh(staleToken: string): Promise<string> {
+    this.refreshing ??= this.doRefresh(staleToken).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(staleToken: string): Promise<string> {
+    const token = this.current();
+    // Another process may have refreshed already: use its token if it is fresh.
+    const expires = expiresAtMs(token);
+    if (token.access_token !== staleToken && (expires === undefined || expires - this.marginMs > Date.now())) return token.access_token;
+    const client = this.client(token);
+    if (!token.refresh_token || !client) {
+      throw new AuthenticationError('The Basecamp token expired and cannot be refreshed. Run `basecamp-people-mcp login`.');
+    }
+    const fresh = await refreshAccessToken(this.options.launchpadUrl, client, token.refresh_token, this.options.userAgent);
+    this.refreshes++;
+    const next: StoredToken = {
+      ...token,
+      access_token: fresh.access_token,
+      // Launchpad may keep the refresh token; never lose the old one when it does.
+      refresh_token: fresh.refresh_token ?? token.refresh_token,
+      expires_at: fresh.expires_in ? new Date(Date.now() + fresh.expires_in * 1000).toISOString() : token.expires_at,
+    };
+    this.store.write(next);
+    log.info(`refreshed the Basecamp access token (saved to ${this.store.path})`);
+    return next.access_token;
+  }
+}

@@ -1,0 +1,116 @@
+import { request } from 'undici';
+import { AuthenticationError, BasecampError, NetworkError } from '../basecamp/errors.js';
+import { assertSecureUrl } from '../basecamp/http.js';
+
+export interface OAuthClient {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  refresh_token?: string;
+  expires_in?: number;
+  token_type?: string;
+}
+
+/** A refresh that failed for a passing reason (network, 5xx): the stored sign-in is kept; try again. */
+export class TokenRefreshUnavailableError extends BasecampError {}
+
+const SIGN_IN_AGAIN =
+  'Run `basecamp-people-mcp login` again (then restart nothing: the running server picks up the new token file).';
+
+async function postToken(launchpadUrl: string, form: Record<string, string>, userAgent: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const url = assertSecureUrl(`${launchpadUrl}/authorization/token`, 'BASECAMP_LAUNCHPAD_URL');
+  let res;
+  try {
+    res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent, accept: 'application/json' },
+      body: new URLSearchParams(form).toString(),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new NetworkError(`Could not reach Launchpad to get a token (${(error as Error).message}).`, {}, { cause: error });
+  }
+  const text = await res.body.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { error: text.slice(0, 200) };
+  }
+  return { status: res.statusCode, body };
+}
+
+function tokenFrom(body: Record<string, unknown>): TokenResponse {
+  if (typeof body.access_token !== 'string' || !body.access_token) throw new BasecampError('Launchpad answered without an access_token.');
+  return body as unknown as TokenResponse;
+}
+
+/** Authorization code → tokens (the end of `login`). */
+export async function exchangeCode(
+  launchpadUrl: string,
+  client: OAuthClient,
+  code: string,
+  redirectUri: string,
+  userAgent: string,
+): Promise<TokenResponse> {
+  const { status, body } = await postToken(
+    launchpadUrl,
+    { type: 'web_server', client_id: client.clientId, client_secret: client.clientSecret, redirect_uri: redirectUri, code },
+    userAgent,
+  );
+  if (status !== 200) {
+    throw new AuthenticationError(
+      `Launchpad refused the sign-in (${status}: ${String(body.error ?? 'no reason given')}). Check BASECAMP_CLIENT_ID, BASECAMP_CLIENT_SECRET and that the redirect URI matches the one registered for your app.`,
+      { status },
+    );
+  }
+  return tokenFrom(body);
+}
+
+/**
+ * Refresh token → a new access token. 400 `authorization_expired` (password changed) and 401 "Unknown
+ * Basecamp ID" mean the grant is dead: sign in again. Network and 5xx failures are passing.
+ */
+export async function refreshAccessToken(launchpadUrl: string, client: OAuthClient, refreshToken: string, userAgent: string): Promise<TokenResponse> {
+  let result;
+  try {
+    result = await postToken(
+      launchpadUrl,
+      { type: 'refresh', refresh_token: refreshToken, client_id: client.clientId, client_secret: client.clientSecret },
+      userAgent,
+    );
+  } catch (error) {
+    throw new TokenRefreshUnavailableError(
+      `The Basecamp token needs refreshing but Launchpad could not be reached (${(error as Error).message}). Your sign-in is kept; try again in a minute.`,
+    );
+  }
+  const { status, body } = result;
+  if (status === 200) return tokenFrom(body);
+  const reason = String(body.error ?? '');
+  if (status >= 500 || status === 429) {
+    throw new TokenRefreshUnavailableError(
+      `The Basecamp token needs refreshing but Launchpad answered ${status}. Your sign-in is kept; try again in a minute.`,
+      { status },
+    );
+  }
+  if (status === 400 && /authorization_expired/i.test(reason)) {
+    throw new AuthenticationError(
+      `Your Basecamp sign-in has expired: every grant ends when the Basecamp password changes (authorization_expired). ${SIGN_IN_AGAIN}`,
+      { status, basecampMessage: reason, signInAgain: true },
+    );
+  }
+  if (status === 401 && /unknown basecamp id/i.test(reason)) {
+    throw new AuthenticationError(
+      `Launchpad no longer knows this sign-in ("Unknown Basecamp ID": no active account for this identity, or access was revoked). ${SIGN_IN_AGAIN}`,
+      { status, basecampMessage: reason, signInAgain: true },
+    );
+  }
+  throw new AuthenticationError(`Launchpad refused to refresh the token (${status}${reason ? `: ${reason}` : ''}). ${SIGN_IN_AGAIN}`, {
+    status,
+    basecampMessage: reason,
+    signInAgain: true,
+  });
+}
