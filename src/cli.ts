@@ -5,8 +5,12 @@ import { askSecret, login, pickAccountOnTerminal } from './auth/login.js';
 import { TokenStore } from './auth/token-store.js';
 import { fetchAuthorization } from './basecamp/launchpad.js';
 import { log } from './log.js';
-import { startSandbox, type Sandbox } from './sandbox/server.js';
-import { createService, StaticCredentials, type Service } from './service.js';
+import { startSandbox } from './sandbox/server.js';
+import { createService, StaticCredentials } from './service.js';
+import type { Credentials } from './basecamp/http.js';
+import type { RateBudget } from './basecamp/rate-budget.js';
+import { budgetId, connectSharedBudget, redactRedisUrl } from './basecamp/shared-budget.js';
+import { serveHttp } from './transports/http.js';
 import { selectTools } from './tools/index.js';
 import { serveStdio } from './transports/stdio.js';
 
@@ -18,6 +22,9 @@ Usage:
       --sandbox     use the built-in simulated Basecamp account (no credentials needed)
       --read-only   register only the tools that change nothing
       --people N    size of the sandbox account (default 120)
+  basecamp-people-mcp serve --http [--host 127.0.0.1] [--port 8787] [--stateless] [--sandbox] [--read-only]
+      Serve MCP over streamable HTTP at /mcp (health probe: /healthz). Off loopback MCP_HTTP_TOKEN is required.
+      --stateless   no sessions: a fresh server per request, for load-balanced fleets
   basecamp-people-mcp sandbox [--port P] [--people N]
       Serve the simulated Basecamp API alone on 127.0.0.1; prints its URL and a token.
   basecamp-people-mcp login [--account ID] [--client-id ID] [--redirect-uri URI] [--port P] [--timeout S] [--no-browser]
@@ -34,7 +41,9 @@ Environment:
   BASECAMP_REDIRECT_URI, BASECAMP_API_URL, BASECAMP_LAUNCHPAD_URL,
   BASECAMP_USER_AGENT, BASECAMP_RATE_LIMIT (default 50/10s), BASECAMP_CACHE_TTL (seconds, default 60),
   BASECAMP_LOG_LEVEL (debug, info, warn, error, silent), BASECAMP_SANDBOX=true (same as --sandbox),
-  BASECAMP_READ_ONLY=true (same as --read-only). See README.md.
+  BASECAMP_READ_ONLY=true (same as --read-only).
+  HTTP: MCP_HTTP_TOKEN, MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS (comma-separated), MCP_MAX_SESSIONS,
+  MCP_SESSION_IDLE_SECONDS, REDIS_URL (one rate budget for every instance), BASECAMP_RATE_BUDGET_ID. See README.md.
 `;
 
 interface Parsed {
@@ -59,6 +68,9 @@ function parse(argv: string[]): Parsed {
       'redirect-uri': { type: 'string' },
       timeout: { type: 'string' },
       'no-browser': { type: 'boolean' },
+      http: { type: 'boolean' },
+      host: { type: 'string' },
+      stateless: { type: 'boolean' },
     },
   });
   if (positionals.length > 1) throw new Error(`Unexpected argument: ${positionals[1]}`);
@@ -76,41 +88,84 @@ function intOption(value: string | boolean | undefined, name: string, fallback: 
   return n;
 }
 
-async function sandboxService(people: number): Promise<{ sandbox: Sandbox; service: Service }> {
-  const sandbox = await startSandbox({ people });
-  const config: Config = {
-    ...loadConfig({ ...process.env, BASECAMP_ACCESS_TOKEN: sandbox.token }),
-    apiUrl: sandbox.url,
-    launchpadUrl: sandbox.url,
-    accountId: sandbox.accountId,
-    tokenSource: 'env',
-  };
-  const service = createService(config, { credentials: new StaticCredentials(sandbox.token, 'sandbox token') });
-  return { sandbox, service };
+function listEnv(name: string): string[] | undefined {
+  const v = process.env[name];
+  return v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
 }
 
 async function serve(values: Parsed['values']): Promise<void> {
   // Env switches too, so an MCPB bundle's user_config can set them.
   const readOnly = values['read-only'] === true || envFlag('BASECAMP_READ_ONLY');
-  let sandbox: Sandbox | undefined;
-  let service: Service;
-  if (values.sandbox || envFlag('BASECAMP_SANDBOX')) {
-    ({ sandbox, service } = await sandboxService(intOption(values.people, 'people', 120)));
+  const useSandbox = values.sandbox === true || envFlag('BASECAMP_SANDBOX');
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let config = loadConfig();
+  let credentials: Credentials | undefined;
+  if (useSandbox) {
+    const sandbox = await startSandbox({ people: intOption(values.people, 'people', 120) });
+    cleanups.push(() => sandbox.close());
+    config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId: sandbox.accountId, accessToken: sandbox.token, tokenSource: 'env' };
+    credentials = new StaticCredentials(sandbox.token, 'sandbox token');
     log.info(`using the SANDBOX account (simulated, ${sandbox.data.people.size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
-  } else {
-    service = createService(loadConfig());
-    if (service.notConfigured) log.warn('not signed in to Basecamp: tools will answer with how to sign in (run `basecamp-people-mcp login`, or try `serve --sandbox`).');
   }
-  const count = selectTools({ readOnly }).length;
-  log.info(`serving ${count} tools over stdio${readOnly ? ' (read-only)' : ''}`);
+
+  let budget: RateBudget | undefined;
+  if (process.env.REDIS_URL) {
+    const seed = process.env.BASECAMP_RATE_BUDGET_ID || `${config.apiUrl}|${budgetSeed(config)}`;
+    const shared = await connectSharedBudget(process.env.REDIS_URL, budgetId(seed), config.rateLimit);
+    budget = shared.budget;
+    cleanups.push(() => shared.close());
+    log.info(`rate budget ${config.rateLimit.max}/${config.rateLimit.windowMs} ms shared through Redis (${redactRedisUrl(process.env.REDIS_URL)})`);
+  }
+  const service = createService(config, { credentials, budget });
+  cleanups.unshift(() => service.close());
+  if (service.notConfigured) log.warn('not signed in to Basecamp: tools will answer with how to sign in (run `basecamp-people-mcp login`, or try `serve --sandbox`).');
   const shutdown = async () => {
-    await service.close();
-    await sandbox?.close();
+    for (const c of cleanups) await c().catch(() => undefined);
   };
+
+  const count = selectTools({ readOnly }).length;
+  if (values.http) {
+    const http = await serveHttp(service, {
+      readOnly,
+      host: (values.host as string | undefined) ?? '127.0.0.1',
+      port: intOption(values.port, 'port', 8787),
+      stateless: values.stateless === true,
+      token: process.env.MCP_HTTP_TOKEN || undefined,
+      allowedOrigins: listEnv('MCP_ALLOWED_ORIGINS'),
+      allowedHosts: listEnv('MCP_ALLOWED_HOSTS'),
+      maxSessions: process.env.MCP_MAX_SESSIONS ? intOption(process.env.MCP_MAX_SESSIONS, 'MCP_MAX_SESSIONS', 100) : undefined,
+      sessionIdleMs: process.env.MCP_SESSION_IDLE_SECONDS ? intOption(process.env.MCP_SESSION_IDLE_SECONDS, 'MCP_SESSION_IDLE_SECONDS', 1800) * 1000 : undefined,
+    }).catch(async (error: unknown) => {
+      await shutdown();
+      throw error;
+    });
+    log.info(`serving ${count} tools over streamable HTTP at ${http.url}${values.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info(`${signal}: draining in-flight requests, then exiting`);
+        resolve();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    await http.drain();
+    await shutdown();
+    return;
+  }
+  log.info(`serving ${count} tools over stdio${readOnly ? ' (read-only)' : ''}`);
   process.once('SIGTERM', () => void shutdown().finally(() => process.exit(0)));
   process.once('SIGINT', () => void shutdown().finally(() => process.exit(0)));
   await serveStdio(service, { readOnly });
   await shutdown();
+}
+
+/** What the shared budget is keyed by: the refresh token (stable across refreshes) or the access token, hashed. */
+function budgetSeed(config: Config): string {
+  if (config.tokenSource === 'file') {
+    const file = new TokenStore(config.tokenFile).read();
+    return file?.refresh_token ?? file?.access_token ?? 'anonymous';
+  }
+  return config.accessToken ?? 'anonymous';
 }
 
 async function sandboxCommand(values: Parsed['values']): Promise<void> {

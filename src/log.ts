@@ -14,7 +14,7 @@ export function setLogLevel(level: LogLevel): void {
 }
 
 const secretPatterns: RegExp[] = [
-  /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi,
+  /(Bearer\s+)[A-Za-z0-9._~+/=-]{12,}/gi,
   /("?(?:access_token|refresh_token|client_secret|code)"?\s*[:=]\s*"?)[^"&\s,}]+/gi,
 ];
 

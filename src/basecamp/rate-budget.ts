@@ -49,6 +49,8 @@ export interface RateBudgetOptions extends RateLimit {
   /** A pre-built (e.g. Redis-clustered) limiter; by default a local one with `maxConcurrent: max`. */
   limiter?: Bottleneck;
   pauseStore?: PauseStore;
+  /** For a shared (Redis) budget: an error when the shared store is unusable, so requests fail fast instead of hanging. */
+  unavailable?: () => Error | undefined;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -68,18 +70,33 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export class RateBudget {
   readonly max: number;
   readonly windowMs: number;
+  /**
+   * How long a grant holds its slot: the window plus a small margin, because Basecamp counts arrivals and
+   * two requests granted exactly one window apart can arrive a few ms less than a window apart.
+   */
+  readonly holdMs: number;
   private readonly limiter: Bottleneck;
   private readonly pauses: PauseStore;
   /** Releases for slots held to time the window; stop() runs them all. */
   private readonly holds = new Set<() => void>();
+  /** Rejecters of requests still waiting for a slot, so a lost shared store can fail them all at once. */
+  private readonly waiting = new Set<(error: Error) => void>();
+  private readonly unavailable?: () => Error | undefined;
   /** Grants so far (for tests and the benchmark). */
   granted = 0;
 
   constructor(options: RateBudgetOptions) {
     this.max = options.max;
     this.windowMs = options.windowMs;
+    this.holdMs = options.windowMs + Math.round(options.windowMs * 0.02) + 50;
     this.limiter = options.limiter ?? new Bottleneck({ maxConcurrent: options.max });
     this.pauses = options.pauseStore ?? new LocalPauseStore();
+    this.unavailable = options.unavailable;
+  }
+
+  /** Rejects every request still waiting (the shared store went away); they were never sent. */
+  failWaiting(error: Error): void {
+    for (const fail of [...this.waiting]) fail(error);
   }
 
   /**
@@ -88,13 +105,19 @@ export class RateBudget {
    */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(new CancelledError('Cancelled before the request was sent.'));
+    const down = this.unavailable?.();
+    if (down) return Promise.reject(down);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      const onAbort = () => {
+      const fail = (error: Error) => {
         if (settled) return;
         settled = true;
-        reject(new CancelledError('Cancelled while waiting for the rate budget; nothing was sent.'));
+        this.waiting.delete(fail);
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
       };
+      const onAbort = () => fail(new CancelledError('Cancelled while waiting for the rate budget; nothing was sent.'));
+      this.waiting.add(fail);
       signal?.addEventListener('abort', onAbort, { once: true });
       const job = async () => {
         // Wait out any 429 pause (it may be extended while we wait, hence the loop).
@@ -107,6 +130,7 @@ export class RateBudget {
         }
         if (settled) return;
         settled = true;
+        this.waiting.delete(fail);
         signal?.removeEventListener('abort', onAbort);
         this.granted++;
         resolve();
@@ -117,17 +141,12 @@ export class RateBudget {
             this.holds.delete(done);
             release();
           };
-          const timer = setTimeout(done, this.windowMs);
+          const timer = setTimeout(done, this.holdMs);
           timer.unref?.();
           this.holds.add(done);
         });
       };
-      this.limiter.schedule(job).catch((error: unknown) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      });
+      this.limiter.schedule(job).catch((error: unknown) => fail(error instanceof Error ? error : new Error(String(error))));
     });
   }
 

@@ -32,13 +32,15 @@ export interface RecordedRequest {
   path: string;
   status: number;
   userAgent?: string;
+  /** The Authorization header as received (the sandbox is a test double; a real server would never keep this). */
+  authorization?: string;
   contentType?: string;
   body?: string;
 }
 
 /** A test hook: return a response to override the sandbox for one request. */
-export type Interceptor = (req: { method: string; path: string; body: string }) =>
-  | { status: number; headers?: Record<string, string>; body?: unknown; destroy?: boolean; delayMs?: number }
+export type Interceptor = (req: { method: string; path: string; body: string; userAgent?: string }) =>
+  | { status?: number; headers?: Record<string, string>; body?: unknown; destroy?: boolean; delayMs?: number }
   | undefined;
 
 interface TokenRecord {
@@ -175,6 +177,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       path: url.pathname + url.search,
       status: 0,
       userAgent: req.headers['user-agent'],
+      authorization: req.headers.authorization,
       contentType: req.headers['content-type'],
       body: body || undefined,
     };
@@ -184,7 +187,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       record.status = status;
     };
 
-    const override = interceptor?.({ method, path: record.path, body });
+    const override = interceptor?.({ method, path: record.path, body, userAgent: req.headers['user-agent'] });
     if (override) {
       if (override.delayMs) await new Promise((r) => setTimeout(r, override.delayMs));
       if (override.destroy) {
@@ -192,8 +195,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         req.socket.destroy();
         return;
       }
-      finish(override.status);
-      return send(res, override.status, override.body, override.headers);
+      if (override.status !== undefined) {
+        finish(override.status);
+        return send(res, override.status, override.body, override.headers);
+      }
+      // Only a delay: carry on as usual.
     }
 
     // ---- Launchpad ----
