@@ -64,3 +64,37 @@ describe('command line', () => {
     await client.close();
   });
 });
+
+describe('serve --http', () => {
+  it('refuses a non-loopback host without MCP_HTTP_TOKEN', () => {
+    const r = spawnSync(process.execPath, [cli, 'serve', '--http', '--sandbox', '--host', '0.0.0.0', '--port', '0'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Refusing to serve on 0\.0\.0\.0 without MCP_HTTP_TOKEN/);
+  });
+
+  it('serves, answers /healthz, and exits cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [cli, 'serve', '--http', '--sandbox', '--port', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', BASECAMP_LOG_LEVEL: 'info' },
+    });
+    let err = '';
+    const url = await new Promise<string>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /streamable HTTP at (\S+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+    });
+    const health = await request(url.replace('/mcp', '/healthz'));
+    expect(health.statusCode).toBe(200);
+    await health.body.dump();
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(err).toMatch(/SIGTERM: draining/);
+  });
+});

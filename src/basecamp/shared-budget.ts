@@ -57,19 +57,26 @@ export interface SharedBudget {
  */
 export async function connectSharedBudget(redisUrl: string, id: string, limit: RateLimit, connectTimeoutMs = 5_000): Promise<SharedBudget> {
   const where = redactRedisUrl(redisUrl);
+  // Not lazyConnect: bottleneck's subscriber is client.duplicate(), which would inherit it and never connect.
   const client = new Redis(redisUrl, {
     enableOfflineQueue: false, // a command while disconnected fails now instead of waiting
     maxRetriesPerRequest: 1,
     connectTimeout: connectTimeoutMs,
     commandTimeout: 3_000,
-    lazyConnect: true,
   });
-  client.on('error', () => undefined); // reported through status below, not as unhandled errors
-  try {
-    await client.connect();
-  } catch (error) {
+  let lastError = '';
+  client.on('error', (e: Error) => (lastError = e.message)); // reported through status, not as unhandled errors
+  const connected = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), connectTimeoutMs);
+    timer.unref();
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!connected) {
     client.disconnect();
-    throw new RateBudgetUnavailableError(`Cannot reach Redis at ${where} for the shared rate budget: ${(error as Error).message}`);
+    throw new RateBudgetUnavailableError(`Cannot reach Redis at ${where} for the shared rate budget${lastError ? `: ${lastError}` : ''}.`);
   }
   const connection = new Bottleneck.IORedisConnection({ client, Redis });
   connection.on('error', (e: Error) => log.warn(`shared rate budget (Redis): ${e.message}`));
