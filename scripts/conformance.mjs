@@ -35,5 +35,5 @@ for (const scenario of scenarios) {
   }
 }
 server.kill('SIGTERM');
-console.log(`conformance: ${scenarios.length - failed} passed, ${failed} failed`);
+console.log(`MCP conformance suite: ${scenarios.length - failed} of ${scenarios.length} scenarios passed`);
 process.exitCode = failed ? 1 : 0;
