@@ -146,9 +146,6 @@ export class BasecampHttp {
   private readonly options: Required<Omit<HttpOptions, 'dispatcher' | 'accountBase'>> & Pick<HttpOptions, 'accountBase'>;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
-  /** Requests sent (attempts), for the benchmark and tests. */
-  sent = 0;
-
   constructor(options: HttpOptions) {
     this.options = {
       connectTimeoutMs: 10_000,
@@ -239,7 +236,6 @@ export class BasecampHttp {
       let status: number;
       let resHeaders: Record<string, string | string[] | undefined>;
       let raw: string;
-      this.sent++;
       try {
         const res = await undiciRequest(url, {
           method,
