@@ -98,3 +98,43 @@ describe('serve --http', () => {
     expect(err).toMatch(/SIGTERM: draining/);
   });
 });
+
+describe('secrets', () => {
+  it('the Basecamp token never appears in logs (even at debug) or tool results, including failures', async () => {
+    const { startSandbox } = await import('../src/sandbox/server.js');
+    const sb = await startSandbox();
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli],
+      stderr: 'pipe',
+      env: {
+        PATH: process.env.PATH ?? '',
+        BASECAMP_ACCESS_TOKEN: sb.token,
+        BASECAMP_ACCOUNT_ID: String(sb.accountId),
+        BASECAMP_API_URL: sb.url,
+        BASECAMP_LAUNCHPAD_URL: sb.url,
+        BASECAMP_LOG_LEVEL: 'debug',
+      },
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const client = new Client({ name: 'secrets', version: '1.0.0' });
+    await client.connect(transport);
+    const texts: string[] = [];
+    for (const [name, args] of [
+      ['list_people', {}],
+      ['get_person', { person_id: 424242 }],
+      ['update_project_access', { project_id: 1, grant: [1] }],
+    ] as const) {
+      texts.push(JSON.stringify(await client.callTool({ name, arguments: args })));
+    }
+    sb.expireToken(sb.token); // a 401 path too
+    const expired = (await client.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+    expect(expired.isError).toBe(true);
+    texts.push(JSON.stringify(expired));
+    await client.close();
+    await sb.close();
+    expect(stderr.length).toBeGreaterThan(0);
+    for (const t of [...texts, stderr]) expect(t).not.toContain(sb.token);
+  });
+});

@@ -331,6 +331,18 @@ describe('bad input: a clear error and no request', () => {
 });
 
 describe('failures are reported as failures', () => {
+  it('an email look-up in a directory that could not be read to the end says so instead of "no such person", and writes nothing', async () => {
+    sb = await startSandbox({ people: 300, rateLimit: { max: 10_000, windowMs: 10_000 } });
+    service = sandboxService(sb, { http: { maxPages: 2 } });
+    client = await connectClient(service);
+    const listed = structured<{ truncated?: boolean }>(await call(client, 'list_people'));
+    expect(listed.truncated).toBe(true);
+    const r = await call(client, 'invite_person', { name: 'Z', email_address: 'zed@acme.example', project_id: 2000004 });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]!.text).toMatch(/Could not read the whole people directory.*safety cap of 2 pages.*Nothing was changed/);
+    expect(sb.apiRequests().filter((q) => q.method !== 'GET')).toHaveLength(0);
+  });
+
   it('a rate limit that cannot be waited out gives retry_after_seconds', async () => {
     const { sb, client } = await setup();
     sb.intercept(() => ({ status: 429, headers: { 'Retry-After': '120' }, body: { error: 'slow down' } }));

@@ -1,6 +1,6 @@
 import type { BasecampApi } from './api.js';
 import type { Collection } from './http.js';
-import { CancelledError } from './errors.js';
+import { BasecampError, CancelledError } from './errors.js';
 import type { Person, Project, ProjectStatus } from './types.js';
 
 /**
@@ -62,9 +62,19 @@ export class Directory {
     const want = email.trim().toLowerCase();
     const match = (c: Collection<Person>) => c.items.find((p) => p.email_address?.toLowerCase() === want);
     const wasCached = this.ageMs('people') !== undefined;
-    const found = match(await this.people({ signal }));
-    if (found || !wasCached) return found;
-    return match(await this.people({ signal, fresh: true }));
+    let all = await this.people({ signal });
+    let found = match(all);
+    if (!found && wasCached) {
+      all = await this.people({ signal, fresh: true });
+      found = match(all);
+    }
+    if (!found && all.truncated) {
+      // "Nobody has this email" would be a guess: say we could not tell.
+      throw new BasecampError(
+        `Could not read the whole people directory (${all.truncated}), so cannot tell whether ${email} is on the account. Nothing was changed.`,
+      );
+    }
+    return found;
   }
 
   invalidate(): void {
