@@ -55,3 +55,22 @@ describe('stdio: the built CLI with --sandbox', () => {
     expect(r.content[0]!.text).toMatch(/email/i);
   });
 });
+
+describe('stdio: stdout carries JSON-RPC only', () => {
+  it('every line the server writes to stdout is a JSON-RPC message', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [cli, 'serve', '--sandbox'], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', BASECAMP_LOG_LEVEL: 'debug' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const send = (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`);
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_people', arguments: { limit: 2 } } });
+    send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'get_person', arguments: { person_id: 42 } } });
+    for (let i = 0; i < 200 && !/"id":3/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGTERM');
+    const lines = out.split('\n').filter((l) => l.length > 0);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+  });
+});

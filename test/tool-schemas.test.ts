@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { VERSION } from '../src/config.js';
 import { startSandbox } from '../src/sandbox/server.js';
 import { tools } from '../src/tools/index.js';
 import { connectClient, sandboxService } from './helpers.js';
@@ -42,5 +44,13 @@ describe('tool definitions', () => {
     await client.close();
     await service.close();
     await sb.close();
+  });
+
+  it('manifest.json lists exactly the registry\'s tools, and versions agree', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../manifest.json', import.meta.url), 'utf8')) as { version: string; tools: { name: string }[] };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(manifest.tools.map((t) => t.name)).toEqual(tools.map((t) => t.name));
+    expect(manifest.version).toBe(pkg.version);
+    expect(VERSION).toBe(pkg.version);
   });
 });
