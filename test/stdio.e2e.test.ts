@@ -67,10 +67,12 @@ describe('stdio: stdout carries JSON-RPC only', () => {
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_people', arguments: { limit: 2 } } });
     send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'get_person', arguments: { person_id: 42 } } });
-    for (let i = 0; i < 200 && !/"id":3/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+    // Requests run concurrently: wait for both answers, in whatever order they come.
+    for (let i = 0; i < 400 && !(/"id":2\}/.test(out) && /"id":3\}/.test(out)); i++) await new Promise((r) => setTimeout(r, 25));
     child.kill('SIGTERM');
     const lines = out.split('\n').filter((l) => l.length > 0);
     expect(lines.length).toBeGreaterThanOrEqual(3);
     for (const line of lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+    expect(lines.map((l) => (JSON.parse(l) as { id?: number }).id)).toEqual(expect.arrayContaining([1, 2, 3]));
   });
 });
