@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline/promises';
@@ -8,6 +8,7 @@ import { assertSecureUrl } from '../basecamp/http.js';
 import { basecamp4Accounts, chooseAccount, fetchAuthorization, type LaunchpadAccount } from '../basecamp/launchpad.js';
 import { exchangeCode, type OAuthClient } from './oauth.js';
 import type { TokenStore } from './token-store.js';
+import { isLoopbackHost, secretsEqual } from '../security.js';
 
 export const DEFAULT_LOGIN_PORT = 8976;
 
@@ -33,16 +34,8 @@ export interface LoginResult {
   identity?: string;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 function page(title: string, text: string): string {
   return `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif;max-width:40em;margin:4em auto"><h1>${title}</h1><p>${text}</p></body>`;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function tryOpenBrowser(url: string): void {
@@ -65,7 +58,7 @@ function tryOpenBrowser(url: string): void {
 export async function login(options: LoginOptions): Promise<LoginResult> {
   assertSecureUrl(options.launchpadUrl, 'BASECAMP_LAUNCHPAD_URL');
   const requested = options.redirectUri ? new URL(options.redirectUri) : undefined;
-  if (requested && (requested.protocol !== 'http:' || !LOOPBACK.has(requested.hostname))) {
+  if (requested && (requested.protocol !== 'http:' || !isLoopbackHost(requested.hostname))) {
     throw new BasecampError(
       `The redirect URI must be http://127.0.0.1:PORT/... (or localhost) so this command can receive the callback; got ${requested.origin}.`,
     );
@@ -83,7 +76,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       return;
     }
     const gotState = url.searchParams.get('state') ?? '';
-    if (!sameSecret(gotState, state)) {
+    if (!secretsEqual(gotState, state)) {
       // Not ours (or forged): refuse, and keep waiting for the real callback.
       res.writeHead(400, { 'content-type': 'text/html' }).end(page('Sign-in refused', 'The state did not match this sign-in. Start again from the terminal.'));
       options.say('Ignored a callback with the wrong state (not from this sign-in).');

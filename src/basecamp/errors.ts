@@ -84,10 +84,3 @@ export class OutcomeUnknownError extends BasecampError {}
 
 /** The request was cancelled by the caller (MCP cancellation). */
 export class CancelledError extends BasecampError {}
-
-export function isAbortError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (error.name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR' || error instanceof CancelledError)
-  );
-}

@@ -17,6 +17,7 @@ import {
 import { nextPageUrl } from './link-header.js';
 import type { RateBudget } from './rate-budget.js';
 import { log } from '../log.js';
+import { isLoopbackHost } from '../security.js';
 
 /** Where the bearer token comes from. The auth module (refresh, token file) implements this. */
 export interface Credentials {
@@ -81,8 +82,6 @@ const WRITE_NOT_APPLIED_STATUS = new Set([429, 503]);
 /** Connection errors that prove the request never left this machine. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
 /** HTTPS everywhere except loopback (the sandbox and tests). */
 export function assertSecureUrl(url: string, what: string): URL {
   let parsed: URL;
@@ -92,7 +91,7 @@ export function assertSecureUrl(url: string, what: string): URL {
     throw new BasecampError(`${what} is not a valid URL: ${JSON.stringify(url)}`);
   }
   if (parsed.protocol === 'https:') return parsed;
-  if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)) return parsed;
+  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return parsed;
   throw new BasecampError(
     `${what} must use https (plain http is allowed only for 127.0.0.1, localhost and [::1]); got ${parsed.origin}`,
   );

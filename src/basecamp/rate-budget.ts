@@ -155,10 +155,6 @@ export class RateBudget {
     await this.pauses.extend(Date.now() + Math.max(0, ms));
   }
 
-  async pausedForMs(): Promise<number> {
-    return Math.max(0, (await this.pauses.get()) - Date.now());
-  }
-
   /** Releases held slots (they only exist to time the window) and stops the limiter. */
   async stop(): Promise<void> {
     for (const release of [...this.holds]) release();

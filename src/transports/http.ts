@@ -1,10 +1,11 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { log } from '../log.js';
+import { isLoopbackHost, secretsEqual } from '../security.js';
 import { createMcpServer, type ServerOptions } from '../server.js';
 import type { Service } from '../service.js';
 
@@ -31,17 +32,10 @@ export interface HttpServer {
   drain(graceMs?: number): Promise<void>;
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-export const isLoopbackHost = (host: string) => LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
 /** Constant-time comparison of a presented bearer token with ours (hashing first equalises lengths). */
 function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  return timingSafeEqual(digest(m?.[1]?.trim() ?? ''), digest(token));
+  return secretsEqual(m?.[1]?.trim() ?? '', token);
 }
 
 function jsonError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, code = -32000): void {
