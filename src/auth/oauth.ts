@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { AuthenticationError, BasecampError, NetworkError } from '../basecamp/errors.js';
+import { AuthenticationError, BasecampError, NetworkError, TokenRefreshUnavailableError } from '../basecamp/errors.js';
 import { assertSecureUrl } from '../basecamp/http.js';
 
 export interface OAuthClient {
@@ -13,9 +13,6 @@ export interface TokenResponse {
   expires_in?: number;
   token_type?: string;
 }
-
-/** A refresh that failed for a passing reason (network, 5xx): the stored sign-in is kept; try again. */
-export class TokenRefreshUnavailableError extends BasecampError {}
 
 const SIGN_IN_AGAIN =
   'Run `basecamp-people-mcp login` again (then restart nothing: the running server picks up the new token file).';

@@ -2,11 +2,8 @@ import { createHash } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import { log } from '../log.js';
-import { BasecampError } from './errors.js';
+import { RateBudgetUnavailableError } from './errors.js';
 import { RateBudget, type PauseStore, type RateLimit } from './rate-budget.js';
-
-/** The shared budget cannot be used (Redis is down): requests are refused, never sent past the budget. */
-export class RateBudgetUnavailableError extends BasecampError {}
 
 /** The 429 pause, shared by the fleet: one Redis key holding "hold everything until" (epoch ms). */
 class RedisPauseStore implements PauseStore {

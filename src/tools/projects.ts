@@ -1,9 +1,6 @@
-import { BasecampError, NotFoundError } from '../basecamp/errors.js';
+import { NoHqProjectError, NotFoundError } from '../basecamp/errors.js';
 import type { Project } from '../basecamp/types.js';
 import type { Service } from '../service.js';
-
-/** Basecamp 4 has no "invite to the account" endpoint, so the HQ project stands in for "the company". */
-export class NoHqProjectError extends BasecampError {}
 
 export async function projectById(service: Service, id: number, signal: AbortSignal): Promise<Project> {
   try {

@@ -30,7 +30,7 @@ export function errorResult(toolName: string, error: unknown): TextResult {
   let kind: string;
   if (error instanceof BasecampError) {
     message = error.message;
-    kind = error.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+    kind = error.kind;
     if (error.status !== undefined) details.status = error.status;
     if (error.requestId) details.request_id = error.requestId;
     if (error instanceof RateLimitedError) details.retry_after_seconds = error.retryAfterSeconds;
