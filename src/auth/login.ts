@@ -70,7 +70,14 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   let settle!: { resolve: (code: string) => void; reject: (e: Error) => void };
   const gotCode = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // Nothing a client sends may throw out of the listener: that would end the sign-in.
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/html' }).end(page('Bad request', 'This is the sign-in callback of basecamp-people-mcp.'));
+      return;
+    }
     if (url.pathname !== callbackPath) {
       res.writeHead(404, { 'content-type': 'text/html' }).end(page('Not found', 'This is the sign-in callback of basecamp-people-mcp.'));
       return;

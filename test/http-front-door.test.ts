@@ -1,0 +1,569 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RateBudget } from '../src/basecamp/rate-budget.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
+import type { Service } from '../src/service.js';
+import { hostAllowed, originAllowed, parseAuthority, requestPath, type HostRules } from '../src/transports/http-guards.js';
+import { serveHttp, type HttpServeOptions, type HttpServer } from '../src/transports/http.js';
+import { sandboxService, type ToolResult } from './helpers.js';
+
+const TOKEN = 'front-door-token-0123456789abcdef';
+const auth = { authorization: `Bearer ${TOKEN}` };
+let sb: Sandbox | undefined;
+let service: Service | undefined;
+let http: HttpServer | undefined;
+let child: ChildProcessWithoutNullStreams | undefined;
+const clients: Client[] = [];
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+  await http?.drain(100);
+  await service?.close();
+  await sb?.close();
+  child?.kill();
+  http = service = sb = child = undefined;
+});
+
+async function start(options: HttpServeOptions = {}): Promise<HttpServer> {
+  sb = await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
+  service = sandboxService(sb, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }) });
+  http = await serveHttp(service, { port: 0, token: TOKEN, ...options });
+  return http;
+}
+
+async function connect(url: string, token: string | undefined = TOKEN): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : undefined });
+  const client = new Client({ name: 'front-door-test', version: '1.0.0' });
+  await client.connect(transport);
+  clients.push(client);
+  return { client, transport };
+}
+
+async function toolWorks(url: string): Promise<void> {
+  const { client } = await connect(url);
+  const r = (await client.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+  expect(r.isError).toBeFalsy();
+}
+
+const initBody = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request with full control of method, path and headers (Host included). */
+function send(url: string, method: string, headers: Record<string, string>, body?: string, path?: string): Promise<Reply> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path: path ?? u.pathname, method, agent: false, headers }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const post = (url: string, headers: Record<string, string>, body = initBody) =>
+  send(url, 'POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body);
+
+/** Opens a raw socket to the server's port. */
+function rawSocket(url: string): Promise<Socket> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = netConnect(Number(u.port), u.hostname, () => resolve(s));
+    s.on('error', reject);
+    sockets.push(s);
+  });
+}
+
+interface RawOutcome {
+  /** The first status code seen, or undefined when the server closed without answering. */
+  status: number | undefined;
+  closed: boolean;
+  text: string;
+}
+
+/** Writes raw bytes and waits for the first status line (or the close), at most `limitMs`. */
+async function rawExchange(url: string, payload: Buffer | string, limitMs = 5_000): Promise<RawOutcome | 'hung'> {
+  const s = await rawSocket(url);
+  return new Promise((resolve) => {
+    let text = '';
+    const finish = (outcome: RawOutcome | 'hung') => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(outcome);
+    };
+    const statusOf = () => {
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    const timer = setTimeout(() => finish('hung'), limitMs);
+    s.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (statusOf() !== undefined && text.includes('\r\n\r\n')) finish({ status: statusOf(), closed: false, text });
+    });
+    s.on('close', () => finish({ status: statusOf(), closed: true, text }));
+    s.on('error', () => undefined);
+    s.write(payload);
+  });
+}
+
+/** Resolves with the ms until the socket closes (or `limitMs` if it is still open then). */
+function closedWithin(s: Socket, limitMs: number): Promise<number> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    if (s.destroyed) return resolve(0);
+    const timer = setTimeout(() => resolve(limitMs), limitMs);
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now() - t0);
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('request targets that are not URLs (issue 7.1)', () => {
+  it('requestPath never throws and rejects what is not a path', () => {
+    for (const bad of ['//[', 'http://[', '//a:b@/', 'http://x:99999/', '*', 'example.com:443', '', 'http://a b/', '\u0000']) {
+      expect(() => requestPath(bad)).not.toThrow();
+    }
+    expect(requestPath('http://[')).toBeUndefined();
+    expect(requestPath('http://x:99999/mcp')).toBeUndefined();
+    expect(requestPath('*')).toBeUndefined();
+    expect(requestPath('/mcp?x=//[')).toBe('/mcp');
+    expect(requestPath('//[')).toBe('//[');
+    expect(requestPath('http://127.0.0.1:8787/mcp?q')).toBe('/mcp');
+  });
+
+  it('answers 400 (or 404) to each malformed target, without a token, and keeps serving', async () => {
+    const h = await start();
+    const targets = ['//[', 'http://[', '//a:b@/', 'http://a:b@/', 'http://x:65536/mcp', 'http://127.0.0.1:99999/mcp', '//[::1', 'http://%zz/', '*', 'example.com:80'];
+    for (const target of targets) {
+      const r = await rawExchange(h.url, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      expect(r, target).not.toBe('hung');
+      if (r === 'hung') continue;
+      expect(r.status === undefined || (r.status >= 400 && r.status < 500), `${target}: ${r.text.slice(0, 40)}`).toBe(true);
+    }
+    const bad = await rawExchange(h.url, `POST http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n`);
+    expect(bad !== 'hung' && bad.status).toBe(400);
+    await toolWorks(h.url);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** mulberry32: a small deterministic PRNG so a failing case can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Generates malformed (never fully authorised and well-formed) requests against the front door. */
+function malformedRequests(seed: number, count: number, port: number): Buffer[] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const junk = (max: number) => Buffer.from(Array.from({ length: Math.floor(rnd() * max) }, () => Math.floor(rnd() * 256)));
+  const methods = ['GET', 'POST', 'DELETE', 'OPTIONS', 'PUT', 'PATCH', 'HEAD', 'TRACE', 'CONNECT', 'BREW', 'get', '', 'G\u0000T', 'POST POST'];
+  const targets = ['//[', 'http://[', '//a:b@/', 'http://x:70000/', '/mcp', '/mcp?', '/mcp#x', '/%', '/%zz', '/mcp/../mcp', '*', 'a', 'http://', 'https://[::1/',
+    '//', '/\u00ff', '/mcp?' + 'a'.repeat(3000), 'http://127.0.0.1:1/mcp', '/healthz?x=[', '//[:::]', 'mailto:x@y', '\\\\', ''];
+  const versions = ['HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1x', 'HTTP/9', '', 'http/1.1'];
+  const hosts = ['127.0.0.1', `127.0.0.1:${port}`, 'localhost.', `LOCALHOST.:${port}`, '[::1', '[::1]:99999', 'evil.example', '', ':', `a@b:${port}`, '\u00e9', 'x'.repeat(300)];
+  const headerLines = [
+    () => `Host: ${pick(hosts)}`,
+    () => `Origin: ${pick(['null', 'http://evil.example', 'http://[', `http://127.0.0.1:${port}`, 'x'])}`,
+    () => `Authorization: ${pick(['Bearer', 'Bearer x', 'Basic Zm9v', `Bearer ${TOKEN}`, 'Bearer \u00ff'])}`,
+    () => `Content-Length: ${pick(['0', '5', '-1', 'abc', '99999999999999', '10, 11', ''])}`,
+    () => `Transfer-Encoding: ${pick(['chunked', 'gzip', 'chunked, chunked', 'x'])}`,
+    () => `Mcp-Session-Id: ${pick(['', 'not-a-session', '../../', '\u00ff'])}`,
+    () => `Content-Type: ${pick(['application/json', 'text/plain', ''])}`,
+    () => `Accept: ${pick(['application/json, text/event-stream', 'text/event-stream', '*/*'])}`,
+    () => pick(['NoColon', ': empty-name', 'X-Bad\u0000: 1', ' folded', 'X: ' + 'v'.repeat(9000)]),
+  ];
+  const bodies = [
+    () => Buffer.alloc(0),
+    () => Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}'),
+    () => Buffer.from('{"jsonrpc":'),
+    () => Buffer.from('5\r\nhello\r\n0\r\n\r\n'),
+    () => Buffer.from('zz\r\nbad chunk\r\n'),
+    () => junk(200),
+  ];
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const line = `${pick(methods)} ${pick(targets)} ${pick(versions)}`;
+    const headers = Array.from({ length: Math.floor(rnd() * 6) }, () => pick(headerLines)());
+    const parts = rnd() < 0.1 ? [junk(100)] : [Buffer.from(`${line}\r\n${headers.join('\r\n')}${headers.length ? '\r\n' : ''}\r\n`, 'latin1'), pick(bodies)()];
+    out.push(Buffer.concat(parts));
+  }
+  return out;
+}
+
+interface FuzzReport {
+  sent: number;
+  answered: Record<string, number>;
+  bad: string[];
+}
+
+/** Sends every case (a few at a time) and records what came back; anything but a 4xx or a plain close is bad. */
+async function fuzz(url: string, cases: Buffer[], concurrency = 24): Promise<FuzzReport> {
+  const report: FuzzReport = { sent: 0, answered: {}, bad: [] };
+  let next = 0;
+  const worker = async () => {
+    while (next < cases.length) {
+      const payload = cases[next++]!;
+      const r = await rawExchange(url, payload, 8_000).catch(() => ({ status: undefined, closed: true, text: '' }));
+      report.sent++;
+      const key = r === 'hung' ? 'hung' : String(r.status ?? 'closed');
+      report.answered[key] = (report.answered[key] ?? 0) + 1;
+      const healthz = r !== 'hung' && r.status === 200 && payload.toString('latin1').includes('/healthz');
+      if (r === 'hung' || (r.status !== undefined && (r.status < 400 || r.status >= 500) && !healthz)) {
+        report.bad.push(`${key}: ${JSON.stringify(payload.toString('latin1').slice(0, 120))}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return report;
+}
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+/** `serve --http --sandbox --port 0` in a child process; resolves with the URL it prints. */
+function spawnServer(): Promise<{ proc: ChildProcessWithoutNullStreams; url: string; stderr: () => string }> {
+  const proc = spawn(process.execPath, [cli, 'serve', '--http', '--sandbox', '--port', '0'], {
+    env: { ...process.env, MCP_HTTP_TOKEN: TOKEN, BASECAMP_LOG_LEVEL: 'info' },
+  });
+  child = proc;
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL printed: ${err}`)), 15_000);
+    proc.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1]!, stderr: () => err });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
+  });
+}
+
+describe('fuzzing the front door (issue 7.1)', () => {
+  it('in-process: 2,500 malformed requests each get a 4xx or a close; an authenticated call works after', async () => {
+    const h = await start({ headersTimeoutMs: 3_000, bodyIdleMs: 1_000, requestTimeoutMs: 4_000 });
+    const cases = malformedRequests(0x5eed, 2_500, Number(new URL(h.url).port));
+    const report = await fuzz(h.url, cases);
+    expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
+    expect(report.sent).toBe(2_500);
+    expect(Object.keys(report.answered).length).toBeGreaterThan(3); // the generator reaches several layers
+    await toolWorks(h.url);
+  }, 30_000);
+
+  it('process level: the served CLI survives 1,000 malformed requests and still answers an authenticated call', async () => {
+    const { proc, url, stderr } = await spawnServer();
+    const report = await fuzz(url, malformedRequests(0xbad, 1_000, Number(new URL(url).port)));
+    expect(proc.exitCode, stderr()).toBeNull();
+    expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
+    await toolWorks(url);
+    expect(proc.exitCode).toBeNull();
+  }, 40_000);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Headers of a POST whose body will come later, byte by byte. */
+const trickleHead = (url: string, withToken: boolean) =>
+  `POST /mcp HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n` +
+  `${withToken ? `Authorization: Bearer ${TOKEN}\r\n` : ''}Content-Length: 100000\r\n\r\n{`;
+
+/** Writes a byte every `everyMs` until the socket closes. */
+function trickle(s: Socket, everyMs: number): void {
+  const timer = setInterval(() => (s.destroyed ? clearInterval(timer) : s.write(' ')), everyMs);
+  s.once('close', () => clearInterval(timer));
+}
+
+describe('slow clients (issue 7.2)', () => {
+  it('a body that pauses longer than bodyIdleMs is cut off with 408', async () => {
+    const h = await start({ bodyIdleMs: 400, requestTimeoutMs: 60_000 });
+    const s = await rawSocket(h.url);
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.write(trickleHead(h.url, true));
+    expect(await closedWithin(s, 8_000)).toBeLessThan(8_000);
+    expect(text).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('a body trickled faster than bodyIdleMs is still cut off by the whole-request deadline', async () => {
+    const h = await start({ bodyIdleMs: 60_000, headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 });
+    const s = await rawSocket(h.url);
+    s.write(trickleHead(h.url, true));
+    trickle(s, 100);
+    expect(await closedWithin(s, 10_000)).toBeLessThan(10_000);
+  });
+
+  it('a request refused with 401 while its body trickles is answered and closed at once', async () => {
+    const h = await start({ bodyIdleMs: 60_000, requestTimeoutMs: 120_000 });
+    const s = await rawSocket(h.url);
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.write(trickleHead(h.url, false));
+    trickle(s, 100);
+    expect(await closedWithin(s, 5_000)).toBeLessThan(5_000);
+    expect(text).toMatch(/^HTTP\/1\.1 401/);
+    expect(text).toMatch(/connection: close/i);
+  });
+
+  it('a request refused with 403 (foreign Host) while its body trickles is closed at once', async () => {
+    const h = await start({ bodyIdleMs: 60_000, requestTimeoutMs: 120_000 });
+    const s = await rawSocket(h.url);
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.write(trickleHead(h.url, true).replace(/Host: [^\r]+/, 'Host: evil.example'));
+    trickle(s, 100);
+    expect(await closedWithin(s, 5_000)).toBeLessThan(5_000);
+    expect(text).toMatch(/^HTTP\/1\.1 403/);
+  });
+
+  it('an SSE stream and a long tool call outlive the request and body timeouts', async () => {
+    const h = await start({ headersTimeoutMs: 300, requestTimeoutMs: 400, bodyIdleMs: 300, keepAliveTimeoutMs: 300 });
+    sb!.intercept((req) => (req.path.includes('/account.json') ? { delayMs: 1_500 } : undefined));
+    const { client } = await connect(h.url);
+    // A session of our own (the SDK client already holds the one SSE stream its session may have).
+    const sessionId = String((await post(h.url, auth)).headers['mcp-session-id']);
+    const s = await rawSocket(h.url);
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    const host = new URL(h.url).host;
+    s.write(`GET /mcp HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\nAuthorization: Bearer ${TOKEN}\r\nMcp-Session-Id: ${sessionId}\r\nMcp-Protocol-Version: 2025-06-18\r\n\r\n`);
+    const call = client.callTool({ name: 'get_account', arguments: {} }) as Promise<ToolResult>;
+    expect(await closedWithin(s, 2_000)).toBe(2_000); // still open, 5x the request timeout later
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text).toMatch(/text\/event-stream/);
+    expect((await call).isError).toBeFalsy();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('Host check (issue 7.3)', () => {
+  const loop: HostRules = { boundHost: '127.0.0.1', port: 8787, loopback: true, extraHosts: [] };
+
+  it('accepts our loopback names in any case, with a trailing dot, and [::1]', () => {
+    for (const h of ['127.0.0.1:8787', 'localhost:8787', 'LOCALHOST:8787', 'localhost.:8787', '[::1]:8787', '[::1]:8787']) {
+      expect(hostAllowed(h, loop), h).toBe(true);
+    }
+  });
+
+  it('refuses other names, other ports, a missing port off 80/443, and malformed values', () => {
+    for (const h of ['evil.example:8787', 'localhost.evil.example:8787', 'localhost:8788', 'localhost', '127.0.0.1', '', '127.0.0.1:8787:1', 'localhost..:8787', '[::1', 'a@localhost:8787', 'localhost:0', 'localhost:99999', undefined]) {
+      expect(hostAllowed(h, loop), String(h)).toBe(false);
+    }
+  });
+
+  it('on port 80 or 443 a Host without a port is ours; with the wrong port it is not', () => {
+    expect(hostAllowed('localhost', { ...loop, port: 80 })).toBe(true);
+    expect(hostAllowed('127.0.0.1', { ...loop, port: 443 })).toBe(true);
+    expect(hostAllowed('localhost:80', { ...loop, port: 80 })).toBe(true);
+    expect(hostAllowed('localhost:81', { ...loop, port: 80 })).toBe(false);
+    expect(hostAllowed('evil.example', { ...loop, port: 80 })).toBe(false);
+  });
+
+  it('bound to another loopback address, that address is ours too', () => {
+    const rules = { ...loop, boundHost: '127.0.0.2' };
+    expect(hostAllowed('127.0.0.2:8787', rules)).toBe(true);
+    expect(hostAllowed('127.0.0.3:8787', rules)).toBe(false);
+    expect(hostAllowed('[::1]:8787', { ...loop, boundHost: '::1' })).toBe(true);
+  });
+
+  it('parseAuthority is strict about ports and brackets', () => {
+    expect(parseAuthority('Example.COM.:443')).toEqual({ hostname: 'example.com', port: 443 });
+    expect(parseAuthority('[::1]')).toEqual({ hostname: '[::1]', port: undefined });
+    for (const bad of ['a:65536', 'a:', ':1', 'a b', '[::1', 'a/b', 'a:1:2']) expect(parseAuthority(bad), bad).toBeUndefined();
+  });
+
+  it('over real HTTP: the URL printed for --host 127.0.0.2 works, with a trailing dot and upper case too', async () => {
+    const h = await start({ host: '127.0.0.2' });
+    expect(h.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/mcp$/);
+    await toolWorks(h.url);
+    const port = new URL(h.url).port;
+    expect((await post(h.url, { ...auth, host: `127.0.0.2.:${port}` })).status).toBe(200);
+    expect((await post(h.url, { ...auth, host: `LOCALHOST:${port}` })).status).toBe(200);
+    expect((await post(h.url, { ...auth, host: `evil.example:${port}` })).status).toBe(403);
+    expect((await post(h.url, { ...auth, host: `127.0.0.2:${Number(port) + 1}` })).status).toBe(403);
+  });
+
+  it('over real HTTP on port 80: a Host without a port is accepted', async () => {
+    let h: HttpServer;
+    try {
+      h = await start({ host: '127.0.0.77', port: 80 });
+    } catch (error) {
+      // Port 80 needs privileges this machine may not give; the pure rule is tested above.
+      if (/EACCES|EADDRINUSE/.test(String(error))) return;
+      throw error;
+    }
+    expect(h.url).toBe('http://127.0.0.77:80/mcp');
+    expect((await post(h.url, { ...auth, host: '127.0.0.77' })).status).toBe(200);
+    expect((await post(h.url, { ...auth, host: 'localhost' })).status).toBe(200);
+    expect((await post(h.url, { ...auth, host: 'evil.example' })).status).toBe(403);
+  });
+});
+
+describe('MCP_ALLOWED_HOSTS is honoured', () => {
+  it('pure rule: a listed name (any port, or the listed port) passes; others do not, loopback or not', () => {
+    const offLoop: HostRules = { boundHost: '0.0.0.0', port: 8787, loopback: false, extraHosts: ['mcp.example.com', 'proxy.example:8443'] };
+    expect(hostAllowed('mcp.example.com', offLoop)).toBe(true);
+    expect(hostAllowed('MCP.example.com.:9000', offLoop)).toBe(true);
+    expect(hostAllowed('proxy.example:8443', offLoop)).toBe(true);
+    expect(hostAllowed('proxy.example:8444', offLoop)).toBe(false);
+    expect(hostAllowed('evil.example:8787', offLoop)).toBe(false);
+    expect(hostAllowed('127.0.0.1:8787', offLoop)).toBe(false);
+    const specific: HostRules = { ...offLoop, boundHost: '10.1.2.3' };
+    expect(hostAllowed('10.1.2.3:8787', specific)).toBe(true);
+    expect(hostAllowed('evil.example:8787', specific)).toBe(false);
+  });
+
+  it('over real HTTP: a listed Host is accepted, an unlisted one gets 403', async () => {
+    const h = await start({ allowedHosts: ['mcp.example.com', 'proxy.example:8443'] });
+    const port = new URL(h.url).port;
+    expect((await post(h.url, { ...auth, host: 'mcp.example.com' })).status).toBe(200);
+    expect((await post(h.url, { ...auth, host: 'proxy.example:8443' })).status).toBe(200);
+    expect((await post(h.url, { ...auth, host: `localhost:${port}` })).status).toBe(200);
+    const refused = await post(h.url, { ...auth, host: 'evil.example' });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatch(/MCP_ALLOWED_HOSTS/);
+    expect((await post(h.url, { ...auth, host: 'proxy.example:9999' })).status).toBe(403);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('CORS for MCP_ALLOWED_ORIGINS (issue 7.4)', () => {
+  const APP = 'https://agents.example';
+
+  it('pure rule: listed and own origins pass, others do not', () => {
+    const rules: HostRules = { boundHost: '127.0.0.1', port: 8787, loopback: true, extraHosts: [] };
+    expect(originAllowed('https://agents.example/', [APP], rules)).toBe(true);
+    expect(originAllowed('HTTPS://AGENTS.EXAMPLE', [APP], rules)).toBe(true);
+    expect(originAllowed('http://localhost:8787', [], rules)).toBe(true);
+    expect(originAllowed('http://localhost:8788', [], rules)).toBe(false);
+    expect(originAllowed('null', [APP], rules)).toBe(false);
+    expect(originAllowed('https://agents.example.evil', [APP], rules)).toBe(false);
+    expect(originAllowed('http://[', [APP], rules)).toBe(false);
+  });
+
+  it('a preflight from an allowed origin gets 204 with the CORS grants, without a token', async () => {
+    const h = await start({ allowedOrigins: [APP] });
+    const r = await send(h.url, 'OPTIONS', {
+      origin: APP,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization, content-type, mcp-session-id, mcp-protocol-version',
+    });
+    expect(r.status).toBe(204);
+    expect(r.headers['access-control-allow-origin']).toBe(APP);
+    expect(r.headers.vary).toMatch(/Origin/);
+    const methods = String(r.headers['access-control-allow-methods']);
+    for (const m of ['GET', 'POST', 'DELETE', 'OPTIONS']) expect(methods).toContain(m);
+    const allowed = String(r.headers['access-control-allow-headers']).toLowerCase();
+    for (const name of ['authorization', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id']) expect(allowed).toContain(name);
+    expect(Number(r.headers['access-control-max-age'])).toBeGreaterThan(0);
+  });
+
+  it('responses to an allowed origin carry ACAO and expose Mcp-Session-Id, 401s included', async () => {
+    const h = await start({ allowedOrigins: [APP] });
+    const ok = await post(h.url, { ...auth, origin: APP });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['mcp-session-id']).toBeTruthy();
+    expect(ok.headers['access-control-allow-origin']).toBe(APP);
+    const exposed = String(ok.headers['access-control-expose-headers']).toLowerCase();
+    expect(exposed).toContain('mcp-session-id');
+    expect(exposed).toContain('www-authenticate');
+    const unauthorised = await post(h.url, { origin: APP });
+    expect(unauthorised.status).toBe(401);
+    expect(unauthorised.headers['access-control-allow-origin']).toBe(APP);
+    expect(unauthorised.headers['www-authenticate']).toBeTruthy();
+  });
+
+  it('any other origin: 403 and no CORS headers, preflight included', async () => {
+    const h = await start({ allowedOrigins: [APP] });
+    for (const method of ['OPTIONS', 'POST']) {
+      const r = method === 'POST' ? await post(h.url, { ...auth, origin: 'https://evil.example' }) : await send(h.url, 'OPTIONS', { origin: 'https://evil.example', 'access-control-request-method': 'POST' });
+      expect(r.status, method).toBe(403);
+      expect(Object.keys(r.headers).filter((k) => k.startsWith('access-control-')), method).toEqual([]);
+    }
+    const noOrigin = await send(h.url, 'OPTIONS', {});
+    expect(noOrigin.status).toBe(401); // not a preflight: the token is still needed
+    expect(noOrigin.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('session cap (issue 7.6)', () => {
+  it('when full, the idlest session past the grace is evicted for a new client; its id then gets 404', async () => {
+    const h = await start({ maxSessions: 2, sessionEvictGraceMs: 800 });
+    const first = await connect(h.url);
+    await sleep(50);
+    const second = await connect(h.url);
+    await second.client.listTools(); // second is the more recently used
+    expect(h.sessions()).toBe(2);
+    const early = await post(h.url, auth);
+    expect(early.status).toBe(503);
+    await sleep(1_200);
+    await second.client.listTools(); // keeps second fresh; first stays idle past the grace
+    const third = await post(h.url, auth);
+    expect(third.status).toBe(200);
+    expect(h.sessions()).toBe(2);
+    const gone = await post(h.url, { ...auth, 'mcp-session-id': first.transport.sessionId!, 'mcp-protocol-version': '2025-06-18' }, JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }));
+    expect(gone.status).toBe(404);
+    expect(((await second.client.callTool({ name: 'get_account', arguments: {} })) as ToolResult).isError).toBeFalsy();
+  });
+
+  it('when nothing can be evicted, Retry-After is the real time until a slot frees', async () => {
+    const h = await start({ maxSessions: 2, sessionEvictGraceMs: 20_000 });
+    await connect(h.url);
+    await connect(h.url);
+    await sleep(1_000);
+    const full = await post(h.url, auth);
+    expect(full.status).toBe(503);
+    const retryAfter = Number(full.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(18);
+    expect(retryAfter).toBeLessThanOrEqual(20);
+    expect(full.body).toMatch(/19 s|20 s|18 s/);
+  });
+
+  it('a session with a request in flight is never evicted', async () => {
+    const h = await start({ maxSessions: 1, sessionEvictGraceMs: 300 });
+    sb!.intercept((req) => (req.path.includes('/account.json') ? { delayMs: 1_500 } : undefined));
+    const busy = await connect(h.url);
+    const call = busy.client.callTool({ name: 'get_account', arguments: {} }) as Promise<ToolResult>;
+    await sleep(800);
+    const refused = await post(h.url, auth);
+    expect(refused.status).toBe(503);
+    expect((await call).isError).toBeFalsy();
+    expect(h.sessions()).toBe(1);
+  });
+});
