@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError } from '../src/basecamp/errors.js';
+import { CancelledError, RateLimitedError } from '../src/basecamp/errors.js';
 import { parseRateLimit, RateBudget } from '../src/basecamp/rate-budget.js';
 import { maxInWindow } from './helpers.js';
 
@@ -55,6 +55,60 @@ describe('RateBudget (sliding window)', () => {
     await expect(waiting).rejects.toBeInstanceOf(CancelledError);
     expect(budget.granted).toBe(1);
     await expect(budget.acquire(AbortSignal.abort())).rejects.toBeInstanceOf(CancelledError);
+    await budget.stop();
+  });
+
+  it('serves queued requests in the order they came', async () => {
+    const budget = new RateBudget({ max: 2, windowMs: 150 });
+    const order: number[] = [];
+    await Promise.all(Array.from({ length: 8 }, (_, i) => budget.acquire().then(() => order.push(i))));
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await budget.stop();
+  });
+
+  it('during a pause longer than the longest wait, a call fails at once with rate_limited and the seconds left', async () => {
+    const budget = new RateBudget({ max: 50, windowMs: 1000 });
+    await budget.pause(3_600_000);
+    const t0 = Date.now();
+    const error = await budget.acquire().catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).kind).toBe('rate_limited');
+    expect((error as RateLimitedError).retryAfterSeconds).toBeGreaterThan(3_590);
+    expect((error as RateLimitedError).retryAfterSeconds).toBeLessThanOrEqual(3_600);
+    expect(budget.granted).toBe(0);
+    await budget.stop();
+  });
+
+  it('the longest wait is an option: a pause within it is waited out, one past it is not', async () => {
+    const budget = new RateBudget({ max: 50, windowMs: 1000, maxWaitMs: 500 });
+    await budget.pause(300);
+    await budget.acquire();
+    await budget.pause(2_000);
+    await expect(budget.acquire()).rejects.toBeInstanceOf(RateLimitedError);
+    await budget.stop();
+  });
+
+  it('requests already queued when a long pause begins fail at once instead of sleeping through it', async () => {
+    const budget = new RateBudget({ max: 1, windowMs: 20_000, recheckMs: 30_000 });
+    await budget.acquire();
+    const queued = Array.from({ length: 3 }, () => budget.acquire().catch((e: unknown) => e));
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await budget.pause(3_600_000);
+    for (const error of await Promise.all(queued)) expect(error).toBeInstanceOf(RateLimitedError);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(budget.granted).toBe(1);
+    await budget.stop();
+  });
+
+  it('a request queued during a short pause wakes when the pause is lengthened past the longest wait', async () => {
+    const budget = new RateBudget({ max: 5, windowMs: 1000, maxWaitMs: 5_000, recheckMs: 30_000 });
+    await budget.pause(2_000);
+    const waiting = budget.acquire().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    await budget.pause(60_000);
+    expect(await waiting).toBeInstanceOf(RateLimitedError);
     await budget.stop();
   });
 });

@@ -1,15 +1,16 @@
-import Bottleneck from 'bottleneck';
-import { CancelledError } from './errors.js';
+import { CancelledError, RateLimitedError } from './errors.js';
 
 /**
  * Basecamp allows about 50 requests per 10-second period. A fixed-window reservoir lets 100 requests
- * through across a window boundary, so the budget is a *sliding* window built from bottleneck's
- * concurrency: each granted request holds one of `max` slots for `windowMs` after it is granted. No
- * window of `windowMs` can then see more than `max` grants, bursts up to `max` go out at once, and the
- * rest queue in order. With a clustered bottleneck (Redis) the slots are shared by every instance.
+ * through across a window boundary, so the budget is a *sliding-window log*: every grant is recorded, and
+ * a request is granted only while fewer than `max` grants are younger than `holdMs` (one window plus a
+ * margin). No window of `windowMs` can then see more than `max` grants, bursts up to `max` go out at once,
+ * and the rest queue in order. The log lives in memory, or in Redis when a fleet shares one budget
+ * (shared-budget.ts); the queueing and pausing rules here are the same for both.
  *
  * A 429 pauses the whole budget: every queued request waits until the pause ends, not only the one that
- * was refused.
+ * was refused. A pause longer than `maxWaitMs` is not waited out: requests fail at once with
+ * RateLimitedError saying how long is left, instead of hanging until the MCP client gives up.
  */
 
 export interface RateLimit {
@@ -28,6 +29,17 @@ export function parseRateLimit(text: string): RateLimit {
   return { max, windowMs: Math.round(windowMs) };
 }
 
+/**
+ * How long a grant counts against the budget: the window plus a small margin, because Basecamp counts
+ * arrivals and two requests granted exactly one window apart can arrive a few ms less than a window apart.
+ */
+export function holdMsFor(windowMs: number): number {
+  return windowMs + Math.round(windowMs * 0.02) + 50;
+}
+
+/** The default longest 429 pause a request waits out; the HTTP client's default maxRetryAfterMs is the same. */
+export const DEFAULT_MAX_WAIT_MS = 60_000;
+
 /** Where the "hold everything until" time lives: in memory, or shared by a fleet (Redis). */
 export interface PauseStore {
   get(): Promise<number>;
@@ -45,119 +57,195 @@ export class LocalPauseStore implements PauseStore {
   }
 }
 
+/** The grant log: records a grant when fewer than `max` are younger than `holdMs`, else says when to ask again. */
+export interface GrantLog {
+  tryGrant(): Promise<{ granted: true } | { granted: false; retryInMs: number }>;
+}
+
+export class LocalGrantLog implements GrantLog {
+  private readonly grants: number[] = [];
+  constructor(
+    private readonly max: number,
+    private readonly holdMs: number,
+  ) {}
+  async tryGrant(): Promise<{ granted: true } | { granted: false; retryInMs: number }> {
+    const now = Date.now();
+    while (this.grants.length && this.grants[0]! <= now - this.holdMs) this.grants.shift();
+    if (this.grants.length < this.max) {
+      this.grants.push(now);
+      return { granted: true };
+    }
+    return { granted: false, retryInMs: this.grants[0]! + this.holdMs - now };
+  }
+}
+
 export interface RateBudgetOptions extends RateLimit {
-  /** A pre-built (e.g. Redis-clustered) limiter; by default a local one with `maxConcurrent: max`. */
-  limiter?: Bottleneck;
+  /** Where grants are counted; by default in memory. */
+  grantLog?: GrantLog;
   pauseStore?: PauseStore;
   /** For a shared (Redis) budget: an error when the shared store is unusable, so requests fail fast instead of hanging. */
   unavailable?: () => Error | undefined;
+  /** The longest 429 pause a request waits out; during a longer one requests fail at once (default 60 s). */
+  maxWaitMs?: number;
+  /**
+   * The longest the queue sleeps before asking the stores again. Another instance of a fleet may free a
+   * slot or lengthen a pause without telling us; this bounds how late we notice (and how often we poll).
+   */
+  recheckMs?: number;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    timer.unref?.();
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+interface Waiter {
+  resolve(): void;
+  fail(error: Error): void;
+  settled: boolean;
 }
 
 export class RateBudget {
   readonly max: number;
   readonly windowMs: number;
-  /**
-   * How long a grant holds its slot: the window plus a small margin, because Basecamp counts arrivals and
-   * two requests granted exactly one window apart can arrive a few ms less than a window apart.
-   */
   readonly holdMs: number;
-  private readonly limiter: Bottleneck;
+  readonly maxWaitMs: number;
+  private readonly grantLog: GrantLog;
   private readonly pauses: PauseStore;
-  /** Releases for slots held to time the window; stop() runs them all. */
-  private readonly holds = new Set<() => void>();
-  /** Rejecters of requests still waiting for a slot, so a lost shared store can fail them all at once. */
-  private readonly waiting = new Set<(error: Error) => void>();
   private readonly unavailable?: () => Error | undefined;
+  private readonly recheckMs: number;
+  /** Requests waiting for a grant, served strictly in order by one pump. */
+  private readonly queue: Waiter[] = [];
+  private pumping = false;
+  /** Ends the pump's current sleep early (a cancellation, a new pause, stop()). */
+  private wake: () => void = () => undefined;
+  private stopped = false;
   /** Grants so far (for tests and the benchmark). */
   granted = 0;
 
   constructor(options: RateBudgetOptions) {
     this.max = options.max;
     this.windowMs = options.windowMs;
-    this.holdMs = options.windowMs + Math.round(options.windowMs * 0.02) + 50;
-    this.limiter = options.limiter ?? new Bottleneck({ maxConcurrent: options.max });
+    this.holdMs = holdMsFor(options.windowMs);
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    this.grantLog = options.grantLog ?? new LocalGrantLog(options.max, this.holdMs);
     this.pauses = options.pauseStore ?? new LocalPauseStore();
     this.unavailable = options.unavailable;
+    this.recheckMs = options.recheckMs ?? 1_000;
   }
 
-  /** Rejects every request still waiting (the shared store went away); they were never sent. */
+  /** Rejects every request still waiting (e.g. the shared store went away); they were never sent. */
   failWaiting(error: Error): void {
-    for (const fail of [...this.waiting]) fail(error);
+    for (const waiter of this.queue.splice(0)) waiter.fail(error);
+    this.wake();
   }
 
   /**
-   * Resolves when one request may be sent now. Rejects with CancelledError if `signal` aborts first; a
-   * cancelled request gives its place back without using any budget.
+   * Resolves when one request may be sent now. Rejects with CancelledError if `signal` aborts first (a
+   * cancelled request gives its place back without using any budget), with RateLimitedError during a
+   * pause longer than maxWaitMs, and with the `unavailable` error when the shared store is down.
    */
-  acquire(signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(new CancelledError('Cancelled before the request was sent.'));
+  async acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new CancelledError('Cancelled before the request was sent.');
+    if (this.stopped) throw new CancelledError('The rate budget has stopped (the server is shutting down); nothing was sent.');
     const down = this.unavailable?.();
-    if (down) return Promise.reject(down);
+    if (down) throw down;
+    // Fail fast during a long pause, rather than queue behind it.
+    this.throwIfPausedTooLong(await this.pauses.get());
+    if (signal?.aborted) throw new CancelledError('Cancelled before the request was sent.'); // while we asked the pause store
     return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const fail = (error: Error) => {
-        if (settled) return;
-        settled = true;
-        this.waiting.delete(fail);
-        signal?.removeEventListener('abort', onAbort);
-        reject(error);
+      const onAbort = () => {
+        waiter.fail(new CancelledError('Cancelled while waiting for the rate budget; nothing was sent.'));
+        this.wake(); // the pump may be sleeping on this request's behalf
       };
-      const onAbort = () => fail(new CancelledError('Cancelled while waiting for the rate budget; nothing was sent.'));
-      this.waiting.add(fail);
+      const waiter: Waiter = {
+        settled: false,
+        resolve: () => settle(() => resolve()),
+        fail: (error) => settle(() => reject(error)),
+      };
+      const settle = (finish: () => void) => {
+        if (waiter.settled) return;
+        waiter.settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        finish();
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const job = async () => {
-        // Wait out any 429 pause (it may be extended while we wait, hence the loop).
-        for (;;) {
-          if (settled) return; // cancelled while queued: release the slot at once
-          const until = await this.pauses.get();
-          const wait = until - Date.now();
-          if (wait <= 0) break;
-          await sleep(wait, signal);
-        }
-        if (settled) return;
-        settled = true;
-        this.waiting.delete(fail);
-        signal?.removeEventListener('abort', onAbort);
-        this.granted++;
-        resolve();
-        // Hold the slot for one window: this is what makes the window slide.
-        await new Promise<void>((release) => {
-          const done = () => {
-            clearTimeout(timer);
-            this.holds.delete(done);
-            release();
-          };
-          const timer = setTimeout(done, this.holdMs);
-          timer.unref?.();
-          this.holds.add(done);
-        });
-      };
-      this.limiter.schedule(job).catch((error: unknown) => fail(error instanceof Error ? error : new Error(String(error))));
+      this.queue.push(waiter);
+      void this.pump();
     });
   }
 
-  /** Holds back every request, queued or future, for `ms`. */
+  /** Holds back every request, queued or future, for `ms`. Queued requests fail at once if that is longer than maxWaitMs. */
   async pause(ms: number): Promise<void> {
-    await this.pauses.extend(Date.now() + Math.max(0, ms));
+    const until = Date.now() + Math.max(0, ms);
+    await this.pauses.extend(until);
+    if (ms > this.maxWaitMs) this.failWaiting(this.pausedError(until));
+    this.wake();
   }
 
-  /** Releases held slots (they only exist to time the window) and stops the limiter. */
+  /** Fails whatever is still queued and refuses new requests. */
   async stop(): Promise<void> {
-    for (const release of [...this.holds]) release();
-    await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    this.stopped = true;
+    this.failWaiting(new CancelledError('The rate budget has stopped (the server is shutting down); nothing was sent.'));
+  }
+
+  /** Serves the queue head by head: wait out a short pause, then ask the log for a grant, sleeping between tries. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length) {
+        const head = this.queue[0]!;
+        if (head.settled) {
+          this.queue.shift();
+          continue;
+        }
+        try {
+          const until = await this.pauses.get();
+          this.throwIfPausedTooLong(until);
+          if (until > Date.now()) {
+            await this.sleep(until - Date.now());
+            continue;
+          }
+          const answer = await this.grantLog.tryGrant();
+          if (!answer.granted) {
+            await this.sleep(answer.retryInMs);
+            continue;
+          }
+          if (head.settled) {
+            // Cancelled while the grant was in flight: the slot is spent, but only this once; serve the next.
+            this.queue.shift();
+            continue;
+          }
+          this.queue.shift();
+          this.granted++;
+          head.resolve();
+        } catch (error) {
+          // A long pause or a broken store concerns everyone queued, not just the head.
+          this.failWaiting(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private throwIfPausedTooLong(until: number): void {
+    if (until - Date.now() > this.maxWaitMs) throw this.pausedError(until);
+  }
+
+  private pausedError(until: number): RateLimitedError {
+    const seconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+    return new RateLimitedError(
+      `Basecamp's rate limit is in force for another ${seconds} s (it answered 429 with a long Retry-After); this request was not sent. Try again after that.`,
+      seconds,
+    );
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(1, Math.min(ms, this.recheckMs)));
+      timer.unref?.();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 }

@@ -1,28 +1,105 @@
-import { createHash } from 'node:crypto';
-import Bottleneck from 'bottleneck';
+import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { log } from '../log.js';
 import { RateBudgetUnavailableError } from './errors.js';
-import { RateBudget, type PauseStore, type RateLimit } from './rate-budget.js';
+import { holdMsFor, RateBudget, type GrantLog, type PauseStore, type RateLimit } from './rate-budget.js';
+
+/**
+ * The fleet's grant log: one Redis sorted set of grant times (Redis TIME, so instances' clocks do not
+ * matter), checked and added to atomically by one Lua script.
+ *
+ * Why not bottleneck's Redis clustering (used before): its state lives in several keys that must all exist,
+ * and once they are gone (idle past their TTL, Redis restarted empty, FLUSHALL) every call failed with
+ * `ERR SETTINGS_KEY_NOT_FOUND` for good, because bottleneck 2.19.5 recognises that script error by exact
+ * text and Redis 7 prefixes it with `ERR `. Here a missing key is simply an empty log.
+ *
+ * An empty log after a flush or restart would forget grants still inside the window, so each call also
+ * sends this instance's own recent grants and the script puts back any that are missing (ZADD NX): every
+ * instance restores its own history the next time it asks. The window rule then holds across a flush for
+ * each instance's grants; an instance that has not asked since the flush restores its own on its next call.
+ */
+const GRANT_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local max, hold, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 5, #ARGV, 2 do redis.call('ZADD', KEYS[1], 'NX', ARGV[i], ARGV[i + 1]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - hold)
+local result
+if redis.call('ZCARD', KEYS[1]) < max then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  result = {1, now}
+else
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  result = {0, tonumber(oldest[2]) + hold - now}
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return result
+`;
+
+type GrantClient = Redis & {
+  budgetGrant(key: string, ...args: string[]): Promise<[number, number]>;
+};
+
+class RedisGrantLog implements GrantLog {
+  private readonly instance = randomUUID();
+  private sequence = 0;
+  /** This instance's grants still inside the window: Redis time, member name, local time (for pruning). */
+  private readonly mine: { at: number; member: string; localAt: number }[] = [];
+
+  constructor(
+    private readonly client: GrantClient,
+    private readonly key: string,
+    private readonly max: number,
+    private readonly holdMs: number,
+    private readonly keyTtlMs: number,
+    private readonly failure: (cause: unknown) => Error,
+  ) {}
+
+  async tryGrant(): Promise<{ granted: true } | { granted: false; retryInMs: number }> {
+    const localNow = Date.now();
+    while (this.mine.length && this.mine[0]!.localAt <= localNow - this.holdMs) this.mine.shift();
+    const member = `${this.instance}:${++this.sequence}`;
+    const restore = this.mine.flatMap((g) => [String(g.at), g.member]);
+    let reply: [number, number];
+    try {
+      reply = await this.client.budgetGrant(this.key, String(this.max), String(this.holdMs), String(this.keyTtlMs), member, ...restore);
+    } catch (error) {
+      throw this.failure(error);
+    }
+    const [granted, value] = reply;
+    if (!granted) return { granted: false, retryInMs: Math.max(1, value) };
+    this.mine.push({ at: value, member, localAt: localNow });
+    return { granted: true };
+  }
+}
 
 /** The 429 pause, shared by the fleet: one Redis key holding "hold everything until" (epoch ms). */
 class RedisPauseStore implements PauseStore {
   constructor(
     private readonly client: Redis,
     private readonly key: string,
+    private readonly failure: (cause: unknown) => Error,
   ) {}
   async get(): Promise<number> {
-    return Number((await this.client.get(this.key)) ?? 0);
+    try {
+      return Number((await this.client.get(this.key)) ?? 0);
+    } catch (error) {
+      throw this.failure(error);
+    }
   }
   async extend(until: number): Promise<void> {
-    // Only ever lengthen a pause; the key expires with it.
-    await this.client.eval(
-      "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 1",
-      1,
-      this.key,
-      String(until),
-      String(Math.max(1, until - Date.now())),
-    );
+    try {
+      // Only ever lengthen a pause; the key expires with it.
+      await this.client.eval(
+        "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 1",
+        1,
+        this.key,
+        String(until),
+        String(Math.max(1, until - Date.now())),
+      );
+    } catch (error) {
+      throw this.failure(error);
+    }
   }
 }
 
@@ -47,72 +124,81 @@ export interface SharedBudget {
   close(): Promise<void>;
 }
 
-/**
- * One sliding-window budget for every instance that shares `redisUrl` and `id`, through bottleneck's Redis
- * clustering (the held slots live in Redis). If Redis goes away, waiting and new requests fail at once with
- * RateBudgetUnavailableError: no request is sent outside the shared budget, and nothing hangs.
- */
-export async function connectSharedBudget(redisUrl: string, id: string, limit: RateLimit, connectTimeoutMs = 5_000): Promise<SharedBudget> {
+export interface SharedBudgetOptions {
+  /** How long the grant log outlives its last grant (default 10 minutes; never less than one window). */
+  keyTtlMs?: number;
+  /** The longest 429 pause a request waits out (default 60 s). */
+  maxWaitMs?: number;
+  /** How often a waiting instance asks Redis again at most (default 1 s; a freed slot is asked for sooner). */
+  recheckMs?: number;
+}
+
+/** Connects, or fails at the first connection error (refused, unknown host…) instead of waiting out the timeout. */
+async function connect(redisUrl: string, connectTimeoutMs: number): Promise<Redis> {
   const where = redactRedisUrl(redisUrl);
-  // Not lazyConnect: bottleneck's subscriber is client.duplicate(), which would inherit it and never connect.
   const client = new Redis(redisUrl, {
+    lazyConnect: true,
     enableOfflineQueue: false, // a command while disconnected fails now instead of waiting
     maxRetriesPerRequest: 1,
     connectTimeout: connectTimeoutMs,
     commandTimeout: 3_000,
   });
   let lastError = '';
-  client.on('error', (e: Error) => (lastError = e.message)); // reported through status, not as unhandled errors
-  const connected = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), connectTimeoutMs);
-    timer.unref();
-    client.once('ready', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-  if (!connected) {
+  client.on('error', (e: Error) => (lastError = e.message)); // reported through status and messages, not as unhandled errors
+  try {
+    // connect() rejects on the first error of the first attempt; the timer covers an address that never answers.
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${connectTimeoutMs} ms`)), connectTimeoutMs).unref()),
+    ]);
+    return client;
+  } catch (error) {
     client.disconnect();
-    throw new RateBudgetUnavailableError(`Cannot reach Redis at ${where} for the shared rate budget${lastError ? `: ${lastError}` : ''}.`);
-  }
-  const connection = new Bottleneck.IORedisConnection({ client, Redis });
-  connection.on('error', (e: Error) => log.warn(`shared rate budget (Redis): ${e.message}`));
-  const limiter = new Bottleneck({
-    id,
-    maxConcurrent: limit.max,
-    datastore: 'ioredis',
-    clearDatastore: false,
-    connection,
-    timeout: Math.max(10 * 60_000, limit.windowMs * 10), // Redis keys expire after this long unused
-  });
-  limiter.on('error', (e: Error) => log.warn(`shared rate budget: ${e.message}`));
-  const ready = await Promise.race([
-    limiter.ready().then(() => true),
-    new Promise<boolean>((r) => setTimeout(() => r(false), connectTimeoutMs).unref()),
-  ]);
-  if (!ready) {
-    await connection.disconnect(false).catch(() => undefined);
-    throw new RateBudgetUnavailableError(`Redis at ${where} did not become ready for the shared rate budget.`);
-  }
-  // Every instance runs with the same configuration; make the stored settings match it.
-  await limiter.updateSettings({ maxConcurrent: limit.max });
-
-  const down = () =>
-    new RateBudgetUnavailableError(
-      `The shared rate budget is unavailable: Redis at ${where} is not connected (${client.status}). Requests are refused rather than risk exceeding Basecamp's rate limit; they work again as soon as Redis is back.`,
+    const reason = lastError || (error instanceof Error ? error.message : String(error));
+    throw new RateBudgetUnavailableError(
+      `Cannot reach Redis at ${where} for the shared rate budget: ${reason}. Check REDIS_URL and that Redis is running, or unset REDIS_URL to use a budget local to this process.`,
     );
+  }
+}
+
+/**
+ * One sliding-window budget for every instance that shares `redisUrl` and `id`. If Redis goes away, waiting
+ * and new requests fail at once with RateBudgetUnavailableError (nothing is sent outside the shared budget,
+ * nothing hangs); ioredis reconnects by itself and calls work again as soon as Redis is back. Requests queued
+ * when the connection drops are failed, not kept: they could not be counted fleet-wide meanwhile, and the
+ * MCP client gets a clear answer instead of a wait of unknown length.
+ */
+export async function connectSharedBudget(
+  redisUrl: string,
+  id: string,
+  limit: RateLimit,
+  connectTimeoutMs = 5_000,
+  options: SharedBudgetOptions = {},
+): Promise<SharedBudget> {
+  const where = redactRedisUrl(redisUrl);
+  const client = (await connect(redisUrl, connectTimeoutMs)) as GrantClient;
+  client.defineCommand('budgetGrant', { numberOfKeys: 1, lua: GRANT_SCRIPT }); // EVALSHA, reloaded after a restart
+  const down = (detail: string) =>
+    new RateBudgetUnavailableError(
+      `The shared rate budget is unavailable: Redis at ${where} ${detail}. Requests are refused rather than risk exceeding Basecamp's rate limit; they work again as soon as Redis is back.`,
+    );
+  const failure = (cause: unknown) => down(`did not answer (${cause instanceof Error ? cause.message : String(cause)})`);
+  const holdMs = holdMsFor(limit.windowMs);
   const budget = new RateBudget({
     ...limit,
-    limiter,
-    pauseStore: new RedisPauseStore(client, `${id}:paused-until`),
-    unavailable: () => (client.status === 'ready' ? undefined : down()),
+    grantLog: new RedisGrantLog(client, `${id}:grants`, limit.max, holdMs, Math.max(holdMs, options.keyTtlMs ?? 10 * 60_000), failure),
+    pauseStore: new RedisPauseStore(client, `${id}:paused-until`, failure),
+    unavailable: () => (client.status === 'ready' ? undefined : down(`is not connected (${client.status})`)),
+    maxWaitMs: options.maxWaitMs,
+    recheckMs: options.recheckMs,
   });
-  client.on('close', () => budget.failWaiting(down()));
+  client.on('close', () => budget.failWaiting(down('closed the connection')));
+  client.on('ready', () => log.info(`shared rate budget: Redis at ${where} is back`));
   return {
     budget,
     async close() {
       await budget.stop();
-      await connection.disconnect(false).catch(() => undefined);
+      client.disconnect();
     },
   };
 }
