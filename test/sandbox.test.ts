@@ -130,3 +130,58 @@ describe('sandbox Basecamp API', () => {
     expect(body.accounts[0]).toMatchObject({ product: 'bc3', id: sb.accountId, href: `${sb.url}/${sb.accountId}` });
   });
 });
+
+describe('sandbox paging (issue 7 item 17)', () => {
+  let big: Sandbox;
+  beforeAll(async () => {
+    big = await startSandbox({ people: 720, rateLimit: { max: 1000, windowMs: 10_000 } });
+  });
+  afterAll(() => big.close());
+
+  async function page(param: string) {
+    const started = performance.now();
+    const r = await request(`${big.url}/${big.accountId}/people.json?page=${param}`, {
+      headers: { authorization: `Bearer ${big.token}`, 'user-agent': 'test' },
+    });
+    const body = (await r.body.json()) as { id: number }[];
+    return { status: r.statusCode, ids: body.map((p) => p.id), link: r.headers.link as string | undefined, ms: performance.now() - started };
+  }
+
+  /** The original loop, kept here as the reference the closed form must match. */
+  function oldSlice<T>(items: T[], page: number): T[] {
+    const sizes = [15, 30, 50];
+    const size = (p: number) => sizes[p - 1] ?? 100;
+    let start = 0;
+    for (let p = 1; p < page; p++) start += size(p);
+    return items.slice(start, start + size(page));
+  }
+
+  it('serves the same geared pages as before for pages 1..12 (past the end: empty, no next link)', async () => {
+    const ids = [...big.data.people.values()].map((p) => p.id);
+    for (let p = 1; p <= 12; p++) {
+      const r = await page(String(p));
+      expect(r.status).toBe(200);
+      expect(r.ids, `page ${p}`).toEqual(oldSlice(ids, p));
+      expect(r.link !== undefined, `next link on page ${p}`).toBe(p < 10); // 15+30+50+100*6 = 695 < 720 <= 795
+    }
+  });
+
+  it('answers an absurdly large page at once with an empty page (the old loop blocked the event loop for seconds)', async () => {
+    for (const huge of ['1000000000', '9007199254740993', '1' + '0'.repeat(400)]) {
+      const r = await page(huge);
+      expect(r.status).toBe(200);
+      expect(r.ids).toEqual([]);
+      expect(r.link).toBeUndefined();
+      expect(r.ms, `page=${huge.slice(0, 20)}`).toBeLessThan(500); // the old loop took ~5 s for 1e9
+    }
+  });
+
+  it('treats a page that is not a positive whole number as the first page', async () => {
+    const first = (await page('1')).ids;
+    for (const bad of ['0', '-1', '-1000000000', 'abc', '', '1.5', 'NaN', 'Infinity', '1e9', '0x10']) {
+      const r = await page(encodeURIComponent(bad));
+      expect(r.status, `page=${bad}`).toBe(200);
+      expect(r.ids, `page=${bad}`).toEqual(first);
+    }
+  });
+});

@@ -71,8 +71,23 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+/** Geared pagination, as Basecamp does it: 15, 30, 50, then 100 per page. */
 const PAGE_SIZES = [15, 30, 50];
 const pageSize = (page: number) => PAGE_SIZES[page - 1] ?? 100;
+/** Index of a page's first item, in closed form so an absurd `?page=` costs nothing. */
+function pageStart(page: number): number {
+  const geared = PAGE_SIZES.slice(0, Math.min(page - 1, PAGE_SIZES.length)).reduce((a, b) => a + b, 0);
+  return geared + Math.max(0, page - 1 - PAGE_SIZES.length) * 100;
+}
+/**
+ * The page a `?page=` asks for: a positive whole number, however large (past the end it is an empty page).
+ * Anything else (missing, 0, negative, fractional, not a number) means the first page.
+ */
+function requestedPage(param: string | null): number {
+  if (param === null || !/^\s*\+?\d+\s*$/.test(param)) return 1;
+  const page = Number(param);
+  return page >= 1 ? page : 1;
+}
 
 function personJson(p: SandboxPerson): Record<string, unknown> {
   const { company, ...rest } = p;
@@ -147,9 +162,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 
   function paginate<T>(req: IncomingMessage, res: ServerResponse, url: URL, items: T[]): number {
-    const page = Math.max(1, Number(url.searchParams.get('page') ?? '1') || 1);
-    let start = 0;
-    for (let p = 1; p < page; p++) start += pageSize(p);
+    const page = requestedPage(url.searchParams.get('page'));
+    const start = pageStart(page);
     const slice = items.slice(start, start + pageSize(page));
     const headers: Record<string, string> = { 'X-Total-Count': String(items.length) };
     if (start + slice.length < items.length) {
