@@ -4,7 +4,16 @@ import type { Person, Project } from '../basecamp/types.js';
 
 export const personId = z.number().int().positive().describe('A Basecamp person id (from list_people).');
 export const projectId = z.number().int().positive().describe('A Basecamp project id (from list_projects).');
-export const email = z.email().max(254).describe('An email address.');
+/**
+ * Deliberately lenient: Basecamp holds addresses a strict RFC/HTML pattern refuses (`jän@acme.example`,
+ * `a!b@x.example`, `x@münchen.de`). Refused only: no `@`, an empty local or domain part, more than one `@`
+ * (quoted local parts are not supported), whitespace or control characters, more than 254 characters.
+ */
+export const email = z
+  .string()
+  .max(254)
+  .regex(/^[^@\s\p{Cc}]+@[^@\s\p{Cc}]+$/u, 'must be an email address: local@domain, one @, no spaces or control characters')
+  .describe('An email address.');
 
 export const compactPerson = z.object({
   id: z.number(),
