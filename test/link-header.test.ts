@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextPageUrl, parseLinkHeader } from '../src/basecamp/link-header.js';
+import { nextPageUrl, parseLinkHeader, withoutFragment } from '../src/basecamp/link-header.js';
 
 describe('Link header parsing (RFC 8288)', () => {
   it('finds rel="next" among several parts', () => {
@@ -46,5 +46,51 @@ describe('Link header parsing (RFC 8288)', () => {
     const r = nextPageUrl('<http://3.basecampapi.com/1/people.json?page=2>; rel="next"', 'https://3.basecampapi.com/1/people.json');
     expect(r.url).toBeUndefined();
     expect(r.refused).toMatch(/downgrade/);
+  });
+
+  it('takes the first usable next link: an empty one is skipped, not read as "this page again"', () => {
+    const req = 'https://x.example/1/people.json';
+    expect(nextPageUrl('<>; rel="next", <https://x.example/1/people.json?page=2>; rel="next"', req)).toEqual({
+      url: 'https://x.example/1/people.json?page=2',
+    });
+    expect(nextPageUrl('<  >; rel="next"', req)).toEqual({ refused: 'the next link is empty' });
+  });
+
+  it('skips next links to pages already read (compared without the fragment) and says why when none is left', () => {
+    const req = 'https://x.example/1/people.json?page=2';
+    const read = new Set(['https://x.example/1/people.json', req]);
+    expect(nextPageUrl(`<${req}>; rel="next", <?page=3>; rel="next"`, req, read).url).toBe('https://x.example/1/people.json?page=3');
+    const loop = nextPageUrl('</1/people.json>; rel="next", <?page=2#again>; rel="next"', req, read);
+    expect(loop.url).toBeUndefined();
+    expect(loop.refused).toMatch(/already read \(https:\/\/x\.example\/1\/people\.json\); .*already read \(https:\/\/x\.example\/1\/people\.json\?page=2\)/);
+  });
+
+  it('skips refused next links in order and follows the first usable one', () => {
+    const req = 'https://x.example/1/people.json';
+    const h = '<https://evil.example/p>; rel="next", <http://x.example/p>; rel="next", <http://[>; rel="next", <?page=2>; rel="next", <?page=3>; rel="next"';
+    expect(nextPageUrl(h, req)).toEqual({ url: 'https://x.example/1/people.json?page=2' });
+    const none = nextPageUrl('<https://evil.example/p>; rel="next", <http://[>; rel="next", <>; rel="next"', req);
+    expect(none.url).toBeUndefined();
+    expect(none.refused).toBe('next link points to another origin (https://evil.example); unparseable next link "http://["; the next link is empty');
+  });
+
+  it('drops the fragment of a next link', () => {
+    expect(nextPageUrl('<?page=2#top>; rel="next"', 'https://x.example/p').url).toBe('https://x.example/p?page=2');
+    expect(withoutFragment('https://x.example/p?page=2#top')).toBe('https://x.example/p?page=2');
+  });
+
+  it('is lenient where the intent is clear: a stray ">" before "<url>", spaces, unquoted or upper-case REL', () => {
+    const want = 'https://x.example/p?page=2';
+    for (const h of [
+      `><${want}>; rel="next"`,
+      `> <${want}>; rel="next"`,
+      `<https://x.example/p?page=0>; rel="prev", ><${want}>; rel="next"`,
+      `  <${want}>  ;  rel = "next"  `,
+      `<${want}> ; rel=next`,
+      `<${want}>;REL=NEXT`,
+      `<${want}>; rel="prev  next"`,
+    ]) {
+      expect(nextPageUrl(h, 'https://x.example/p').url, h).toBe(want);
+    }
   });
 });

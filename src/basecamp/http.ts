@@ -14,7 +14,7 @@ import {
   ValidationRejectedError,
   type UpstreamDetails,
 } from './errors.js';
-import { nextPageUrl } from './link-header.js';
+import { nextPageUrl, withoutFragment } from './link-header.js';
 import type { RateBudget } from './rate-budget.js';
 import { log } from '../log.js';
 import { isLoopbackHost } from '../security.js';
@@ -390,10 +390,16 @@ export class BasecampHttp {
     }
   }
 
-  /** Reads every page of a collection by following `Link: rel="next"`, up to the page cap. */
+  /**
+   * Reads every page of a collection by following `Link: rel="next"`, up to the page cap. A listing never
+   * requests a URL twice and never returns an entity (same `id`) twice, so a looping Link chain costs one
+   * page, not the cap; a chain that cannot go on is reported in `truncated`, never silently cut.
+   */
   async getAll<T>(path: string, opts: { query?: RequestOptions['query']; signal?: AbortSignal; maxPages?: number } = {}): Promise<Collection<T>> {
     const maxPages = opts.maxPages ?? this.options.maxPages;
     const items: T[] = [];
+    const seenIds = new Set<string | number>();
+    const alreadyRead = new Set<string>();
     let total: number | undefined;
     let pages = 0;
     let next: string | undefined = path;
@@ -405,19 +411,41 @@ export class BasecampHttp {
       const res: HttpResponse<unknown> = await this.request<unknown>('GET', next, { query, signal: opts.signal });
       query = undefined; // the next link carries its own query
       pages++;
+      alreadyRead.add(withoutFragment(res.url));
       if (!Array.isArray(res.data)) throw new UpstreamError(`Expected a list from GET ${path}, got something else.`);
-      items.push(...(res.data as T[]));
+      const added = addNewEntities(items, res.data as T[], seenIds);
       if (pages === 1) {
         const t = Number(header(res.headers, 'x-total-count'));
         if (Number.isFinite(t) && t >= 0) total = t;
       }
-      const link = nextPageUrl(header(res.headers, 'link'), res.url);
+      if (res.data.length > 0 && added === 0) {
+        // Distinct URLs serving pages already read: a loop we cannot see in the links themselves.
+        const why = `page ${pages} held only entries already read, so the next links are going round in a loop`;
+        log.warn(`Stopped reading ${path}: ${why}`);
+        return { items, total, pages, truncated: why };
+      }
+      const link = nextPageUrl(header(res.headers, 'link'), res.url, alreadyRead);
       if (link.refused) {
         log.warn(`Not following the next page of ${path}: ${link.refused}`);
-        return { items, total, pages, truncated: `the next page link was refused: ${link.refused}` };
+        return { items, total, pages, truncated: `the next page link could not be followed: ${link.refused}` };
       }
       next = link.url;
     }
     return { items, total, pages };
   }
+}
+
+/** Appends the items whose `id` was not seen yet (items without one always); returns how many were added. */
+function addNewEntities<T>(into: T[], page: T[], seenIds: Set<string | number>): number {
+  let added = 0;
+  for (const item of page) {
+    const id = (item as { id?: unknown } | null)?.id;
+    if (typeof id === 'number' || typeof id === 'string') {
+      if (seenIds.has(id)) continue;
+      seenIds.add(id);
+    }
+    into.push(item);
+    added++;
+  }
+  return added;
 }

@@ -37,13 +37,14 @@ function splitParts(header: string): string[] {
 }
 
 function parsePart(part: string): LinkPart | undefined {
-  const m = /^<([^>]*)>(.*)$/s.exec(part);
+  // A stray `>` before `<url>` is a typo whose intent is clear; anything else before `<` is not.
+  const m = /^[\s>]*<([^>]*)>(.*)$/s.exec(part);
   if (!m) return undefined;
   const uri = m[1]!.trim();
   const rels: string[] = [];
   // Parameters: ;name=value or ;name="quoted value"
   const paramRe = /;\s*([A-Za-z0-9!#$&+\-.^_`|~*]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*)))?\s*/g;
-  const rest = m[2]!;
+  const rest = m[2]!.trimStart(); // `<url> ; rel=next`: space before the first `;` is common
   let consumed = 0;
   let pm: RegExpExecArray | null;
   while ((pm = paramRe.exec(rest)) !== null) {
@@ -70,23 +71,28 @@ export function parseLinkHeader(header: string | null | undefined): LinkPart[] {
   return out;
 }
 
+/** A next link resolved against the request URL (fragment dropped), or why it cannot be followed. */
+export type NextLink = { url: string } | { refused: string };
+
 /**
- * The next page's URL, or undefined. Relative references resolve against the request URL. A link to
- * another origin, or from https to http, is refused (returns undefined, and `refused` says why), so a
+ * Every rel="next" link, in order. Relative references resolve against the request URL. An empty link,
+ * one that does not parse, one to another origin, or one from https to http is refused (with why), so a
  * hostile or broken header can never send our token elsewhere.
  */
-export function nextPageUrl(
-  header: string | null | undefined,
-  requestUrl: string,
-): { url?: string; refused?: string } {
-  const next = parseLinkHeader(header).find((p) => p.rels.includes('next'));
-  if (!next) return {};
-  let target: URL;
+function nextPageLinks(header: string | null | undefined, requestUrl: string): NextLink[] {
   const base = new URL(requestUrl);
+  return parseLinkHeader(header)
+    .filter((p) => p.rels.includes('next'))
+    .map((p) => resolveNextLink(p.uri, base));
+}
+
+function resolveNextLink(uri: string, base: URL): NextLink {
+  if (uri === '') return { refused: 'the next link is empty' };
+  let target: URL;
   try {
-    target = new URL(next.uri, base);
+    target = new URL(uri, base);
   } catch {
-    return { refused: `unparseable next link ${JSON.stringify(next.uri)}` };
+    return { refused: `unparseable next link ${JSON.stringify(uri)}` };
   }
   if (base.protocol === 'https:' && target.protocol === 'http:') {
     return { refused: `next link downgrades https to http (${target.origin})` };
@@ -94,5 +100,33 @@ export function nextPageUrl(
   if (target.origin !== base.origin) {
     return { refused: `next link points to another origin (${target.origin})` };
   }
-  return { url: target.toString() };
+  return { url: withoutFragment(target) };
+}
+
+/** The form in which URLs are compared: absolute, without the fragment (never sent anyway). */
+export function withoutFragment(url: URL | string): string {
+  const copy = new URL(url);
+  copy.hash = '';
+  return copy.toString();
+}
+
+/**
+ * The first usable next page: the first next link that is not refused and not in `alreadyRead`
+ * (normalised URLs). `{}` when the header gives no next link; `{ refused }` saying why, when it gives
+ * next links but none can be followed.
+ */
+export function nextPageUrl(
+  header: string | null | undefined,
+  requestUrl: string,
+  alreadyRead: ReadonlySet<string> = new Set(),
+): { url?: string; refused?: string } {
+  const links = nextPageLinks(header, requestUrl);
+  if (links.length === 0) return {};
+  const reasons: string[] = [];
+  for (const link of links) {
+    if ('refused' in link) reasons.push(link.refused);
+    else if (alreadyRead.has(link.url)) reasons.push(`the next link points at a page already read (${link.url})`);
+    else return { url: link.url };
+  }
+  return { refused: reasons.join('; ') };
 }
