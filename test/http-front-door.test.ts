@@ -369,6 +369,25 @@ describe('slow clients (issue 7.2)', () => {
     expect(text).toMatch(/^HTTP\/1\.1 403/);
   });
 
+  it('headers trickled past headersTimeoutMs are cut off', async () => {
+    const h = await start({ headersTimeoutMs: 500, requestTimeoutMs: 60_000 });
+    const s = await rawSocket(h.url);
+    s.write(`POST /mcp HTTP/1.1\r\nHost: ${new URL(h.url).host}\r\nX-Slow: `);
+    trickle(s, 100);
+    expect(await closedWithin(s, 8_000)).toBeLessThan(8_000);
+  });
+
+  it('an idle keep-alive connection is closed after keepAliveTimeoutMs', async () => {
+    const h = await start({ keepAliveTimeoutMs: 300 });
+    const s = await rawSocket(h.url);
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.write(`GET /healthz HTTP/1.1\r\nHost: ${new URL(h.url).host}\r\n\r\n`);
+    expect(await closedWithin(s, 3_000)).toBeLessThan(3_000); // Node's default would keep it 5 s
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text).toMatch(/keep-alive/i);
+  });
+
   it('an SSE stream and a long tool call outlive the request and body timeouts', async () => {
     const h = await start({ headersTimeoutMs: 300, requestTimeoutMs: 400, bodyIdleMs: 300, keepAliveTimeoutMs: 300 });
     sb!.intercept((req) => (req.path.includes('/account.json') ? { delayMs: 1_500 } : undefined));
@@ -560,6 +579,14 @@ describe('session cap (issue 7.6)', () => {
     const gone = await post(h.url, { ...auth, 'mcp-session-id': second.transport.sessionId!, 'mcp-protocol-version': '2025-06-18' }, ping);
     expect(gone.status).toBe(404);
     expect(((await first.client.callTool({ name: 'get_account', arguments: {} })) as ToolResult).isError).toBeFalsy();
+  });
+
+  it('concurrent initializes cannot overshoot the session cap', async () => {
+    const h = await start({ maxSessions: 3 });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => post(h.url, auth)));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(3);
+    expect(answers.filter((a) => a.status === 503)).toHaveLength(5);
+    expect(h.sessions()).toBe(3);
   });
 
   it('when nothing can be evicted, Retry-After is the real time until a slot frees', async () => {

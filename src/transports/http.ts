@@ -127,7 +127,6 @@ export async function serveHttp(service: Service, options: HttpServeOptions = {}
   const requestTimeout = Math.max(options.requestTimeoutMs ?? 60_000, headersTimeout);
   const bodyIdleMs = options.bodyIdleMs ?? 10_000;
   const sessions = new Map<string, Session>();
-  let initializing = 0;
   let inFlight = 0;
   let draining = false;
   let idleWaiters: (() => void)[] = [];
@@ -178,7 +177,7 @@ export async function serveHttp(service: Service, options: HttpServeOptions = {}
     if (method !== 'POST' || !isInitializeRequest(body)) {
       return jsonError(req, res, 400, 'Bad request: no Mcp-Session-Id header (send initialize first).');
     }
-    if (sessions.size + initializing >= maxSessions) {
+    if (sessions.size >= maxSessions) {
       const retryAfterMs = makeRoom();
       if (retryAfterMs !== undefined) {
         const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
@@ -198,13 +197,9 @@ export async function serveHttp(service: Service, options: HttpServeOptions = {}
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
-    initializing++;
-    try {
-      await server.connect(transport);
-      await transport.handleRequest(req, res, body);
-    } finally {
-      initializing--;
-    }
+    // No I/O between the cap check above and onsessioninitialized: concurrent initializes cannot overshoot.
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
   }
 
   /** A session is busy while a POST/DELETE on it runs; its idle time counts from when the last one ended. */
