@@ -1,3 +1,4 @@
+import { OutcomeUnknownError } from './errors.js';
 import type { BasecampHttp, Collection } from './http.js';
 import type { AccessChange, AccessResult, Account, Person, Project, ProjectStatus } from './types.js';
 
@@ -36,16 +37,44 @@ export class BasecampApi {
     return (await this.http.request<Project>('GET', `/projects/${projectId}.json`, { signal })).data;
   }
 
-  /** PUT /projects/:id/people/users.json. Basecamp silently drops ids that are not people on the account. */
+  /**
+   * PUT /projects/:id/people/users.json. Basecamp silently drops ids it will not grant (not a person on the
+   * account, a client, a removed person). An answer that does not list what changed is OutcomeUnknownError.
+   */
   async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal): Promise<AccessResult> {
     const body: AccessChange = {};
     if (change.grant?.length) body.grant = change.grant;
     if (change.revoke?.length) body.revoke = change.revoke;
     if (change.create?.length) body.create = change.create;
-    const res = await this.http.request<Partial<AccessResult>>('PUT', `/projects/${projectId}/people/users.json`, {
-      body,
-      signal,
-    });
-    return { granted: res.data?.granted ?? [], revoked: res.data?.revoked ?? [] };
+    const path = `/projects/${projectId}/people/users.json`;
+    const res = await this.http.request<unknown>('PUT', path, { body, signal });
+    const result = parseAccessResult(res.data, { granted: !!(body.grant || body.create), revoked: !!body.revoke });
+    if (!result) {
+      const requestId = res.headers['x-request-id'];
+      throw new OutcomeUnknownError(
+        `Basecamp answered ${res.status} but did not say what it changed on project ${projectId}; it may or may not have ` +
+          `applied; it was not re-sent. Check with list_people project_id=${projectId} before trying again.`,
+        { status: res.status, method: 'PUT', path, requestId: typeof requestId === 'string' ? requestId : undefined },
+      );
+    }
+    return result;
   }
+}
+
+/** Basecamp's `{granted, revoked}`, or undefined when a list we need to read the outcome is missing or malformed. */
+function parseAccessResult(data: unknown, needed: { granted: boolean; revoked: boolean }): AccessResult | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const { granted, revoked } = data as { granted?: unknown; revoked?: unknown };
+  const people = (list: unknown, required: boolean): Person[] | undefined => {
+    if (list === undefined && !required) return [];
+    if (!Array.isArray(list) || !list.every(isPerson)) return undefined;
+    return list;
+  };
+  const grantedPeople = people(granted, needed.granted);
+  const revokedPeople = people(revoked, needed.revoked);
+  return grantedPeople && revokedPeople ? { granted: grantedPeople, revoked: revokedPeople } : undefined;
+}
+
+function isPerson(x: unknown): x is Person {
+  return typeof x === 'object' && x !== null && typeof (x as Person).id === 'number' && typeof (x as Person).name === 'string';
 }

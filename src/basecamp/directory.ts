@@ -1,6 +1,6 @@
 import type { BasecampApi } from './api.js';
 import type { Collection } from './http.js';
-import { BasecampError, CancelledError } from './errors.js';
+import { CancelledError, IncompleteDataError } from './errors.js';
 import type { Person, Project, ProjectStatus } from './types.js';
 
 /**
@@ -54,24 +54,38 @@ export class Directory {
     return this.cached(`projects:${status}`, (s) => this.api.listProjects(status, s), opts);
   }
 
-  /**
-   * The person with this email (case-insensitive), or undefined. A miss in a cached copy re-reads the
-   * directory once, so someone added a moment ago elsewhere is still found.
-   */
+  /** The person with this email (case-insensitive), or undefined. See findManyByEmail. */
   async findByEmail(email: string, signal?: AbortSignal): Promise<Person | undefined> {
-    const want = email.trim().toLowerCase();
-    const match = (c: Collection<Person>) => c.items.find((p) => p.email_address?.toLowerCase() === want);
+    return (await this.findManyByEmail([email], signal)).get(normalEmail(email));
+  }
+
+  /**
+   * The people with these emails, keyed by normalised email (absent: nobody has it). Misses in a cached copy
+   * cost ONE fresh re-read for all of them together (someone added a moment ago elsewhere is still found),
+   * never one per email: each full read of a large account is a dozen requests of the shared budget.
+   */
+  async findManyByEmail(emails: string[], signal?: AbortSignal): Promise<Map<string, Person>> {
+    const wanted = new Set(emails.map(normalEmail));
+    const found = new Map<string, Person>();
+    const collect = (all: Collection<Person>) => {
+      for (const p of all.items) {
+        const key = p.email_address ? normalEmail(p.email_address) : undefined;
+        if (key && wanted.has(key) && !found.has(key)) found.set(key, p);
+      }
+    };
     const wasCached = this.ageMs('people') !== undefined;
     let all = await this.people({ signal });
-    let found = match(all);
-    if (!found && wasCached) {
+    collect(all);
+    if (found.size < wanted.size && wasCached) {
       all = await this.people({ signal, fresh: true });
-      found = match(all);
+      collect(all);
     }
-    if (!found && all.truncated) {
+    const missing = [...wanted].filter((e) => !found.has(e));
+    if (missing.length && all.truncated) {
       // "Nobody has this email" would be a guess: say we could not tell.
-      throw new BasecampError(
-        `Could not read the whole people directory (${all.truncated}), so cannot tell whether ${email} is on the account. Nothing was changed.`,
+      throw new IncompleteDataError(
+        `Could not read the whole people directory (${all.truncated}), so cannot tell whether ${missing.join(', ')} ` +
+          `${missing.length === 1 ? 'is' : 'are'} on the account. Nothing was changed.`,
       );
     }
     return found;
@@ -80,6 +94,11 @@ export class Directory {
   invalidate(): void {
     this.entries.clear();
   }
+}
+
+/** The form emails are compared in: Basecamp matches addresses case-insensitively. */
+export function normalEmail(email: string): string {
+  return email.trim().toLowerCase();
 }
 
 interface Entry {

@@ -355,10 +355,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     const granted: SandboxPerson[] = [];
     const revoked: SandboxPerson[] = [];
-    const grantable = (p: SandboxPerson | undefined): p is SandboxPerson => !!p && p.personable_type !== 'Tombstone';
+    // users.json manages team members only: removed people and clients are silently dropped, like Basecamp.
+    const teamMember = (p: SandboxPerson | undefined): p is SandboxPerson => !!p && p.personable_type !== 'Tombstone' && !p.client;
     for (const id of grant) {
       const p = data.people.get(id);
-      if (!grantable(p)) continue; // silently dropped, like Basecamp
+      if (!teamMember(p)) continue;
       project.members.add(p.id);
       granted.push(p);
     }
@@ -391,7 +392,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     for (const id of revoke) {
       const p = data.people.get(id);
-      if (!p) continue;
+      if (!teamMember(p)) continue;
       project.members.delete(p.id);
       revoked.push(p);
     }

@@ -1,4 +1,4 @@
-import { NoHqProjectError, NotFoundError } from '../basecamp/errors.js';
+import { InvalidInputError, NoHqProjectError, NotFoundError } from '../basecamp/errors.js';
 import type { Project } from '../basecamp/types.js';
 import type { Service } from '../service.js';
 
@@ -26,4 +26,24 @@ export async function hqProject(service: Service, signal: AbortSignal): Promise<
     );
   }
   return hq;
+}
+
+/**
+ * Granting into a trashed project is refused: it gives access to something on its way to deletion, and is
+ * almost always a wrong id. Revoking from one is allowed (offboarding must reach restorable projects too).
+ */
+export function refuseGrantIntoTrash(project: Project): void {
+  if (project.status === 'trashed') {
+    throw new InvalidInputError(
+      `${project.name} (project ${project.id}) is in the trash: nobody should be given access to it. Nothing was changed. ` +
+        'Restore it in Basecamp first, or pick another project (list_projects).',
+    );
+  }
+}
+
+/** Basecamp accepts a grant into an archived project silently; the person then sees it read-only. */
+export function grantWarning(project: Project): string | undefined {
+  return project.status === 'archived'
+    ? `${project.name} is archived: they can see it, but it is read-only until someone unarchives it.`
+    : undefined;
 }

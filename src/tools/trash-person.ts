@@ -1,16 +1,19 @@
 import { z } from 'zod';
-import { BasecampError, InvalidInputError, NotFoundError } from '../basecamp/errors.js';
+import { BasecampError, IncompleteDataError, InvalidInputError, NotFoundError, OutcomeUnknownError } from '../basecamp/errors.js';
 import type { Person, Project } from '../basecamp/types.js';
-import { defineTool } from './define.js';
+import type { Service } from '../service.js';
+import { defineTool, type ToolContext } from './define.js';
 import { compactPerson, compactProject, email, personId, toCompactPerson, toCompactProject } from './shared.js';
 
-const statuses = ['active', 'archived'] as const;
+/** Trashed projects too: they can be restored, and the person would be back on them. */
+const statuses = ['active', 'archived', 'trashed'] as const;
 
 export const trashPerson = defineTool({
   name: 'trash_person',
   title: 'Offboard a person (revoke everywhere)',
   description:
-    'Offboard one person: revoke their access to every project, team and the HQ (active and archived) that the ' +
+    'Offboard one person: revoke their access to every project, team and the HQ (active, archived and trashed, since a ' +
+    'trashed project can be restored) that the ' +
     'signed-in person can see. Basecamp 4\'s API has NO way to remove a person from the account itself: after this, ' +
     'an admin must finish the removal in Adminland (the result gives the link). Run with dry_run: true first to see ' +
     'the exact plan; without it the human is asked to confirm when the client supports that. Touches no one else. ' +
@@ -24,7 +27,7 @@ export const trashPerson = defineTool({
     person: compactPerson,
     dry_run: z.boolean(),
     status: z.enum(['planned', 'done', 'partial', 'cancelled']),
-    projects: z.array(compactProject).describe('Projects, teams and HQ the person is on (the plan).'),
+    projects: z.array(compactProject).describe('Projects, teams and HQ the person is on (the plan); status says which are archived or trashed.'),
     revoked_from: z.array(z.number()).describe('Project ids access was revoked from.'),
     failed: z.array(z.object({ project_id: z.number(), error: z.string() })),
     account_removed: z.literal(false).describe('Always false: Basecamp 4 has no API for this.'),
@@ -36,35 +39,10 @@ export const trashPerson = defineTool({
     if ((args.person_id === undefined) === (args.email === undefined)) throw new InvalidInputError('Give exactly one of person_id or email.');
   },
   async handler(args, { service, signal, progress, confirm }) {
-    let person: Person;
-    if (args.email !== undefined) {
-      const found = await service.directory.findByEmail(args.email, signal);
-      if (!found) throw new NotFoundError(`No person with email ${args.email} is on this account. Nothing was changed.`);
-      person = found;
-    } else {
-      person = await service.api.getPerson(args.person_id!, signal);
-    }
-    if (person.owner) {
-      throw new InvalidInputError(`${person.name} is the account owner and cannot be offboarded. Transfer ownership in Adminland first. Nothing was changed.`);
-    }
-    const me = await service.api.myProfile(signal);
-    if (me.id === person.id) {
-      throw new InvalidInputError('That is the signed-in person; offboarding yourself would cut this server off. Nothing was changed.');
-    }
+    const person = await findPerson(service, args, signal);
+    await refuseProtected(service, person, signal);
     const adminland = await service.adminlandPeopleUrl(signal);
-
-    // The plan: every visible project, team and HQ the person is on. Fresh reads: a plan must not come from a stale cache.
-    const candidates: Project[] = [];
-    for (const status of statuses) candidates.push(...(await service.directory.projects(status, { signal, fresh: true })).items);
-    const plan: Project[] = [];
-    for (const [i, project] of candidates.entries()) {
-      await progress(i, candidates.length * 2, `Checking ${project.name}`);
-      const members = await service.api.listProjectPeople(project.id, signal);
-      if (members.truncated) {
-        throw new BasecampError(`Could not read every member of ${project.name} (${members.truncated}); nothing was changed.`);
-      }
-      if (members.items.some((p) => p.id === person.id)) plan.push(project);
-    }
+    const { plan, checked } = await planOffboarding(service, person, signal, progress);
     const base = {
       person: toCompactPerson(person),
       projects: plan.map(toCompactProject),
@@ -78,17 +56,17 @@ export const trashPerson = defineTool({
     if (args.dry_run) {
       return {
         structured: { ...base, dry_run: true, status: 'planned' as const, revoked_from: [], failed: [], note: `Dry run: nothing was changed. Would revoke ${person.name} from ${plan.length} project(s). ${finishNote}` },
-        summary: `Plan: revoke ${person.name} from ${plan.length} project(s): ${plan.map((p) => p.name).join(', ') || 'none'}. Nothing changed.`,
+        summary: `Plan: revoke ${person.name} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}. Nothing changed.`,
       };
     }
 
     if (plan.length > 0) {
       const answer = await confirm(
-        `Revoke ${person.name} (${person.email_address ?? `id ${person.id}`}) from ${plan.length} project(s): ${plan.map((p) => p.name).join(', ')}?`,
+        `Revoke ${person.name} (${person.email_address ?? `id ${person.id}`}) from ${plan.length} project(s): ${plan.map(label).join(', ')}?`,
       );
       if (answer === 'decline' || answer === 'cancel') {
         return {
-          structured: { ...base, dry_run: false, status: 'cancelled' as const, revoked_from: [], failed: [], note: 'The person asked declined; nothing was changed.' },
+          structured: { ...base, dry_run: false, status: 'cancelled' as const, revoked_from: [], failed: [], note: `The person asked answered ${answer}; nothing was changed.` },
           summary: `Not confirmed: nothing was changed for ${person.name}.`,
         };
       }
@@ -96,15 +74,17 @@ export const trashPerson = defineTool({
 
     const revoked: number[] = [];
     const failed: { project_id: number; error: string }[] = [];
+    let outcomeUnknown = false;
     try {
       for (const [i, project] of plan.entries()) {
-        await progress(candidates.length + i, candidates.length + plan.length, `Revoking from ${project.name}`);
+        await progress(checked + i, checked + plan.length, `Revoking from ${label(project)}`);
         try {
           const result = await service.api.updateProjectPeople(project.id, { revoke: [person.id] }, signal);
           if (result.revoked.some((p) => p.id === person.id)) revoked.push(project.id);
           else failed.push({ project_id: project.id, error: 'Basecamp did not confirm the revocation.' });
         } catch (error) {
           // Stop at the first failure: never guess about the rest (a write is not re-sent unless proven unapplied).
+          outcomeUnknown = error instanceof OutcomeUnknownError;
           failed.push({ project_id: project.id, error: error instanceof Error ? error.message : String(error) });
           break;
         }
@@ -120,8 +100,59 @@ export const trashPerson = defineTool({
         : `Partly done: revoked from ${revoked.length} of ${plan.length}; failed at ${failed.map((f) => f.project_id).join(', ')}; not attempted: ${untouched.map((p) => p.id).join(', ') || 'none'}. Run trash_person again (it re-reads membership) once the cause is fixed. ${finishNote}`;
     const structured = { ...base, dry_run: false, status, revoked_from: revoked, failed, note };
     if (status === 'partial') {
-      throw new BasecampError(`${note}\n\n${JSON.stringify(structured)}`);
+      const Failure = outcomeUnknown ? OutcomeUnknownError : BasecampError;
+      throw new Failure(`${note}\n\n${JSON.stringify(structured)}`);
     }
     return { structured, summary: note };
   },
 });
+
+async function findPerson(service: Service, args: { person_id?: number; email?: string }, signal: AbortSignal): Promise<Person> {
+  if (args.email === undefined) return service.api.getPerson(args.person_id!, signal);
+  const found = await service.directory.findByEmail(args.email, signal);
+  if (!found) throw new NotFoundError(`No person with email ${args.email} is on this account. Nothing was changed.`);
+  return found;
+}
+
+/** The owner cannot be removed, and offboarding the signed-in person would cut this server off. */
+async function refuseProtected(service: Service, person: Person, signal: AbortSignal): Promise<void> {
+  if (person.owner) {
+    throw new InvalidInputError(`${person.name} is the account owner and cannot be offboarded. Transfer ownership in Adminland first. Nothing was changed.`);
+  }
+  const me = await service.api.myProfile(signal);
+  if (me.id === person.id) {
+    throw new InvalidInputError('That is the signed-in person; offboarding yourself would cut this server off. Nothing was changed.');
+  }
+}
+
+/** Every visible project, team and HQ the person is on. Fresh reads: a plan must not come from a stale cache. */
+async function planOffboarding(
+  service: Service,
+  person: Person,
+  signal: AbortSignal,
+  progress: ToolContext['progress'],
+): Promise<{ plan: Project[]; checked: number }> {
+  const candidates: Project[] = [];
+  for (const status of statuses) {
+    const projects = await service.directory.projects(status, { signal, fresh: true });
+    if (projects.truncated) {
+      throw new IncompleteDataError(`Could not read every ${status} project (${projects.truncated}); nothing was changed.`);
+    }
+    candidates.push(...projects.items);
+  }
+  const plan: Project[] = [];
+  for (const [i, project] of candidates.entries()) {
+    await progress(i, candidates.length * 2, `Checking ${label(project)}`);
+    const members = await service.api.listProjectPeople(project.id, signal);
+    if (members.truncated) {
+      throw new IncompleteDataError(`Could not read every member of ${project.name} (${members.truncated}); nothing was changed.`);
+    }
+    if (members.items.some((p) => p.id === person.id)) plan.push(project);
+  }
+  return { plan, checked: candidates.length };
+}
+
+/** A project's name, with its status when that is not active (archived and trashed ones are in the plan too). */
+function label(project: Project): string {
+  return project.status && project.status !== 'active' ? `${project.name} (${project.status})` : project.name;
+}
