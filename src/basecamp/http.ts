@@ -205,6 +205,8 @@ export class BasecampHttp {
     const path = url.pathname + url.search;
     const describe = (d: UpstreamDetails): UpstreamDetails => ({ method, path, ...d });
     let refreshedAfter401 = false;
+    /** What each request sent so far got (a status, or why there was none), for errors that tell what happened. */
+    const answers: string[] = [];
 
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new CancelledError('Cancelled; nothing more was sent.', describe({}));
@@ -262,16 +264,17 @@ export class BasecampHttp {
         const code = (error as { code?: string }).code ?? (error as Error).name;
         const timedOut = timeout.aborted || /Timeout/i.test(code);
         const reason = timedOut ? `no answer within ${this.options.requestTimeoutMs} ms` : `connection failed (${code})`;
+        answers.push(timedOut ? 'no answer' : 'connection failed');
         if (isWrite) {
           if (code && NOT_SENT_CODES.has(code)) {
             throw new NetworkError(
-              `Could not reach Basecamp (${reason}); the change was not sent, so nothing changed. Try again later.`,
+              `Could not reach Basecamp (${reason}); the change was not sent${answers.length > 1 ? ` this time, and the earlier answers (${answers.slice(0, -1).join(', ')}) mean it was not applied before` : ''}, so nothing changed. Try again later.`,
               describe({}),
               { cause: error },
             );
           }
           throw new OutcomeUnknownError(
-            `${method} ${url.pathname}: ${reason} after the request was sent. Basecamp may or may not have applied it; it was not re-sent. Check the current state before trying again.`,
+            `${method} ${url.pathname}: ${reason} after the request was sent. Basecamp may or may not have applied it. ${resendHistory(answers)} Check the current state before trying again.`,
             describe({}),
             { cause: error },
           );
@@ -281,13 +284,14 @@ export class BasecampHttp {
           await sleep(this.backoff(attempt), signal);
           continue;
         }
-        throw new NetworkError(`Could not read from Basecamp: ${reason} (after ${attempt} attempts).`, describe({}), {
+        throw new NetworkError(`Could not read from Basecamp: ${reason}${attemptsNote(answers)}.`, describe({}), {
           cause: error,
         });
       }
 
       clearTimeout(timer);
       signal?.removeEventListener('abort', forward);
+      answers.push(String(status));
       let parsed: unknown = null;
       if (raw.length > 0) {
         try {
@@ -317,8 +321,10 @@ export class BasecampHttp {
           await this.options.budget.pause(pauseMs); // holds back every queued request, not just this one
           if (attempt >= this.options.maxAttempts || pauseMs > this.options.maxRetryAfterMs) {
             const s = Math.ceil(pauseMs / 1000);
+            const attempts = answers.length > 1 ? attemptsNote(answers) : ' (429)';
+            const notApplied = isWrite ? ` ${notAppliedHistory(answers)}.` : '';
             throw new RateLimitedError(
-              `Basecamp's rate limit was reached (429)${isWrite ? '; the change was not applied' : ''}. Try again in ${s} s.`,
+              `Basecamp's rate limit was reached${attempts}.${notApplied} Try again in ${s} s.`,
               s,
               details,
             );
@@ -332,6 +338,7 @@ export class BasecampHttp {
           await sleep(delay, signal);
           continue;
         }
+        throw this.retriesExhausted(status, details, isWrite, answers);
       }
 
       if (status === 401 && !refreshedAfter401 && this.options.credentials.recoverFromUnauthorized) {
@@ -341,8 +348,19 @@ export class BasecampHttp {
           continue;
         }
       }
-      throw this.errorFor(status, details, isWrite, resHeaders);
+      throw this.errorFor(status, details, isWrite, resHeaders, answers);
     }
+  }
+
+  /** The last of the allowed attempts got a retryable status (not 429, which has its own error). */
+  private retriesExhausted(status: number, details: UpstreamDetails, isWrite: boolean, answers: readonly string[]): BasecampError {
+    const what = `${details.method} ${details.path?.split('?')[0]}`;
+    const said = details.basecampMessage ? `: ${details.basecampMessage}` : '';
+    if (isWrite) {
+      // Only statuses that prove "not applied" are retried for a write, so this one was never applied.
+      return new UpstreamError(`Basecamp answered ${status} to ${what}${said}${attemptsNote(answers)}. ${notAppliedHistory(answers)}. Try again later.`, details);
+    }
+    return new UpstreamError(`Basecamp answered ${status} to ${what}${said}${attemptsNote(answers)}. Try again later.`, details);
   }
 
   private errorFor(
@@ -350,6 +368,7 @@ export class BasecampHttp {
     details: UpstreamDetails,
     isWrite: boolean,
     headers: Record<string, string | string[] | undefined>,
+    answers: readonly string[],
   ): BasecampError {
     const what = `${details.method} ${details.path?.split('?')[0]}`;
     const said = details.basecampMessage ? `: ${details.basecampMessage}` : '';
@@ -382,11 +401,11 @@ export class BasecampHttp {
       default:
         if (isWrite) {
           return new OutcomeUnknownError(
-            `Basecamp answered ${status} to ${what}${said}. It may or may not have applied the change; it was not re-sent. Check the current state before trying again.`,
+            `Basecamp answered ${status} to ${what}${said}. It may or may not have applied the change. ${resendHistory(answers)} Check the current state before trying again.`,
             details,
           );
         }
-        return new UpstreamError(`Basecamp answered ${status} to ${what}${said}. Try again later.`, details);
+        return new UpstreamError(`Basecamp answered ${status} to ${what}${said}${attemptsNote(answers)}. Try again later.`, details);
     }
   }
 
@@ -433,6 +452,31 @@ export class BasecampHttp {
     }
     return { items, total, pages };
   }
+}
+
+/** " (after 3 attempts: 503, 502, 504)" when there was more than one request; "" otherwise. */
+function attemptsNote(answers: readonly string[]): string {
+  return answers.length > 1 ? ` (after ${answers.length} attempts: ${answers.join(', ')})` : '';
+}
+
+const times = (n: number) => (n === 1 ? 'once' : `${n} times`);
+
+/** A write whose every answer proved it was not applied (only such answers lead to a re-send). */
+function notAppliedHistory(answers: readonly string[]): string {
+  const resent = answers.length - 1;
+  return resent === 0
+    ? 'That answer means the change was not applied, so nothing changed'
+    : `Each of those answers means the change was not applied, so it was re-sent ${times(resent)}; it was never applied, so nothing changed`;
+}
+
+/**
+ * For a write whose last attempt has an unknown outcome: whether it had been re-sent before (only after
+ * answers that prove "not applied"), and that it was not re-sent after this one.
+ */
+function resendHistory(answers: readonly string[]): string {
+  const earlier = answers.slice(0, -1);
+  if (earlier.length === 0) return 'It was not re-sent.';
+  return `It had been re-sent ${times(earlier.length)} after answers that mean it was not applied (${earlier.join(', ')}); it was not re-sent after this last attempt.`;
 }
 
 /** Appends the items whose `id` was not seen yet (items without one always); returns how many were added. */
