@@ -589,6 +589,21 @@ describe('session cap (issue 7.6)', () => {
     expect(h.sessions()).toBe(3);
   });
 
+  it('a session idle past sessionIdleMs counts as evictable even when the grace is longer', async () => {
+    const h = await start({ maxSessions: 1, sessionEvictGraceMs: 60_000, sessionIdleMs: 2_000 });
+    await connect(h.url);
+    const full = await post(h.url, auth);
+    expect(full.status).toBe(503);
+    expect(Number(full.headers['retry-after'])).toBeLessThanOrEqual(2);
+  });
+
+  it('refuses to start with a limit that is not a positive number', async () => {
+    await expect(start({ bodyIdleMs: 0 })).rejects.toThrow(/bodyIdleMs must be a positive number; got 0/);
+    await sb?.close();
+    await service?.close();
+    await expect(start({ sessionEvictGraceMs: Number.NaN })).rejects.toThrow(/sessionEvictGraceMs must be a positive number/);
+  });
+
   it('when nothing can be evicted, Retry-After is the real time until a slot frees', async () => {
     const h = await start({ maxSessions: 2, sessionEvictGraceMs: 20_000 });
     await connect(h.url);

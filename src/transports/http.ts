@@ -97,10 +97,22 @@ function readBody(req: IncomingMessage, limit: number, idleMs: number): Promise<
   });
 }
 
+const LIMIT_OPTIONS = ['maxBodyBytes', 'maxSessions', 'sessionIdleMs', 'sessionEvictGraceMs', 'headersTimeoutMs', 'requestTimeoutMs', 'bodyIdleMs', 'keepAliveTimeoutMs'] as const;
+
+/** A zero, negative or non-numeric limit would refuse every request (or none): fail at start instead. */
+function assertPositiveLimits(options: HttpServeOptions): void {
+  for (const name of LIMIT_OPTIONS) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new Error(`HTTP option ${name} must be a positive number; got ${String(value)}. Leave it unset for the default.`);
+    }
+  }
+}
+
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
-  /** When its last POST/DELETE finished (or started, while one is in flight). */
+  /** When a request on it last started, or its last POST/DELETE finished. */
   lastSeen: number;
   /** POST/DELETE requests in flight; a busy session is never evicted. SSE GET streams do not count. */
   busy: number;
@@ -119,10 +131,12 @@ export async function serveHttp(service: Service, options: HttpServeOptions = {}
     throw new Error(`Refusing to serve on ${host} without MCP_HTTP_TOKEN: anyone who can reach it could administer your Basecamp people. Set MCP_HTTP_TOKEN, or bind to 127.0.0.1.`);
   }
   if (!options.token) log.warn('HTTP transport on loopback WITHOUT authentication (set MCP_HTTP_TOKEN to require a bearer token).');
+  assertPositiveLimits(options);
   const maxBody = options.maxBodyBytes ?? 1_000_000;
   const maxSessions = options.maxSessions ?? 100;
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-  const evictGraceMs = options.sessionEvictGraceMs ?? 60_000;
+  // A session idle past sessionIdleMs is expired anyway, so it is evictable by then at the latest.
+  const evictGraceMs = Math.min(options.sessionEvictGraceMs ?? 60_000, idleMs);
   const headersTimeout = options.headersTimeoutMs ?? 20_000;
   const requestTimeout = Math.max(options.requestTimeoutMs ?? 60_000, headersTimeout);
   const bodyIdleMs = options.bodyIdleMs ?? 10_000;
