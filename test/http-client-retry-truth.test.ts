@@ -122,6 +122,20 @@ describe('a write re-sent after answers that prove it was not applied', () => {
   });
 });
 
+describe('a write answered 2xx with a body that is not JSON', () => {
+  it('is outcome_unknown (Basecamp took it), not an upstream failure to try again', async () => {
+    server = await scriptedServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>ok</html>');
+    });
+    const err = await write(client(server.url));
+    expect(server.hits).toHaveLength(1);
+    expect(err).toBeInstanceOf(OutcomeUnknownError);
+    expect((err as Error).message).toMatch(/answered 200 to PUT \S+ with a body that is not JSON, so what it changed is unknown .*It was not re-sent/);
+    expect(wire(err).payload).toMatchObject({ error: 'outcome_unknown', outcome: 'unknown', status: 200 });
+  });
+});
+
 describe('a read that ran out of attempts says how many and what each got', () => {
   it('503, 502, 504', async () => {
     server = await scriptedServer((_req, res, _b, n) => json(res, [503, 502, 504][n - 1] ?? 200, { error: 'down' }));

@@ -307,6 +307,13 @@ export class BasecampHttp {
       });
 
       if (status >= 200 && status < 300) {
+        if (parsed === undefined && isWrite) {
+          // A 2xx says Basecamp took the change; without a readable answer we cannot say what it did.
+          throw new OutcomeUnknownError(
+            `Basecamp answered ${status} to ${method} ${url.pathname} with a body that is not JSON, so what it changed is unknown (it most likely applied it). ${resendHistory(answers)} Check the current state before trying again.`,
+            details,
+          );
+        }
         if (parsed === undefined) throw new UpstreamError(`Basecamp answered ${status} with a body that is not JSON.`, details);
         return { status, data: parsed as T, headers: resHeaders, url: url.toString() };
       }
