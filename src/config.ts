@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigurationError } from './basecamp/errors.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
+import { parseEnvironment, type Env, type EnvironmentSettings } from './settings.js';
 
 export const PROJECT_URL = 'https://github.com/basecamp-people-mcp/basecamp-people-mcp';
 export const VERSION = '0.1.0';
@@ -35,10 +37,15 @@ export interface Config {
   redirectUri?: string;
 }
 
-export function defaultTokenFile(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultTokenFile(env: Env = process.env): string {
   if (process.platform === 'win32' && env.APPDATA) return join(env.APPDATA, 'basecamp-people-mcp', 'token.json');
   const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
   return join(base, 'basecamp-people-mcp', 'token.json');
+}
+
+/** Problems with the token file are the operator's to fix, not bugs: say what is wrong, where, and what to do. */
+function tokenFileProblem(path: string, what: string): ConfigurationError {
+  return new ConfigurationError(`The token file ${path} ${what}. Run \`basecamp-people-mcp login\` to sign in again (it replaces the file), or fix or delete the file.`);
 }
 
 export function readTokenFile(path: string): TokenFile | undefined {
@@ -47,46 +54,57 @@ export function readTokenFile(path: string): TokenFile | undefined {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`Cannot read the token file ${path}: ${(error as Error).message}`);
+    throw tokenFileProblem(path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new Error(`The token file ${path} is not valid JSON; run \`basecamp-people-mcp login\` again or fix it.`);
+    throw tokenFileProblem(path, 'is not valid JSON');
   }
-  const file = parsed as Partial<TokenFile>;
-  if (!file || typeof file.access_token !== 'string' || !file.access_token) {
-    throw new Error(`The token file ${path} has no access_token; run \`basecamp-people-mcp login\` again.`);
+  const file = parsed as Partial<TokenFile> | null;
+  if (!file || typeof file !== 'object' || typeof file.access_token !== 'string' || !file.access_token) {
+    throw tokenFileProblem(path, 'has no access_token');
+  }
+  if (file.account_id !== undefined && file.account_id !== '' && parseAccountId(file.account_id) === undefined) {
+    throw tokenFileProblem(path, `has an account_id that is not a positive integer (${JSON.stringify(file.account_id)})`);
   }
   return file as TokenFile;
 }
 
-export function parseAccountId(value: string | number | undefined, what: string): number | undefined {
+/** A positive integer account id, or undefined when absent or not one. */
+export function parseAccountId(value: string | number | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const tokenFile = env.BASECAMP_TOKEN_FILE || defaultTokenFile(env);
-  const file = env.BASECAMP_ACCESS_TOKEN ? undefined : readTokenFile(tokenFile);
-  const ttl = env.BASECAMP_CACHE_TTL ? Number(env.BASECAMP_CACHE_TTL) : 60;
-  if (!Number.isFinite(ttl) || ttl < 0) throw new Error(`BASECAMP_CACHE_TTL must be a number of seconds, got ${env.BASECAMP_CACHE_TTL}`);
+/**
+ * The configuration from already-validated settings. The token file is read unless `ignoreTokenFile`
+ * (login and logout must work whatever state it is in); BASECAMP_ACCESS_TOKEN wins over it.
+ */
+export function configFromSettings(settings: EnvironmentSettings, env: Env, options: { ignoreTokenFile?: boolean } = {}): Config {
+  const tokenFile = settings.BASECAMP_TOKEN_FILE ?? defaultTokenFile(env);
+  const accessToken = settings.BASECAMP_ACCESS_TOKEN;
+  const file = accessToken || options.ignoreTokenFile ? undefined : readTokenFile(tokenFile);
   return {
-    apiUrl: (env.BASECAMP_API_URL || 'https://3.basecampapi.com').replace(/\/+$/, ''),
-    launchpadUrl: (env.BASECAMP_LAUNCHPAD_URL || 'https://launchpad.37signals.com').replace(/\/+$/, ''),
-    userAgent: env.BASECAMP_USER_AGENT || DEFAULT_USER_AGENT,
+    apiUrl: settings.BASECAMP_API_URL ?? 'https://3.basecampapi.com',
+    launchpadUrl: settings.BASECAMP_LAUNCHPAD_URL ?? 'https://launchpad.37signals.com',
+    userAgent: settings.BASECAMP_USER_AGENT ?? DEFAULT_USER_AGENT,
     tokenFile,
-    tokenSource: env.BASECAMP_ACCESS_TOKEN ? 'env' : file ? 'file' : 'none',
-    accessToken: env.BASECAMP_ACCESS_TOKEN || file?.access_token,
-    accountId: parseAccountId(env.BASECAMP_ACCOUNT_ID, 'BASECAMP_ACCOUNT_ID') ?? parseAccountId(file?.account_id, 'account_id in the token file'),
-    accountIdFromEnv: parseAccountId(env.BASECAMP_ACCOUNT_ID, 'BASECAMP_ACCOUNT_ID'),
-    rateLimit: parseRateLimit(env.BASECAMP_RATE_LIMIT || '50/10s'),
-    cacheTtlMs: ttl * 1000,
-    clientId: env.BASECAMP_CLIENT_ID || undefined,
-    clientSecret: env.BASECAMP_CLIENT_SECRET || undefined,
-    redirectUri: env.BASECAMP_REDIRECT_URI || undefined,
+    tokenSource: accessToken ? 'env' : file ? 'file' : 'none',
+    accessToken: accessToken ?? file?.access_token,
+    accountId: settings.BASECAMP_ACCOUNT_ID ?? parseAccountId(file?.account_id),
+    accountIdFromEnv: settings.BASECAMP_ACCOUNT_ID,
+    rateLimit: settings.BASECAMP_RATE_LIMIT ?? parseRateLimit('50/10s'),
+    cacheTtlMs: (settings.BASECAMP_CACHE_TTL ?? 60) * 1000,
+    clientId: settings.BASECAMP_CLIENT_ID,
+    clientSecret: settings.BASECAMP_CLIENT_SECRET,
+    redirectUri: settings.BASECAMP_REDIRECT_URI,
   };
+}
+
+/** Settings from these variables, validated (throws SettingsError), then the configuration. */
+export function loadConfig(env: Env = process.env): Config {
+  return configFromSettings(parseEnvironment(env), env);
 }

@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ElicitResultSchema, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { CancelledError, ConfirmationFailedError } from './basecamp/errors.js';
 import { VERSION } from './config.js';
 import type { Service } from './service.js';
 import type { ConfirmAnswer, ToolContext, ToolDefinition } from './tools/define.js';
@@ -78,7 +79,7 @@ function makeContext(server: McpServer, service: Service, extra: Extra, options:
       const caps = server.server.getClientCapabilities();
       if (!caps?.elicitation) return 'unsupported';
       // Sent as a raw request: clients that declared `elicitation: {}` (form mode, older spec) are served too.
-      const result = await server.server.request(
+      const asked = server.server.request(
         {
           method: 'elicitation/create',
           params: {
@@ -94,6 +95,12 @@ function makeContext(server: McpServer, service: Service, extra: Extra, options:
         ElicitResultSchema,
         { relatedRequestId: extra.requestId, timeout: options.confirmTimeoutMs ?? 10 * 60_000, signal: extra.signal },
       );
+      // A client that fails or times out answering is not a bug here: say so, and that nothing changed.
+      const result = await asked.catch((error: unknown) => {
+        if (extra.signal.aborted) throw new CancelledError('Cancelled while waiting for confirmation; nothing was changed.');
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new ConfirmationFailedError(`Could not ask for confirmation: ${reason}; nothing was changed. Retry, or use dry_run to review the plan.`, {}, { cause: error });
+      });
       if (result.action !== 'accept') return result.action;
       return z.object({ confirm: z.literal(true) }).safeParse(result.content).success ? 'accept' : 'decline';
     },

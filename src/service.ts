@@ -64,7 +64,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   // else Launchpad's authorization.json (one Basecamp 4 account: it; several: an error listing them).
   const fixedAccount = (): number | undefined => {
     if (options.credentials || fromEnv) return config.accountId;
-    return config.accountIdFromEnv ?? parseAccountId(store.read()?.account_id, `account_id in ${store.path}`);
+    return config.accountIdFromEnv ?? parseAccountId(store.read()?.account_id);
   };
   let discovered: { token: string; value: Promise<{ id: number; base: string }> } | undefined;
   const resolveAccount = async (signal?: AbortSignal) => {

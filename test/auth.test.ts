@@ -175,8 +175,8 @@ describe('token file', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(path, '..'))).toEqual(['token.json']);
     expect(store.read()?.access_token).toBe('a2');
-    expect(store.remove()).toBe(true);
-    expect(store.remove()).toBe(false);
+    expect(store.remove()).toEqual([path]);
+    expect(store.remove()).toEqual([]);
   });
 });
 

@@ -24,6 +24,11 @@ export class FileCredentials implements Credentials {
   private readonly marginMs: number;
   /** Refreshes performed (for tests and logs). */
   refreshes = 0;
+  /**
+   * A refreshed token the file could not take (read-only file or directory): used instead of the file for
+   * as long as the file still holds the token it replaced, so we neither lose it nor refresh again.
+   */
+  private unsaved: { replaces: string; token: StoredToken } | undefined;
 
   constructor(
     private readonly store: TokenStore,
@@ -34,6 +39,8 @@ export class FileCredentials implements Credentials {
 
   private current(): StoredToken {
     const token = this.store.read();
+    if (this.unsaved && token?.access_token === this.unsaved.replaces) return this.unsaved.token;
+    this.unsaved = undefined; // the file changed (a new login): it wins
     if (!token) {
       throw new NotConfiguredError(`${SIGN_IN_HELP} (No token file at ${this.store.path}.)`);
     }
@@ -106,8 +113,24 @@ export class FileCredentials implements Credentials {
       refresh_token: fresh.refresh_token ?? token.refresh_token,
       expires_at: fresh.expires_in ? new Date(Date.now() + fresh.expires_in * 1000).toISOString() : token.expires_at,
     };
-    this.store.write(next);
-    log.info(`refreshed the Basecamp access token (saved to ${this.store.path})`);
+    this.save(token, next);
     return next.access_token;
+  }
+
+  /** Writes the refreshed token back; when the file cannot take it, keeps it in memory and says how to fix that, once. */
+  private save(previous: StoredToken, next: StoredToken): void {
+    try {
+      this.store.write(next);
+      log.info(`refreshed the Basecamp access token (saved to ${this.store.path})`);
+    } catch (error) {
+      const warnNow = this.unsaved === undefined;
+      this.unsaved = { replaces: this.unsaved?.replaces ?? previous.access_token, token: next };
+      if (!warnNow) return;
+      log.warn(
+        `refreshed the Basecamp access token but cannot save it to ${this.store.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ` +
+          'it is kept in memory for this process only, and a restart may need `basecamp-people-mcp login`. ' +
+          'Make the file and its directory writable by this user, or point BASECAMP_TOKEN_FILE at a writable path.',
+      );
+    }
   }
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigurationError } from '../basecamp/errors.js';
+import { log } from '../log.js';
 import { readTokenFile, type TokenFile } from '../config.js';
 
 /** What `login` stores: the token file plus the OAuth client it belongs to (needed to refresh). */
@@ -9,38 +11,76 @@ export interface StoredToken extends TokenFile {
   client_secret?: string;
 }
 
+/** Paths already warned about being readable by others: one warning per file per process. */
+const warnedReadable = new Set<string>();
+
+/**
+ * Where a path really leads: symlinks followed (even a dangling one, to where it points), so the token is
+ * written to and deleted from the file the link names, and the link itself stays as the operator made it.
+ */
+export function resolveSymlinks(path: string): string {
+  let current = path;
+  for (let hops = 0; hops < 40; hops++) {
+    let st;
+    try {
+      st = lstatSync(current);
+    } catch {
+      return current; // missing (or unreachable): written there, or reported there
+    }
+    if (!st.isSymbolicLink()) return current;
+    current = resolve(dirname(current), readlinkSync(current));
+  }
+  throw new ConfigurationError(`The token file ${path} is a chain of more than 40 symbolic links (a loop?). Point BASECAMP_TOKEN_FILE at a real file.`);
+}
+
 /**
  * The token file on disk. Writes are atomic (a temp file in the same directory, then rename), the file is
  * created 0600 (never chmod-ed after the secret is in it) and its directory is 0700. Reads notice when
- * another process (a second `login`, another server) replaced the file.
+ * another process (a second `login`, another server) replaced the file. A symlinked path is written
+ * through to its target (atomically, in the target's directory) so the link keeps pointing at fresh data.
  */
 export class TokenStore {
   private cached: { mtimeMs: number; ino: number; size: number; token: StoredToken | undefined } | undefined;
 
   constructor(readonly path: string) {}
 
-  /** The stored token, re-read only when the file changed on disk. */
+  /** The stored token, re-read only when the file changed on disk. Throws ConfigurationError when it is unusable. */
   read(): StoredToken | undefined {
     let st;
     try {
       st = statSync(this.path);
-    } catch {
+    } catch (error) {
       this.cached = undefined;
-      return undefined;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new ConfigurationError(
+        `The token file ${this.path} cannot be read (${code ?? (error as Error).message}). Fix its permissions or BASECAMP_TOKEN_FILE, or run \`basecamp-people-mcp login\`.`,
+      );
     }
     const c = this.cached;
     if (c && c.mtimeMs === st.mtimeMs && c.ino === st.ino && c.size === st.size) return c.token;
+    this.warnIfReadableByOthers(st.mode);
     const token = readTokenFile(this.path) as StoredToken | undefined;
     this.cached = { mtimeMs: st.mtimeMs, ino: st.ino, size: st.size, token };
     return token;
   }
 
+  /** It holds the refresh token and the client secret: anyone else who can read it can act as you. */
+  private warnIfReadableByOthers(mode: number): void {
+    if (process.platform === 'win32' || (mode & 0o077) === 0 || warnedReadable.has(this.path)) return;
+    warnedReadable.add(this.path);
+    log.warn(
+      `the token file ${this.path} is readable by other users (mode ${(mode & 0o777).toString(8)}); it holds your refresh token and client secret. Run: chmod 600 ${this.path}`,
+    );
+  }
+
   write(token: StoredToken): void {
-    const dir = dirname(this.path);
+    const target = resolveSymlinks(this.path);
+    const dir = dirname(target);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Our own directory may predate us with wider bits; tighten it. A directory the user chose (e.g. /tmp) is left alone.
     if (basename(dir) === 'basecamp-people-mcp' && (statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
-    const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     // 'wx' + 0o600: the file exists only ever as owner-read/write; the secret is written after.
     const fd = openSync(tmp, 'wx', 0o600);
     try {
@@ -52,20 +92,27 @@ export class TokenStore {
       throw error;
     }
     closeSync(fd);
-    renameSync(tmp, this.path);
+    renameSync(tmp, target);
     this.cached = undefined;
   }
 
-  /** Deletes the file; true when there was one. */
-  remove(): boolean {
-    try {
-      unlinkSync(this.path);
-      this.cached = undefined;
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw error;
+  /**
+   * Deletes the token: the file itself and, when the path is a symlink, the link too (the secret lives in
+   * the target; a link left behind would dangle). Returns what was deleted, empty when there was nothing.
+   */
+  remove(): string[] {
+    const target = resolveSymlinks(this.path);
+    const removed: string[] = [];
+    for (const path of target === this.path ? [target] : [target, this.path]) {
+      try {
+        unlinkSync(path);
+        removed.push(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
     }
+    this.cached = undefined;
+    return removed;
   }
 }
 

@@ -1,0 +1,56 @@
+import { VERSION } from '../config.js';
+import { log, setLogLevel } from '../log.js';
+import { parseSettings, SettingsError, UsageError, type Env } from '../settings.js';
+import { HELP } from './help.js';
+import { serve } from './serve.js';
+import { sandboxCommand } from './sandbox.js';
+import { accountsCommand, loginCommand, logoutCommand } from './sign-in.js';
+
+/**
+ * The whole command line: settings are validated first, so a bad flag or variable stops everything before
+ * a sandbox, Redis connection or listener exists. Returns the exit code: 0 done, 1 failed, 2 usage.
+ */
+export async function run(argv: string[], env: Env): Promise<number> {
+  let settings;
+  try {
+    settings = parseSettings(argv, env);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${HELP}`);
+      return 2;
+    }
+    if (error instanceof SettingsError) {
+      process.stderr.write(`basecamp-people-mcp: cannot start; fix these settings (see --help or README.md):\n${error.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  if (settings.flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (settings.flags.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  setLogLevel(settings.env.BASECAMP_LOG_LEVEL ?? 'info');
+  try {
+    switch (settings.command) {
+      case 'serve':
+        await serve(settings, env);
+        return 0;
+      case 'sandbox':
+        await sandboxCommand(settings);
+        return 0;
+      case 'login':
+        return await loginCommand(settings, env);
+      case 'accounts':
+        return await accountsCommand(settings, env);
+      case 'logout':
+        return logoutCommand(settings, env);
+    }
+  } catch (error) {
+    log.error((error as Error).message);
+    return 1;
+  }
+}

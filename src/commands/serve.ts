@@ -1,0 +1,94 @@
+import { configFromSettings, type Config } from '../config.js';
+import { TokenStore } from '../auth/token-store.js';
+import type { Credentials } from '../basecamp/http.js';
+import type { RateBudget } from '../basecamp/rate-budget.js';
+import { budgetId, connectSharedBudget, redactRedisUrl } from '../basecamp/shared-budget.js';
+import { log } from '../log.js';
+import { startSandbox } from '../sandbox/server.js';
+import { createService, StaticCredentials } from '../service.js';
+import type { Env, Settings } from '../settings.js';
+import { selectTools } from '../tools/index.js';
+import { serveHttp } from '../transports/http.js';
+import { serveStdio } from '../transports/stdio.js';
+
+/** What has been started so far, stopped in reverse order whether serving ends well or fails half-way. */
+class Started {
+  private readonly stops: (() => Promise<unknown>)[] = [];
+  add(stop: () => Promise<unknown>): void {
+    this.stops.unshift(stop);
+  }
+  async stopAll(): Promise<void> {
+    for (const stop of this.stops.splice(0)) await stop().catch(() => undefined);
+  }
+}
+
+/** `serve`: MCP over stdio, or over streamable HTTP with --http. */
+export async function serve(settings: Settings, env: Env): Promise<void> {
+  const started = new Started();
+  try {
+    await serveUntilStopped(settings, env, started);
+  } finally {
+    await started.stopAll();
+  }
+}
+
+async function serveUntilStopped(settings: Settings, env: Env, started: Started): Promise<void> {
+  const { flags, env: vars, readOnly } = settings;
+  let config = configFromSettings(vars, env);
+  let credentials: Credentials | undefined;
+  if (settings.sandbox) {
+    const sandbox = await startSandbox({ people: flags.people ?? 120 });
+    started.add(() => sandbox.close());
+    config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId: sandbox.accountId, accessToken: sandbox.token, tokenSource: 'env' };
+    credentials = new StaticCredentials(sandbox.token, 'sandbox token');
+    log.info(`using the SANDBOX account (simulated, ${sandbox.data.people.size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
+  }
+
+  let budget: RateBudget | undefined;
+  if (vars.REDIS_URL) {
+    const seed = vars.BASECAMP_RATE_BUDGET_ID ?? `${config.apiUrl}|${budgetSeed(config)}`;
+    const shared = await connectSharedBudget(vars.REDIS_URL, budgetId(seed), config.rateLimit);
+    budget = shared.budget;
+    started.add(() => shared.close());
+    log.info(`rate budget ${config.rateLimit.max}/${config.rateLimit.windowMs} ms shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
+  }
+  const service = createService(config, { credentials, budget });
+  started.add(() => service.close());
+  if (service.notConfigured) log.warn('not signed in to Basecamp: tools will answer with how to sign in (run `basecamp-people-mcp login`, or try `serve --sandbox`).');
+
+  const count = selectTools({ readOnly }).length;
+  if (flags.http) {
+    const http = await serveHttp(service, {
+      readOnly,
+      host: flags.host ?? '127.0.0.1',
+      port: flags.port ?? 8787,
+      stateless: flags.stateless === true,
+      token: vars.MCP_HTTP_TOKEN,
+      allowedOrigins: vars.MCP_ALLOWED_ORIGINS,
+      allowedHosts: vars.MCP_ALLOWED_HOSTS,
+      maxSessions: vars.MCP_MAX_SESSIONS,
+      sessionIdleMs: vars.MCP_SESSION_IDLE_SECONDS === undefined ? undefined : vars.MCP_SESSION_IDLE_SECONDS * 1000,
+    });
+    log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    log.info(`${signal}: draining in-flight requests, then exiting`);
+    await http.drain();
+    return;
+  }
+  log.info(`serving ${count} tools over stdio${readOnly ? ' (read-only)' : ''}`);
+  process.once('SIGTERM', () => void started.stopAll().finally(() => process.exit(0)));
+  process.once('SIGINT', () => void started.stopAll().finally(() => process.exit(0)));
+  await serveStdio(service, { readOnly });
+}
+
+/** What the shared budget is keyed by: the refresh token (stable across refreshes) or the access token, hashed. */
+function budgetSeed(config: Config): string {
+  if (config.tokenSource === 'file') {
+    const file = new TokenStore(config.tokenFile).read();
+    return file?.refresh_token ?? file?.access_token ?? 'anonymous';
+  }
+  return config.accessToken ?? 'anonymous';
+}
