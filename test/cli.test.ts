@@ -2,12 +2,36 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connect } from 'node:net';
 import { request } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { run as runInProcess } from '../src/commands/index.js';
 import type { ToolResult } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+/** Runs the CLI with these variables and no others; a generous timeout so a hang fails instead of waiting forever. */
+const runWith = (env: Record<string, string>, ...args: string[]) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 });
+
+/** Starts `serve --http` and resolves with its URL once it listens. */
+async function startHttp(env: Record<string, string>, ...args: string[]) {
+  const child = spawn(process.execPath, [cli, 'serve', '--http', '--port', '0', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', BASECAMP_LOG_LEVEL: 'info', ...env },
+  });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /streamable HTTP at (\S+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+  return { child, url };
+}
 
 describe('command line', () => {
   it('--help and --version', () => {
@@ -136,5 +160,107 @@ describe('secrets', () => {
     await sb.close();
     expect(stderr.length).toBeGreaterThan(0);
     for (const t of [...texts, stderr]) expect(t).not.toContain(sb.token);
+  });
+});
+
+describe('settings are validated before anything starts', () => {
+  it('`--port abc --sandbox` exits 1 at once, naming the flag and what is allowed', () => {
+    const r = runWith({}, '--port', 'abc', '--sandbox');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Flag --port must be a whole number from 0 to 65535 \(got "abc"\)/);
+    expect(r.stderr).not.toMatch(/SANDBOX/); // nothing was started
+  });
+
+  it('`MCP_MAX_SESSIONS=abc serve --http --sandbox` exits 1 naming the variable as a variable', () => {
+    const r = runWith({ MCP_MAX_SESSIONS: 'abc' }, 'serve', '--http', '--sandbox', '--port', '0');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Environment variable MCP_MAX_SESSIONS must be a whole number, at least 1 \(got "abc"\)/);
+    expect(r.stderr).not.toMatch(/--MCP_MAX_SESSIONS/);
+  });
+
+  it('`BASECAMP_READ_ONLY=maybe` exits 1 saying which values are allowed', () => {
+    const r = runWith({ BASECAMP_READ_ONLY: 'maybe' }, '--sandbox');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Environment variable BASECAMP_READ_ONLY must be true or false \(also 1\/0, yes\/no, on\/off\)/);
+  });
+
+  it('every problem is reported at once', () => {
+    const r = runWith({ MCP_MAX_SESSIONS: 'abc', BASECAMP_API_URL: 'https://3.basecampapi.com/?x#y' }, 'serve', '--http', '--port', 'abc');
+    expect(r.status).toBe(1);
+    for (const name of ['Flag --port', 'Environment variable MCP_MAX_SESSIONS', 'Environment variable BASECAMP_API_URL must not contain a query']) {
+      expect(r.stderr).toContain(name);
+    }
+  });
+
+  it('an unreachable REDIS_URL with --sandbox exits 1 (no hang)', () => {
+    const r = runWith({ REDIS_URL: 'redis://127.0.0.1:1' }, 'serve', '--http', '--sandbox', '--port', '0');
+    expect(r.error).toBeUndefined(); // not killed by the timeout
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Redis/);
+  }, 40_000);
+
+  it('a failure after start stops what had started (the sandbox stops listening) and returns 1', async () => {
+    let stderr = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      const code = await runInProcess(['serve', '--http', '--sandbox', '--port', '0', '--people', '10'], { REDIS_URL: 'redis://127.0.0.1:1', BASECAMP_LOG_LEVEL: 'info' });
+      expect(code).toBe(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    const port = Number(/SANDBOX.* at http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  }, 40_000);
+
+  it('`BASECAMP_READ_ONLY=on` registers only the read-only tools', async () => {
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args: [cli, '--sandbox'], stderr: 'ignore', env: { PATH: process.env.PATH ?? '', BASECAMP_READ_ONLY: 'on' } }),
+    );
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['get_account', 'get_person', 'list_people', 'list_projects']);
+    await client.close();
+  });
+});
+
+describe('MCP_HTTP_TOKEN', () => {
+  it('with a trailing newline (as read from a file) is trimmed: a client sending `Bearer secret` gets in, others do not', async () => {
+    const { child, url } = await startHttp({ MCP_HTTP_TOKEN: 'secret\n' }, '--sandbox');
+    try {
+      const client = new Client({ name: 'cli-test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: 'Bearer secret' } } }));
+      expect((await client.listTools()).tools.length).toBe(7);
+      await client.close();
+      const wrong = await request(url, {
+        method: 'POST',
+        headers: { authorization: 'Bearer secretx', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: '{}',
+      });
+      expect(wrong.statusCode).toBe(401);
+      await wrong.body.dump();
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it.each([
+    ['only whitespace', ' \n', /Environment variable MCP_HTTP_TOKEN is only whitespace/],
+    ['inner whitespace', 'sec ret', /Environment variable MCP_HTTP_TOKEN must not contain spaces or control characters inside it/],
+    ['a control character', 'sec\u0007ret', /Environment variable MCP_HTTP_TOKEN must not contain spaces or control characters/],
+  ])('%s: refuses to start, saying why, without echoing it', (_label, token, message) => {
+    const r = runWith({ MCP_HTTP_TOKEN: token }, 'serve', '--http', '--sandbox', '--port', '0');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    if (token.trim()) expect(r.stderr).not.toContain(token);
   });
 });

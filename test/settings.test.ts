@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnvironment, parseSettings, SettingsError, UsageError, type Env } from '../src/settings.js';
+
+/** The problems SettingsError lists for these inputs (fails the test when they are accepted). */
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof SettingsError) return error.problems;
+    throw error;
+  }
+  throw new Error('accepted');
+}
+
+// variable → [good values with what they parse to], [bad values]
+const variables: [string, [string, unknown][], string[]][] = [
+  ['BASECAMP_ACCESS_TOKEN', [['abc.def', 'abc.def'], ['abc\n', 'abc']], ['   ', 'a b', 'a\u0000b']],
+  ['BASECAMP_ACCOUNT_ID', [['5550001', 5550001], [' 42 ', 42]], ['0', '-1', 'abc', '1.5', '1e3']],
+  ['BASECAMP_TOKEN_FILE', [['/tmp/t.json', '/tmp/t.json']], ['   ', '/tmp/a\u0001b']],
+  ['BASECAMP_CLIENT_ID', [['client', 'client']], ['  ']],
+  ['BASECAMP_CLIENT_SECRET', [['s3cret\n', 's3cret']], ['a b', ' \t ']],
+  ['BASECAMP_REDIRECT_URI', [['http://127.0.0.1:8976/callback', 'http://127.0.0.1:8976/callback']], ['not a url', 'ftp://x/cb']],
+  [
+    'BASECAMP_API_URL',
+    [
+      ['https://3.basecampapi.com/', 'https://3.basecampapi.com'],
+      ['http://127.0.0.1:9000', 'http://127.0.0.1:9000'],
+      ['http://localhost:9000/base', 'http://localhost:9000/base'],
+    ],
+    ['https://3.basecampapi.com/?x=1', 'https://3.basecampapi.com/#f', 'https://u:p@3.basecampapi.com', 'http://3.basecampapi.com', 'ftp://x', 'not a url', 'https://x.com/?'],
+  ],
+  ['BASECAMP_LAUNCHPAD_URL', [['https://launchpad.37signals.com', 'https://launchpad.37signals.com']], ['http://launchpad.example', 'https://l.example?q']],
+  ['BASECAMP_USER_AGENT', [['me (me@x.example)', 'me (me@x.example)']], ['   ', 'a\nb']],
+  ['BASECAMP_RATE_LIMIT', [['50/10s', { max: 50, windowMs: 10_000 }], ['100/500ms', { max: 100, windowMs: 500 }], ['3/1m', { max: 3, windowMs: 60_000 }]], ['fifty', '0/10s', '50', '50/0s']],
+  ['BASECAMP_CACHE_TTL', [['0', 0], ['60', 60], ['2.5', 2.5]], ['-1', 'abc', '1e3', 'Infinity']],
+  ['BASECAMP_LOG_LEVEL', [['debug', 'debug'], ['WARN', 'warn'], ['silent', 'silent']], ['verbose', 'trace']],
+  ...(['BASECAMP_SANDBOX', 'BASECAMP_READ_ONLY'] as const).map(
+    (name): [string, [string, unknown][], string[]] => [
+      name,
+      [['true', true], ['1', true], ['YES', true], ['on', true], ['On', true], ['false', false], ['0', false], ['no', false], ['OFF', false]],
+      ['maybe', '2', 'enabled', 'y'],
+    ],
+  ),
+  ['MCP_HTTP_TOKEN', [['secret', 'secret'], ['secret\n', 'secret'], ['  secret  ', 'secret']], [' ', '\n', 'sec ret', 'sec\tret', 'sec\u0007ret']],
+  ['MCP_ALLOWED_ORIGINS', [['https://a.example, http://localhost:3000', ['https://a.example', 'http://localhost:3000']]], ['a.example', 'https://a.example/path', 'ftp://a.example']],
+  ['MCP_ALLOWED_HOSTS', [['mcp.example.com:443,localhost:8787', ['mcp.example.com:443', 'localhost:8787']]], ['a b', 'x.example/path']],
+  ['MCP_MAX_SESSIONS', [['100', 100], ['1', 1]], ['abc', '0', '-5', '1.5']],
+  ['MCP_SESSION_IDLE_SECONDS', [['1800', 1800]], ['abc', '0', '10s']],
+  ['REDIS_URL', [['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'], ['rediss://u:p@r.example:6380/2', 'rediss://u:p@r.example:6380/2']], ['localhost:6379', 'http://r.example']],
+  ['BASECAMP_RATE_BUDGET_ID', [['fleet-a', 'fleet-a']], ['  ']],
+];
+
+const secretVariables = new Set(['BASECAMP_ACCESS_TOKEN', 'BASECAMP_CLIENT_SECRET', 'MCP_HTTP_TOKEN', 'REDIS_URL']);
+
+describe('environment variables', () => {
+  describe.each(variables)('%s', (name, good, bad) => {
+    it.each(good)('accepts %j', (value, parsed) => {
+      expect((parseEnvironment({ [name]: value }) as Record<string, unknown>)[name]).toEqual(parsed);
+    });
+    it('unset or empty means unset', () => {
+      expect((parseEnvironment({}) as Record<string, unknown>)[name]).toBeUndefined();
+      expect((parseEnvironment({ [name]: '' }) as Record<string, unknown>)[name]).toBeUndefined();
+    });
+    it.each(bad)('refuses %j, naming the variable as a variable', (value) => {
+      const [problem, ...rest] = problems(() => parseEnvironment({ [name]: value }));
+      expect(rest).toEqual([]);
+      expect(problem).toMatch(new RegExp(`^Environment variable ${name} (must|is) `));
+      expect(problem).not.toContain(`--${name}`);
+      if (secretVariables.has(name) && value.trim()) expect(problem).not.toContain(value.trim());
+    });
+  });
+
+  it('reports every bad variable at once', () => {
+    const env: Env = { MCP_MAX_SESSIONS: 'abc', BASECAMP_READ_ONLY: 'maybe', BASECAMP_API_URL: 'https://x.example/?q' };
+    expect(problems(() => parseEnvironment(env)).map((p) => p.split(' ')[2])).toEqual(['BASECAMP_API_URL', 'BASECAMP_READ_ONLY', 'MCP_MAX_SESSIONS']);
+  });
+
+  it('a shown value is quoted so trailing whitespace is visible; a secret is never shown', () => {
+    expect(problems(() => parseEnvironment({ MCP_MAX_SESSIONS: '10 0' }))[0]).toContain('(got "10 0")');
+    expect(problems(() => parseEnvironment({ MCP_HTTP_TOKEN: 'my secret' }))[0]).not.toContain('my secret');
+  });
+});
+
+describe('command line', () => {
+  const parse = (argv: string[], env: Env = {}) => parseSettings(argv, env);
+
+  it('defaults to serve over stdio', () => {
+    expect(parse([])).toMatchObject({ command: 'serve', readOnly: false, sandbox: false });
+  });
+
+  it('flags and variables that mean the same thing are combined', () => {
+    expect(parse(['--read-only']).readOnly).toBe(true);
+    expect(parse([], { BASECAMP_READ_ONLY: 'on' }).readOnly).toBe(true);
+    expect(parse([], { BASECAMP_READ_ONLY: 'off' }).readOnly).toBe(false);
+    expect(parse(['--sandbox']).sandbox).toBe(true);
+    expect(parse([], { BASECAMP_SANDBOX: 'yes' }).sandbox).toBe(true);
+  });
+
+  it.each([
+    [['serve', '--http', '--port', '8787', '--host', '127.0.0.2', '--stateless'], { port: 8787, host: '127.0.0.2', stateless: true }],
+    [['serve', '--http', '--port', '0'], { port: 0 }],
+    [['sandbox', '--port', '65535', '--people', '40'], { port: 65535, people: 40 }],
+    [['login', '--account', '5550001', '--timeout', '30', '--client-id', 'c', '--redirect-uri', 'http://127.0.0.1:1/cb', '--no-browser'], { account: 5550001, timeout: 30 }],
+  ])('accepts %j', (argv, flags) => {
+    expect(parse(argv).flags).toMatchObject(flags);
+  });
+
+  it.each([
+    [['--port', 'abc', '--sandbox'], /^Flag --port must be a whole number from 0 to 65535 \(got "abc"\)/],
+    [['--sandbox', '--port', '8787'], /^Flag --port applies only to `serve --http`/],
+    [['serve', '--http', '--port', 'abc'], /^Flag --port must be a whole number from 0 to 65535 \(got "abc"\)/],
+    [['serve', '--http', '--port', '65536'], /^Flag --port must be a whole number from 0 to 65535/],
+    [['sandbox', '--people', '0'], /^Flag --people must be a whole number from 1 to 100000/],
+    [['login', '--account', 'x'], /^Flag --account must be a whole number, at least 1/],
+    [['login', '--timeout=-3'], /^Flag --timeout must be/],
+    [['login', '--redirect-uri', 'nope'], /^Flag --redirect-uri must be a URL/],
+    [['serve', '--http', '--host', 'a b'], /^Flag --host must be a host name or IP address/],
+    [['logout', '--port', '1'], /^Flag --port does not apply to `logout` \(its flags: none\)/],
+    [['sandbox', '--http'], /^Flag --http does not apply to `sandbox` \(its flags: --port, --people\)/],
+    [['serve', '--http', '--host', '0.0.0.0'], /^Refusing to serve on 0\.0\.0\.0 without MCP_HTTP_TOKEN/],
+  ])('refuses %j', (argv, message) => {
+    expect(problems(() => parse(argv)).some((p) => message.test(p))).toBe(true);
+  });
+
+  it('a non-loopback host is fine with MCP_HTTP_TOKEN', () => {
+    expect(parse(['serve', '--http', '--host', '0.0.0.0'], { MCP_HTTP_TOKEN: 't' }).flags.host).toBe('0.0.0.0');
+  });
+
+  it('flag and variable problems are reported together', () => {
+    const all = problems(() => parse(['serve', '--http', '--port', 'abc'], { MCP_MAX_SESSIONS: 'abc' }));
+    expect(all).toHaveLength(2);
+    expect(all.join('\n')).toMatch(/Flag --port.*\n.*Environment variable MCP_MAX_SESSIONS/);
+  });
+
+  it('unknown flags and commands are usage errors; a variable given as a flag says so', () => {
+    expect(() => parse(['--bogus'])).toThrow(UsageError);
+    expect(() => parse(['frobnicate'])).toThrow(/Unknown command: frobnicate/);
+    expect(() => parse(['serve', 'extra'])).toThrow(/Unexpected argument: extra/);
+    expect(() => parse(['--MCP_MAX_SESSIONS', '3'])).toThrow(/MCP_MAX_SESSIONS is an environment variable, not a flag/);
+  });
+});
