@@ -358,6 +358,18 @@ describe('slow clients (issue 7.2)', () => {
     expect(text).toMatch(/connection: close/i);
   });
 
+  it('fifty refused clients trickling their bodies are all disconnected, and the server still answers', async () => {
+    const h = await start({ bodyIdleMs: 60_000, requestTimeoutMs: 120_000 });
+    const all = await Promise.all(Array.from({ length: 50 }, () => rawSocket(h.url)));
+    for (const s of all) {
+      s.write(trickleHead(h.url, false));
+      trickle(s, 200);
+    }
+    const waited = await Promise.all(all.map((s) => closedWithin(s, 8_000)));
+    expect(waited.filter((ms) => ms >= 8_000)).toEqual([]);
+    await toolWorks(h.url);
+  });
+
   it('a request refused with 403 (foreign Host) while its body trickles is closed at once', async () => {
     const h = await start({ bodyIdleMs: 60_000, requestTimeoutMs: 120_000 });
     const s = await rawSocket(h.url);
