@@ -111,8 +111,8 @@ describe('a write re-sent after answers that prove it was not applied', () => {
 
   it('a re-send that could not connect: nothing changed, naming the earlier answer', async () => {
     server = await scriptedServer((_req, res) => {
+      res.on('finish', () => void server!.close()); // once the 503 is out, the re-send a second later finds nobody listening
       json(res, 503, {}, { 'retry-after': '1', connection: 'close' });
-      void server!.close(); // the re-send a second later finds nobody listening
     });
     const err = await write(client(server.url));
     expect(err).toBeInstanceOf(NetworkError);
