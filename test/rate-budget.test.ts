@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError, RateLimitedError } from '../src/basecamp/errors.js';
-import { parseRateLimit, RateBudget } from '../src/basecamp/rate-budget.js';
+import { LocalGrantLog, parseRateLimit, RateBudget } from '../src/basecamp/rate-budget.js';
 import { maxInWindow } from './helpers.js';
 
 describe('RateBudget (sliding window)', () => {
@@ -109,6 +109,23 @@ describe('RateBudget (sliding window)', () => {
     await new Promise((r) => setTimeout(r, 50));
     await budget.pause(60_000);
     expect(await waiting).toBeInstanceOf(RateLimitedError);
+    await budget.stop();
+  });
+
+  it('a cancelled waiter spends no grant: the next one in line gets the freed slot', async () => {
+    const log = new LocalGrantLog(1, 350);
+    let recorded = 0;
+    const grantLog = { tryGrant: async () => log.tryGrant().then((a) => (a.granted && recorded++, a)) };
+    const budget = new RateBudget({ max: 1, windowMs: 300, grantLog });
+    await budget.acquire();
+    const controller = new AbortController();
+    const cancelled = budget.acquire(controller.signal).catch((e: unknown) => e);
+    const next = budget.acquire();
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    expect(await cancelled).toBeInstanceOf(CancelledError);
+    await next;
+    expect(recorded).toBe(2);
     await budget.stop();
   });
 });

@@ -124,8 +124,15 @@ describe.skipIf(!hasRedis && !process.env.CI)('the shared (Redis) rate budget', 
     const budget = await shared();
     expect(await burst(budget, MAX)).toEqual(Array(MAX).fill(200));
     await stopRedis(redis);
-    await expect(budget.acquire()).rejects.toBeInstanceOf(RateBudgetUnavailableError);
-    redis = await startRedis(port);
+    let refused: unknown;
+    try {
+      await sleep(300); // let the client see the connection close
+      refused = await budget.acquire().catch((e: unknown) => e);
+    } finally {
+      redis = await startRedis(port);
+    }
+    expect(refused).toBeInstanceOf(RateBudgetUnavailableError);
+    expect((refused as Error).message).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+\/? is not connected/);
     // ioredis reconnects by itself (its back-off is at most 2 s between tries).
     for (let tries = 0; ; tries++) {
       try {
@@ -216,6 +223,19 @@ describe.skipIf(!hasRedis && !process.env.CI)('the shared (Redis) rate budget', 
     const t1 = Date.now();
     await d.acquire();
     expect(Date.now() - t1).toBeGreaterThanOrEqual(400);
+  });
+
+  it('a new call on an instance whose queue is asleep fails at once when another instance begins a long pause', async () => {
+    const opts = { id: 'fleet-asleep', max: 1, windowMs: 20_000, recheckMs: 30_000 };
+    const [a, b] = [await shared(opts), await shared(opts)];
+    await b.acquire();
+    const asleep = b.acquire().catch((e: unknown) => e); // waits ~20 s for the window
+    await sleep(100);
+    await a.pause(3_600_000);
+    const t0 = Date.now();
+    await expect(b.acquire()).rejects.toBeInstanceOf(RateLimitedError);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    void asleep; // failed by close() after the test
   });
 
   it('requests already queued fail at once when Redis goes away, and nothing is granted', async () => {

@@ -112,7 +112,7 @@ export class RateBudget {
   /** Requests waiting for a grant, served strictly in order by one pump. */
   private readonly queue: Waiter[] = [];
   private pumping = false;
-  /** Ends the pump's current sleep early (a cancellation, a new pause, stop()). */
+  /** Ends the pump's current sleep early, so that a new pause is seen at once. */
   private wake: () => void = () => undefined;
   private stopped = false;
   /** Grants so far (for tests and the benchmark). */
@@ -132,7 +132,6 @@ export class RateBudget {
   /** Rejects every request still waiting (e.g. the shared store went away); they were never sent. */
   failWaiting(error: Error): void {
     for (const waiter of this.queue.splice(0)) waiter.fail(error);
-    this.wake();
   }
 
   /**
@@ -149,10 +148,8 @@ export class RateBudget {
     this.throwIfPausedTooLong(await this.pauses.get());
     if (signal?.aborted) throw new CancelledError('Cancelled before the request was sent.'); // while we asked the pause store
     return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        waiter.fail(new CancelledError('Cancelled while waiting for the rate budget; nothing was sent.'));
-        this.wake(); // the pump may be sleeping on this request's behalf
-      };
+      // The pump skips a settled waiter when it reaches it; the caller hears at once.
+      const onAbort = () => waiter.fail(new CancelledError('Cancelled while waiting for the rate budget; nothing was sent.'));
       const waiter: Waiter = {
         settled: false,
         resolve: () => settle(() => resolve()),
@@ -174,8 +171,7 @@ export class RateBudget {
   async pause(ms: number): Promise<void> {
     const until = Date.now() + Math.max(0, ms);
     await this.pauses.extend(until);
-    if (ms > this.maxWaitMs) this.failWaiting(this.pausedError(until));
-    this.wake();
+    this.wake(); // the pump re-reads the pause: it fails the queue if too long, else waits it out
   }
 
   /** Fails whatever is still queued and refuses new requests. */
