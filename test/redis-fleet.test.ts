@@ -144,6 +144,29 @@ describe.skipIf(!hasRedis && !process.env.CI)('a fleet sharing one Redis budget'
     expect(bArrival.at - refusedAt).toBeGreaterThanOrEqual(2_700);
   });
 
+  it('after a 429 with a long Retry-After, later calls on every instance fail at once with rate_limited instead of hanging', async () => {
+    sb.intercept((req) =>
+      req.userAgent?.startsWith('fleet-A') && req.path.includes('/people/')
+        ? { status: 429, headers: { 'Retry-After': '3600' }, body: { error: 'slow down' } }
+        : undefined,
+    );
+    const first = await lookup(a, 1000006);
+    sb.intercept(undefined);
+    expect(first.isError).toBe(true);
+    expect(first.content[0]!.text).toContain('"error":"rate_limited"');
+    const before = sb.apiRequests().length;
+    const t0 = Date.now();
+    const later = await Promise.all([lookup(a, 1000007), lookup(b, 1000008), lookup(b, 1000009)]);
+    for (const r of later) {
+      expect(r.isError).toBe(true);
+      const wire = JSON.parse(r.content[0]!.text.slice(r.content[0]!.text.indexOf('{'))) as { error: string; retry_after_seconds: number };
+      expect(wire.error).toBe('rate_limited');
+      expect(wire.retry_after_seconds).toBeGreaterThan(3_500);
+    }
+    expect(Date.now() - t0).toBeLessThan(5_000); // not an hour, and not the client's timeout
+    expect(sb.apiRequests().length).toBe(before); // nothing was sent during the pause
+  });
+
   it('when Redis goes away, calls fail clearly and quickly instead of hanging', async () => {
     redis.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 300));

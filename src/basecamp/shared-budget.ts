@@ -68,7 +68,13 @@ class RedisGrantLog implements GrantLog {
     }
     const [granted, value] = reply;
     if (!granted) return { granted: false, retryInMs: Math.max(1, value) };
-    this.mine.push({ at: value, member, localAt: localNow });
+    // The hold must start when the request can leave, not when Redis ran the script: a busy event loop can
+    // read the reply 100 ms or more later, and Basecamp counts arrivals. Move the grant to "now" in Redis
+    // time (bounded above by the time since we asked). Fire and forget: if it is lost, the grant keeps the
+    // earlier time, as before.
+    const at = value + (Date.now() - localNow);
+    this.client.zadd(this.key, 'XX', at, member).catch(() => undefined);
+    this.mine.push({ at, member, localAt: Date.now() });
     return { granted: true };
   }
 }
