@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ElicitResultSchema, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { CancelledError, ConfirmationFailedError } from './basecamp/errors.js';
+import { ConfirmationFailedError } from './basecamp/errors.js';
 import { VERSION } from './config.js';
 import type { Service } from './service.js';
 import type { ConfirmAnswer, ToolContext, ToolDefinition } from './tools/define.js';
@@ -97,7 +97,6 @@ function makeContext(server: McpServer, service: Service, extra: Extra, options:
       );
       // A client that fails or times out answering is not a bug here: say so, and that nothing changed.
       const result = await asked.catch((error: unknown) => {
-        if (extra.signal.aborted) throw new CancelledError('Cancelled while waiting for confirmation; nothing was changed.');
         const reason = error instanceof Error ? error.message : String(error);
         throw new ConfirmationFailedError(`Could not ask for confirmation: ${reason}; nothing was changed. Retry, or use dry_run to review the plan.`, {}, { cause: error });
       });

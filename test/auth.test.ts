@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,22 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     await client.close();
   });
 
+  it('a corrupt token file does not block login: it is replaced, and login says so', async () => {
+    sb = await startSandbox();
+    const tokenFile = tempTokenFile();
+    mkdirSync(join(tokenFile, '..'), { recursive: true, mode: 0o700 });
+    writeFileSync(tokenFile, '{"access_token": "trunc', { mode: 0o600 });
+    const run = runCli(['login', '--port', '0', '--no-browser', '--timeout', '30'], loginEnv(sb, tokenFile));
+    const [, url] = await run.waitFor(/^\s+(http\S+authorization\/new\S+)$/m);
+    const approve = await request(url!);
+    await approve.body.dump();
+    const callback = await request(approve.headers.location as string);
+    await callback.body.dump();
+    expect(await run.exited).toBe(0);
+    expect(run.out()).toMatch(/Replaced the token file that could not be used \(The token file .* is not valid JSON\)/);
+    expect(JSON.parse(readFileSync(tokenFile, 'utf8'))).toMatchObject({ account_id: 5550001, client_id: 'sandbox-client' });
+  });
+
   it('refuses a callback with the wrong state, listens on 127.0.0.1 only, and gives up after the timeout', async () => {
     sb = await startSandbox();
     const tokenFile = tempTokenFile();
@@ -149,6 +165,7 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     const r = await call(client, 'get_account');
     expect(r.isError).toBe(true);
     expect(r.content[0]!.text).toMatch(/5550001 \(Acme Co \(sandbox\)\), 7770001 \(Other Co\).*BASECAMP_ACCOUNT_ID/);
+    expect(r.content[0]!.text).toContain('"error":"configuration"'); // the operator's to fix, not Basecamp's
     await client.close();
   });
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TokenStore } from '../src/auth/token-store.js';
+import { ConfigurationError } from '../src/basecamp/errors.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { createService, type Service } from '../src/service.js';
 import { call, connectClient, sandboxService, testConfig } from './helpers.js';
@@ -75,6 +76,19 @@ describe('a token file that cannot be written at refresh', () => {
     expect(readFileSync(tokenFile, 'utf8')).toBe(before);
     const warnings = stderr().match(/cannot save it to .*BASECAMP_TOKEN_FILE/g) ?? [];
     expect(warnings).toHaveLength(1);
+  });
+
+  it('when every refreshed token needs refreshing again, each refresh uses the one kept in memory, and the warning is still given once', async () => {
+    sb = await startSandbox({ tokenLifetimeSeconds: 60 }); // every token it issues is inside the 5-minute margin
+    const tokenFile = join(tempDir(), `${'t'.repeat(236)}.json`);
+    writeLoginToken(sb, tokenFile, 60);
+    const stderr = captureStderr();
+    service = fileService(sb, tokenFile);
+    for (let i = 0; i < 3; i++) await service.api.getAccount();
+    const refreshes = tokenCalls(sb);
+    expect(refreshes).toHaveLength(3);
+    expect(refreshes.every((r) => r.status === 200)).toBe(true); // the rotated refresh token was kept, not the stale one on disk
+    expect(stderr().match(/cannot save it to/g)).toHaveLength(1);
   });
 
   it('a token file replaced on disk afterwards (a new login) wins over the one kept in memory', async () => {
@@ -170,6 +184,27 @@ describe('a corrupt token file', () => {
     expect(existsSync(tokenFile)).toBe(false);
   });
 
+  it.each([
+    ['not JSON', '{"access_token": "abc"', /is not valid JSON/],
+    ['no access_token', '{"refresh_token": "r"}', /has no access_token/],
+    ['JSON null', 'null', /has no access_token/],
+    ['a bad account_id', '{"access_token": "a", "account_id": "acme"}', /account_id that is not a positive integer/],
+  ])('(%s) read by the server is a ConfigurationError saying what is wrong and what to do', (_label, content, what) => {
+    const tokenFile = join(tempDir(), 'token.json');
+    writeFileSync(tokenFile, content, { mode: 0o600 });
+    const error = (() => {
+      try {
+        new TokenStore(tokenFile).read();
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(what);
+    expect((error as Error).message).toContain(`${tokenFile} `);
+    expect((error as Error).message).toMatch(/Run `basecamp-people-mcp login`.*or fix or delete the file/);
+  });
+
   it('found while serving is a `configuration` error naming the file and what to do, not an internal bug', async () => {
     sb = await startSandbox();
     const tokenFile = join(tempDir(), 'token.json');
@@ -202,6 +237,20 @@ describe('a corrupt token file', () => {
     await client.close();
     expect(r.content[0]!.text).toContain('"error":"configuration"');
     expect(r.content[0]!.text).toMatch(/cannot be read \(EISDIR\)/);
+  });
+});
+
+describe('a token file path that cannot be read', () => {
+  it('(a symlink loop) is a `configuration` error, not "not signed in"', async () => {
+    sb = await startSandbox();
+    const tokenFile = join(tempDir(), 'token.json');
+    symlinkSync(tokenFile, tokenFile);
+    service = fileService(sb, tokenFile);
+    const client = await connectClient(service);
+    const r = await call(client, 'get_account');
+    await client.close();
+    expect(r.content[0]!.text).toContain('"error":"configuration"');
+    expect(r.content[0]!.text).toMatch(/cannot be read \(ELOOP\)/);
   });
 });
 

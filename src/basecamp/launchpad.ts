@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { AuthenticationError, BasecampError, NetworkError, UpstreamError } from './errors.js';
+import { AuthenticationError, ConfigurationError, NetworkError, UpstreamError } from './errors.js';
 import { assertSecureUrl } from './http.js';
 
 export interface LaunchpadAccount {
@@ -53,13 +53,13 @@ export function basecamp4Accounts(auth: Authorization): LaunchpadAccount[] {
   return auth.accounts.filter((a) => a.product === 'bc3');
 }
 
-/** Exactly one Basecamp 4 account → it; several → an error that lists them; none → an error. */
+/** Exactly one Basecamp 4 account → it; several → an error that lists them; none → an error. Each is the operator's to fix: `configuration`. */
 export function chooseAccount(auth: Authorization, wanted?: number): LaunchpadAccount {
   const accounts = basecamp4Accounts(auth);
   if (wanted !== undefined) {
     const hit = accounts.find((a) => a.id === wanted);
     if (!hit) {
-      throw new BasecampError(
+      throw new ConfigurationError(
         `This token cannot reach Basecamp 4 account ${wanted}. It reaches: ${describeAccounts(accounts) || 'no Basecamp 4 account'}.`,
       );
     }
@@ -67,9 +67,9 @@ export function chooseAccount(auth: Authorization, wanted?: number): LaunchpadAc
   }
   if (accounts.length === 1) return accounts[0]!;
   if (accounts.length === 0) {
-    throw new BasecampError('This token reaches no Basecamp 4 account (only Basecamp 2 or other products). Sign in as a person with a Basecamp 4 account.');
+    throw new ConfigurationError('This token reaches no Basecamp 4 account (only Basecamp 2 or other products). Sign in as a person with a Basecamp 4 account.');
   }
-  throw new BasecampError(
+  throw new ConfigurationError(
     `This token reaches several Basecamp 4 accounts: ${describeAccounts(accounts)}. Choose one with BASECAMP_ACCOUNT_ID (or \`basecamp-people-mcp login --account ID\`).`,
   );
 }
