@@ -39,7 +39,7 @@ describe('email parameters accept what Basecamp can hold, refuse what cannot be 
     expect(granted.isError, granted.content[0]!.text).toBeFalsy();
   });
 
-  const garbage = ['no-at-sign', '@acme.example', 'someone@', 'a@b@acme.example', 'sp ace@acme.example', 'x@acme .example', 'tab@acme\t.example', 'ctl\u0007@acme.example', `${'a'.repeat(250)}@acme.example`, ''];
+  const garbage = ['no-at-sign', '@acme.example', 'someone@', 'a@b@acme.example', 'sp ace@acme.example', 'x@acme .example', 'tab@acme\t.example', 'ctl\u0007@acme.example', 'c1\u0085@acme.example', 'x@acme\u007f.example', `${'a'.repeat(250)}@acme.example`, ''];
   it.each(garbage.map((g) => [JSON.stringify(g), g]))('%s is refused by every email parameter with isError and no request', async (_label, bad) => {
     const before = sb.requests.length;
     const hq = [...sb.data.projects.values()].find((p) => p.purpose === 'company_hq')!;
@@ -53,5 +53,13 @@ describe('email parameters accept what Basecamp can hold, refuse what cannot be 
       expect(r.isError, `${tool} accepted ${JSON.stringify(bad)}`).toBe(true);
     }
     expect(sb.requests.length).toBe(before);
+  });
+
+  it('the pattern clients see in the schema means the same without the unicode flag (as other regex engines read it)', async () => {
+    const tool = (await client.listTools()).tools.find((t) => t.name === 'get_person')!;
+    const pattern = (tool.inputSchema.properties as Record<string, { pattern: string }>).email!.pattern;
+    const plain = new RegExp(pattern);
+    for (const address of [...unusual, 'pc@cp.example']) expect(plain.test(address), address).toBe(true);
+    for (const bad of garbage.filter((g) => g.length <= 254)) expect(plain.test(bad), JSON.stringify(bad)).toBe(false);
   });
 });

@@ -8,11 +8,12 @@ export const projectId = z.number().int().positive().describe('A Basecamp projec
  * Deliberately lenient: Basecamp holds addresses a strict RFC/HTML pattern refuses (`jän@acme.example`,
  * `a!b@x.example`, `x@münchen.de`). Refused only: no `@`, an empty local or domain part, more than one `@`
  * (quoted local parts are not supported), whitespace or control characters, more than 254 characters.
+ * The pattern is published as JSON Schema: plain escapes only (no \p{…}, no flags) so every client's regex engine reads it alike.
  */
 export const email = z
   .string()
   .max(254)
-  .regex(/^[^@\s\p{Cc}]+@[^@\s\p{Cc}]+$/u, 'must be an email address: local@domain, one @, no spaces or control characters')
+  .regex(/^[^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s\u0000-\u001f\u007f-\u009f]+$/, 'must be an email address: local@domain, one @, no spaces or control characters')
   .describe('An email address.');
 
 export const compactPerson = z.object({
