@@ -3,6 +3,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TokenStore } from '../src/auth/token-store.js';
@@ -203,6 +205,15 @@ describe('a corrupt token file', () => {
     expect((error as Error).message).toMatch(what);
     expect((error as Error).message).toContain(`${tokenFile} `);
     expect((error as Error).message).toMatch(/Run `basecamp-people-mcp login`.*or fix or delete the file/);
+  });
+
+  it('does not stop `serve --sandbox` (the sandbox brings its own token)', async () => {
+    const tokenFile = join(tempDir(), 'token.json');
+    writeFileSync(tokenFile, '{ not json', { mode: 0o600 });
+    const client = new Client({ name: 'token-file', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, '--sandbox'], stderr: 'ignore', env: { PATH: process.env.PATH ?? '', BASECAMP_TOKEN_FILE: tokenFile } }));
+    expect((await call(client, 'get_account')).isError).toBeFalsy();
+    await client.close();
   });
 
   it('found while serving is a `configuration` error naming the file and what to do, not an internal bug', async () => {

@@ -34,7 +34,8 @@ export async function serve(settings: Settings, env: Env): Promise<void> {
 
 async function serveUntilStopped(settings: Settings, env: Env, started: Started): Promise<void> {
   const { flags, env: vars, readOnly } = settings;
-  let config = configFromSettings(vars, env);
+  // The sandbox brings its own token: a broken token file must not stop a try-out.
+  let config = configFromSettings(vars, env, { ignoreTokenFile: settings.sandbox });
   let credentials: Credentials | undefined;
   if (settings.sandbox) {
     const sandbox = await startSandbox({ people: flags.people ?? 120 });
