@@ -149,6 +149,7 @@ const environmentSchema = z.object({
   MCP_ALLOWED_HOSTS: unsetIfEmpty(commaList((h) => /^[^\s/@?#]+$/.test(h), 'host:port values such as mcp.example.com:443')),
   MCP_MAX_SESSIONS: unsetIfEmpty(wholeNumber(1)),
   MCP_SESSION_IDLE_SECONDS: unsetIfEmpty(wholeNumber(1)),
+  MCP_SESSION_EVICT_GRACE_SECONDS: unsetIfEmpty(wholeNumber(1)),
   REDIS_URL: unsetIfEmpty(absoluteUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')),
   BASECAMP_RATE_BUDGET_ID: unsetIfEmpty(text),
 });

@@ -233,6 +233,27 @@ describe('settings are validated before anything starts', () => {
   });
 });
 
+describe('MCP_SESSION_EVICT_GRACE_SECONDS', () => {
+  it('reaches the HTTP server: with the cap full, a new client is refused until the idlest session is past the grace, then gets in', async () => {
+    const { child, url } = await startHttp({ MCP_MAX_SESSIONS: '1', MCP_SESSION_EVICT_GRACE_SECONDS: '1' }, '--sandbox');
+    const connectClient = async () => {
+      const client = new Client({ name: 'cli-test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      return client;
+    };
+    try {
+      const first = await connectClient();
+      await expect(connectClient()).rejects.toThrow(/503|Too many sessions/);
+      await new Promise((r) => setTimeout(r, 1_500));
+      const second = await connectClient();
+      expect((await second.listTools()).tools.length).toBe(7);
+      await Promise.all([first.close(), second.close()]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
+
 describe('MCP_HTTP_TOKEN', () => {
   it('with a trailing newline (as read from a file) is trimmed: a client sending `Bearer secret` gets in, others do not', async () => {
     const { child, url } = await startHttp({ MCP_HTTP_TOKEN: 'secret\n' }, '--sandbox');

@@ -46,6 +46,7 @@ const variables: [string, [string, unknown][], string[]][] = [
   ['MCP_ALLOWED_HOSTS', [['mcp.example.com:443,localhost:8787', ['mcp.example.com:443', 'localhost:8787']]], ['a b', 'x.example/path']],
   ['MCP_MAX_SESSIONS', [['100', 100], ['1', 1]], ['abc', '0', '-5', '1.5']],
   ['MCP_SESSION_IDLE_SECONDS', [['1800', 1800]], ['abc', '0', '10s']],
+  ['MCP_SESSION_EVICT_GRACE_SECONDS', [['60', 60]], ['abc', '0', '1m']],
   ['REDIS_URL', [['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'], ['rediss://u:p@r.example:6380/2', 'rediss://u:p@r.example:6380/2']], ['localhost:6379', 'http://r.example']],
   ['BASECAMP_RATE_BUDGET_ID', [['fleet-a', 'fleet-a']], ['  ']],
 ];

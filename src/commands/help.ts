@@ -30,5 +30,5 @@ Environment:
   BASECAMP_READ_ONLY=true (same as --read-only).
   Booleans accept true/false, 1/0, yes/no, on/off; an empty variable counts as unset.
   HTTP: MCP_HTTP_TOKEN, MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS (comma-separated), MCP_MAX_SESSIONS,
-  MCP_SESSION_IDLE_SECONDS, REDIS_URL (one rate budget for every instance), BASECAMP_RATE_BUDGET_ID. See README.md.
+  MCP_SESSION_IDLE_SECONDS, MCP_SESSION_EVICT_GRACE_SECONDS, REDIS_URL (one rate budget for every instance), BASECAMP_RATE_BUDGET_ID. See README.md.
 `;

@@ -69,6 +69,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       allowedHosts: vars.MCP_ALLOWED_HOSTS,
       maxSessions: vars.MCP_MAX_SESSIONS,
       sessionIdleMs: vars.MCP_SESSION_IDLE_SECONDS === undefined ? undefined : vars.MCP_SESSION_IDLE_SECONDS * 1000,
+      sessionEvictGraceMs: vars.MCP_SESSION_EVICT_GRACE_SECONDS === undefined ? undefined : vars.MCP_SESSION_EVICT_GRACE_SECONDS * 1000,
     });
     log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
     const signal = await new Promise<string>((resolve) => {
