@@ -1,7 +1,10 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { BasecampHttp, type HttpOptions } from '../src/basecamp/http.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { Sandbox } from '../src/sandbox/server.js';
@@ -88,4 +91,48 @@ export type ToolResult = { content: { type: string; text: string }[]; structured
 
 export async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
   return (await client.callTool({ name, arguments: args })) as ToolResult;
+}
+
+/** A Basecamp client for scripted servers: account 999, a static token, a roomy budget, fast retries. */
+export function testHttpClient(url: string, opts: Partial<HttpOptions> = {}): BasecampHttp {
+  return new BasecampHttp({
+    accountBase: `${url}/999`,
+    credentials: new StaticCredentials('secret-token', 'test token'),
+    userAgent: 'basecamp-people-mcp-tests (https://example.test)',
+    budget: new RateBudget({ max: 1000, windowMs: 10_000 }),
+    retryBaseMs: 10,
+    retryMaxMs: 50,
+    ...opts,
+  });
+}
+
+export const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+
+/** A free TCP port on 127.0.0.1 (for a server we start ourselves, such as redis-server). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Our own redis-server on 127.0.0.1:port, nothing persisted (in `dir` when given); resolves once it accepts connections. */
+export async function startRedis(port: number, dir?: string): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(dir ? ['--dir', dir] : [])];
+  const redis = spawn('redis-server', args, { stdio: 'pipe' });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
+    redis.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/Ready to accept connections/i.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return redis;
 }

@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutcomeUnknownError, RateLimitedError, UpstreamError, NetworkError } from '../src/basecamp/errors.js';
 import { BasecampHttp, type Credentials, type HttpOptions } from '../src/basecamp/http.js';
-import { RateBudget } from '../src/basecamp/rate-budget.js';
-import { StaticCredentials } from '../src/service.js';
 import { errorResult } from '../src/tools/result.js';
-import { json, scriptedServer, type Scripted } from './helpers.js';
+import { json, scriptedServer, testHttpClient, type Scripted } from './helpers.js';
 
 // Issue 7 item 10: the final error after retries says what happened (how many attempts, what each got,
 // whether a write was re-sent and whether it can have applied). And the guard "the refresh after a 401
@@ -21,13 +19,7 @@ afterEach(async () => {
 });
 
 function client(url: string, opts: Partial<HttpOptions> = {}): BasecampHttp {
-  http = new BasecampHttp({
-    accountBase: `${url}/999`,
-    credentials: new StaticCredentials('secret-token', 'test token'),
-    userAgent: 'basecamp-people-mcp-tests (https://example.test)',
-    budget: new RateBudget({ max: 1000, windowMs: 10_000 }),
-    retryBaseMs: 10,
-    retryMaxMs: 50,
+  http = testHttpClient(url, {
     maxAttempts: 3,
     ...opts,
   });

@@ -13,7 +13,7 @@ import {
 import { assertSecureUrl, BasecampHttp, parseRetryAfter, type HttpOptions } from '../src/basecamp/http.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { StaticCredentials } from '../src/service.js';
-import { json, scriptedServer, type Scripted } from './helpers.js';
+import { json, scriptedServer, testHttpClient, type Scripted } from './helpers.js';
 
 let server: Scripted | undefined;
 let http: BasecampHttp | undefined;
@@ -26,13 +26,8 @@ afterEach(async () => {
 });
 
 function client(url: string, opts: Partial<HttpOptions> = {}): BasecampHttp {
-  http = new BasecampHttp({
-    accountBase: `${url}/999`,
-    credentials: new StaticCredentials('secret-token', 'test token'),
-    userAgent: 'basecamp-people-mcp-tests (https://example.test)',
+  http = testHttpClient(url, {
     budget: new RateBudget({ max: 50, windowMs: 10_000 }),
-    retryBaseMs: 10,
-    retryMaxMs: 50,
     ...opts,
   });
   return http;

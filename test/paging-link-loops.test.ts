@@ -1,9 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BasecampHttp } from '../src/basecamp/http.js';
-import { RateBudget } from '../src/basecamp/rate-budget.js';
-import { StaticCredentials } from '../src/service.js';
-import { json, scriptedServer, type Scripted } from './helpers.js';
+import { json, scriptedServer, testHttpClient, type Scripted } from './helpers.js';
 
 // Issue 7 item 16: a Link chain that loops must cost one page, not the 200-page cap, and never return
 // an entity twice. Every test counts the requests the server saw.
@@ -19,14 +17,7 @@ afterEach(async () => {
 });
 
 function client(url: string): BasecampHttp {
-  http = new BasecampHttp({
-    accountBase: `${url}/999`,
-    credentials: new StaticCredentials('secret-token', 'test token'),
-    userAgent: 'basecamp-people-mcp-tests (https://example.test)',
-    budget: new RateBudget({ max: 1000, windowMs: 10_000 }),
-    retryBaseMs: 10,
-    retryMaxMs: 50,
-  });
+  http = testHttpClient(url);
   return http;
 }
 

@@ -1,11 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
-import { maxInWindow, type ToolResult } from './helpers.js';
+import { freePort, hasRedis, maxInWindow, startRedis, type ToolResult } from './helpers.js';
 
 /**
  * Two real server processes sharing one real Redis, against one sandbox: together they keep the sliding
@@ -13,35 +12,10 @@ import { maxInWindow, type ToolResult } from './helpers.js';
  * `apt-get install redis-server`). Without it, this file is skipped outside CI and fails in CI.
  */
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const WINDOW = 2_000;
 const MAX = 10;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function startRedis(port: number): Promise<ChildProcess> {
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'pipe' });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    redis.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/Ready to accept connections/i.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return redis;
-}
 
 interface Instance {
   proc: ChildProcess;

@@ -1,6 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -9,44 +8,19 @@ import { CancelledError, RateBudgetUnavailableError, RateLimitedError } from '..
 import type { RateBudget } from '../src/basecamp/rate-budget.js';
 import { connectSharedBudget, type SharedBudget, type SharedBudgetOptions } from '../src/basecamp/shared-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
-import { maxInWindow } from './helpers.js';
+import { freePort, hasRedis, maxInWindow, startRedis } from './helpers.js';
 
 /**
  * The shared (Redis) budget against a real redis-server of our own (random port, temp dir) and a sandbox
  * whose rate limit is exactly the budget: a grant past the budget shows up as a 429. Skipped only when
  * redis-server is missing outside CI.
  */
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const MAX = 5;
 const WINDOW = 600;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'shared-budget-'));
 
-async function startRedis(port: number): Promise<ChildProcess> {
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'pipe' });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    redis.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/Ready to accept connections/i.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return redis;
-}
 
 async function stopRedis(redis: ChildProcess): Promise<void> {
   if (redis.exitCode !== null || redis.signalCode !== null) return;
@@ -69,7 +43,7 @@ describe.skipIf(!hasRedis && !process.env.CI)('the shared (Redis) rate budget', 
   beforeAll(async () => {
     if (!hasRedis) throw new Error('redis-server is not installed (CI must install it: see .ci/run)');
     port = await freePort();
-    redis = await startRedis(port);
+    redis = await startRedis(port, dir);
     admin = new Redis(port, { lazyConnect: true, maxRetriesPerRequest: 1 });
     admin.on('error', () => undefined);
     await admin.connect();
@@ -129,7 +103,7 @@ describe.skipIf(!hasRedis && !process.env.CI)('the shared (Redis) rate budget', 
       await sleep(300); // let the client see the connection close
       refused = await budget.acquire().catch((e: unknown) => e);
     } finally {
-      redis = await startRedis(port);
+      redis = await startRedis(port, dir);
     }
     expect(refused).toBeInstanceOf(RateBudgetUnavailableError);
     expect((refused as Error).message).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+\/? is not connected/);
@@ -252,6 +226,6 @@ describe.skipIf(!hasRedis && !process.env.CI)('the shared (Redis) rate budget', 
     }
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect(budget.granted).toBe(1);
-    redis = await startRedis(port); // for any test after this one
+    redis = await startRedis(port, dir); // for any test after this one
   });
 });
