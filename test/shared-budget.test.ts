@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, RateBudgetUnavailableError, RateLimitedError } from '../src/basecamp/errors.js';
 import type { RateBudget } from '../src/basecamp/rate-budget.js';
-import { connectSharedBudget, type SharedBudget, type SharedBudgetOptions } from '../src/basecamp/shared-budget.js';
+import { connectSharedBudget, redactRedisUrl, type SharedBudget, type SharedBudgetOptions } from '../src/basecamp/shared-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { freePort, hasRedis, maxInWindow, startRedis } from './helpers.js';
 
@@ -31,6 +31,17 @@ async function stopRedis(redis: ChildProcess): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('redactRedisUrl (REDIS_URL in logs and tool results)', () => {
+  it('hides the password, in the user info and in the query (ioredis reads ?password= too)', () => {
+    expect(redactRedisUrl('redis://u:hunter2@127.0.0.1:6379/0')).toBe('redis://u:***@127.0.0.1:6379/0');
+    const queried = redactRedisUrl('redis://127.0.0.1:6379/?password=hunter2&db=1');
+    expect(queried).not.toContain('hunter2');
+    expect(queried).toContain('db=1');
+    expect(redactRedisUrl('rediss://127.0.0.1/?Password=hunter2')).not.toContain('hunter2');
+    expect(redactRedisUrl('not a url hunter2')).not.toContain('hunter2');
+  });
+});
 
 describe.skipIf(!hasRedis && !process.env.CI)('the shared (Redis) rate budget', () => {
   let port: number;

@@ -109,11 +109,12 @@ class RedisPauseStore implements PauseStore {
   }
 }
 
-/** redis://user:secret@host → redis://user:***@host, for messages. */
+/** redis://user:secret@host → redis://user:***@host, for messages; ioredis also takes `?password=secret`. */
 export function redactRedisUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const key of [...u.searchParams.keys()]) if (/pass/i.test(key)) u.searchParams.set(key, '***');
     return u.toString();
   } catch {
     return 'the configured REDIS_URL';
