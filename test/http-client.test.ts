@@ -10,7 +10,7 @@ import {
   RateLimitedError,
   ValidationRejectedError,
 } from '../src/basecamp/errors.js';
-import { assertSecureUrl, BasecampHttp, parseRetryAfter, type HttpOptions } from '../src/basecamp/http.js';
+import { assertSecureUrl, BasecampHttp, MAX_RETRY_AFTER_SECONDS, parseRetryAfter, type HttpOptions } from '../src/basecamp/http.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { StaticCredentials } from '../src/service.js';
 import { json, scriptedServer, testHttpClient, type Scripted } from './helpers.js';
@@ -70,6 +70,24 @@ describe('request basics', () => {
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30);
     expect(parseRetryAfter('soon')).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
+  });
+
+  it('caps an absurd Retry-After at a day, so one answer cannot pause every call for good', async () => {
+    expect(MAX_RETRY_AFTER_SECONDS).toBe(86_400);
+    expect(parseRetryAfter('9'.repeat(400))).toBe(MAX_RETRY_AFTER_SECONDS); // Number() reads it as Infinity
+    expect(parseRetryAfter('Fri, 31 Dec 9999 23:59:59 GMT')).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect(parseRetryAfter('3600')).toBe(3600);
+    server = await scriptedServer((_req, res) => json(res, 429, { error: 'slow down' }, { 'retry-after': '9'.repeat(400) }));
+    const c = client(server.url);
+    const first = await c.request('GET', '/people.json').catch((e: unknown) => e);
+    const later = await c.request('GET', '/people.json').catch((e: unknown) => e);
+    for (const error of [first, later]) {
+      expect(error).toBeInstanceOf(RateLimitedError);
+      const seconds = (error as RateLimitedError).retryAfterSeconds;
+      expect(Number.isFinite(seconds) && seconds <= MAX_RETRY_AFTER_SECONDS).toBe(true);
+      expect((error as Error).message).not.toMatch(/Infinity/);
+    }
+    expect(server.hits).toHaveLength(1); // the later call was refused by the pause, not sent
   });
 });
 

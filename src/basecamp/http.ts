@@ -97,13 +97,23 @@ export function assertSecureUrl(url: string, what: string): URL {
   );
 }
 
+/**
+ * The longest Retry-After honoured. A larger one (a date in year 9999, or 400 digits read as Infinity) would
+ * pause every call for good, and with REDIS_URL the pause key would outlive restarts of the whole fleet.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 24 * 60 * 60;
+
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   if (text === undefined || text.trim() === '') return undefined;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(text)) return Math.max(0, Math.ceil(Number(text)));
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, Math.ceil((date - now) / 1000));
+  let seconds: number;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(text)) seconds = Number(text);
+  else {
+    const date = Date.parse(text);
+    if (Number.isNaN(date)) return undefined;
+    seconds = (date - now) / 1000;
+  }
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, Math.ceil(seconds)));
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
