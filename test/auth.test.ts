@@ -301,6 +301,21 @@ describe('refresh', () => {
     expect(await toolError()).toMatch(/could not be reached.*try again/);
   });
 
+  it.each([
+    ['no expires_in', {}],
+    ['an expires_in that is not a number', { expires_in: 'soon' }],
+    ['an expires_in too large for a date', { expires_in: 1e300 }],
+  ])('a refresh answer with %s: the token is used and saved, and the next call does not refresh again', async (_what, expiry) => {
+    await expiredSetup();
+    const fresh = sb!.issueToken();
+    sb!.intercept((req) =>
+      req.path === '/authorization/token' ? { status: 200, body: { access_token: fresh.access_token, refresh_token: fresh.refresh_token, ...expiry } } : undefined,
+    );
+    await expect(service!.api.getAccount()).resolves.toMatchObject({ id: sb!.accountId });
+    await expect(service!.api.getAccount()).resolves.toMatchObject({ id: sb!.accountId });
+    expect(tokenCalls(sb!)).toHaveLength(1);
+  });
+
   it('a static BASECAMP_ACCESS_TOKEN is never refreshed: on expiry the error says so', async () => {
     sb = await startSandbox();
     const issued = sb.issueToken();

@@ -2,7 +2,7 @@ import { AuthenticationError, NotConfiguredError } from '../basecamp/errors.js';
 import type { Credentials } from '../basecamp/http.js';
 import { log } from '../log.js';
 import { SIGN_IN_HELP } from './sign-in-help.js';
-import { refreshAccessToken, type OAuthClient } from './oauth.js';
+import { expiresAtFrom, refreshAccessToken, type OAuthClient } from './oauth.js';
 import { expiresAtMs, type StoredToken, type TokenStore } from './token-store.js';
 
 export interface FileCredentialsOptions {
@@ -111,7 +111,7 @@ export class FileCredentials implements Credentials {
       access_token: fresh.access_token,
       // Launchpad may keep the refresh token; never lose the old one when it does.
       refresh_token: fresh.refresh_token ?? token.refresh_token,
-      expires_at: fresh.expires_in ? new Date(Date.now() + fresh.expires_in * 1000).toISOString() : token.expires_at,
+      expires_at: expiresAtFrom(fresh.expires_in),
     };
     this.save(token, next);
     return next.access_token;

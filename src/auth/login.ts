@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { BasecampError } from '../basecamp/errors.js';
 import { assertSecureUrl } from '../basecamp/http.js';
 import { basecamp4Accounts, chooseAccount, fetchAuthorization, type LaunchpadAccount } from '../basecamp/launchpad.js';
-import { exchangeCode, type OAuthClient } from './oauth.js';
+import { exchangeCode, expiresAtFrom, type OAuthClient } from './oauth.js';
 import type { TokenStore } from './token-store.js';
 import { isLoopbackHost, secretsEqual } from '../security.js';
 
@@ -135,7 +135,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     options.store.write({
       access_token: tokens.access_token,
       ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
-      expires_at: new Date(Date.now() + (tokens.expires_in ?? 1_209_600) * 1000).toISOString(),
+      expires_at: expiresAtFrom(tokens.expires_in),
       account_id: account.id,
       client_id: options.client.clientId,
       client_secret: options.client.clientSecret,

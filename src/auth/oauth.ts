@@ -40,6 +40,21 @@ async function postToken(launchpadUrl: string, form: Record<string, string>, use
   return { status: res.statusCode, body };
 }
 
+/** Launchpad's documented access-token lifetime: two weeks. */
+const DEFAULT_LIFETIME_S = 1_209_600;
+/** Longer than any real lifetime; a larger expires_in is not believed (far enough out it is not even a valid date). */
+const MAX_LIFETIME_S = 10 * 365 * 86_400;
+
+/**
+ * When a token from Launchpad expires, as ISO-8601. A missing, non-numeric or absurd expires_in counts as the
+ * documented two weeks: keeping an old expiry would refresh again on every call, and an invalid date would throw.
+ */
+export function expiresAtFrom(expiresIn: unknown, now = Date.now()): string {
+  const seconds = typeof expiresIn === 'string' && /^\d+$/.test(expiresIn.trim()) ? Number(expiresIn) : expiresIn;
+  const lifetime = typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_LIFETIME_S ? seconds : DEFAULT_LIFETIME_S;
+  return new Date(now + lifetime * 1000).toISOString();
+}
+
 function tokenFrom(body: Record<string, unknown>): TokenResponse {
   if (typeof body.access_token !== 'string' || !body.access_token) throw new BasecampError('Launchpad answered without an access_token.');
   return body as unknown as TokenResponse;
