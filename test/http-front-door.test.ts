@@ -338,6 +338,26 @@ describe('slow clients (issue 7.2)', () => {
     expect(text).toMatch(/^HTTP\/1\.1 408/);
   });
 
+  it('a body sent in chunks, each pause within bodyIdleMs, is served even when the whole takes longer than bodyIdleMs', async () => {
+    const h = await start({ bodyIdleMs: 1_500, requestTimeoutMs: 60_000 });
+    const u = new URL(h.url);
+    const s = await rawSocket(h.url);
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    const head =
+      `POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n` +
+      `Accept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(initBody)}\r\nConnection: close\r\n\r\n`;
+    s.write(head);
+    const pieces = 10; // ten pauses of 300 ms: about 3 s in all, twice bodyIdleMs
+    const size = Math.ceil(initBody.length / pieces);
+    for (let i = 0; i < initBody.length; i += size) {
+      await sleep(300);
+      s.write(initBody.slice(i, i + size));
+    }
+    await closedWithin(s, 10_000);
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+  });
+
   it('a body trickled faster than bodyIdleMs is still cut off by the whole-request deadline', async () => {
     const h = await start({ bodyIdleMs: 60_000, headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 });
     const s = await rawSocket(h.url);
