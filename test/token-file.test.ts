@@ -251,6 +251,17 @@ describe('a corrupt token file', () => {
   });
 });
 
+describe('a token file path that is a directory', () => {
+  it('a write (login, refresh) fails and leaves no temp file holding the secret behind', () => {
+    const dir = tempDir();
+    const tokenFile = join(dir, 'token.json');
+    mkdirSync(tokenFile);
+    expect(() => new TokenStore(tokenFile).write({ access_token: 'secret-access', client_secret: 'secret-client' })).toThrow(/EISDIR|EEXIST|ENOTEMPTY|EPERM/);
+    expect(readdirSync(dir)).toEqual(['token.json']);
+    expect(readdirSync(tokenFile)).toEqual([]);
+  });
+});
+
 describe('a token file path that cannot be read', () => {
   it('(a symlink loop) is a `configuration` error, not "not signed in"', async () => {
     sb = await startSandbox();

@@ -92,7 +92,12 @@ export class TokenStore {
       throw error;
     }
     closeSync(fd);
-    renameSync(tmp, target);
+    try {
+      renameSync(tmp, target);
+    } catch (error) {
+      unlinkSync(tmp); // it holds the secret: never leave it behind (e.g. a directory where the file should be)
+      throw error;
+    }
     this.cached = undefined;
   }
 
