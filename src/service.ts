@@ -3,6 +3,7 @@ import { Directory } from './basecamp/directory.js';
 import { FileCredentials } from './auth/credentials.js';
 import { SIGN_IN_HELP } from './auth/sign-in-help.js';
 import { TokenStore } from './auth/token-store.js';
+import { CancelledError } from './basecamp/errors.js';
 import { BasecampHttp, type Credentials, type HttpOptions } from './basecamp/http.js';
 import { chooseAccount, fetchAuthorization } from './basecamp/launchpad.js';
 import { RateBudget } from './basecamp/rate-budget.js';
@@ -40,6 +41,17 @@ export class StaticCredentials implements Credentials {
 }
 
 
+/** Waits for shared work, giving up with CancelledError when this caller's signal aborts; the work goes on for the others. */
+function untilAborted<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return shared;
+  if (signal.aborted) return Promise.reject(new CancelledError('Cancelled; nothing was sent.'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError('Cancelled; nothing was sent.'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export interface ServiceOptions {
   credentials?: Credentials;
   budget?: RateBudget;
@@ -72,8 +84,9 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     if (id) return { id, base: `${config.apiUrl}/${id}` };
     const token = await credentials.accessToken(signal);
     if (discovered?.token !== token) {
+      // Shared by every caller, so no caller's signal may abort it (Launchpad's own timeout bounds it).
       const value = (async () => {
-        const account = chooseAccount(await fetchAuthorization(config.launchpadUrl, token, config.userAgent, signal));
+        const account = chooseAccount(await fetchAuthorization(config.launchpadUrl, token, config.userAgent));
         return { id: account.id, base: account.href };
       })();
       discovered = { token, value };
@@ -81,7 +94,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         if (discovered?.value === value) discovered = undefined; // try again on the next call
       });
     }
-    return discovered.value;
+    return untilAborted(discovered.value, signal);
   };
 
   const http = new BasecampHttp({
