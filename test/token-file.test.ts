@@ -260,6 +260,25 @@ describe('a token file path that is a directory', () => {
     expect(readdirSync(dir)).toEqual(['token.json']);
     expect(readdirSync(tokenFile)).toEqual([]);
   });
+
+  it('`logout` and `login` refuse it at once, saying it is a directory and what to set, and delete nothing', () => {
+    const dir = tempDir();
+    const tokenFile = join(dir, 'token.json');
+    mkdirSync(tokenFile);
+    writeFileSync(join(tokenFile, 'keep'), 'x');
+    for (const args of [['logout'], ['login', '--no-browser', '--port', '0']]) {
+      const r = runCli(args, {
+        BASECAMP_TOKEN_FILE: tokenFile,
+        BASECAMP_CLIENT_ID: 'id',
+        BASECAMP_CLIENT_SECRET: 'secret',
+        BASECAMP_LAUNCHPAD_URL: 'http://127.0.0.1:9',
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/is a directory, not a file; nothing was changed\. Point BASECAMP_TOKEN_FILE at a file path/);
+      expect(r.stdout).not.toMatch(/Open this URL/);
+      expect(readdirSync(tokenFile)).toEqual(['keep']);
+    }
+  });
 });
 
 describe('a token file path that cannot be read', () => {

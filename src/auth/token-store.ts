@@ -74,6 +74,22 @@ export class TokenStore {
     );
   }
 
+  /** Refuses a path that can never hold the token (a directory), before a sign-in is spent on it or a logout tries it. */
+  assertFilePath(): void {
+    const target = resolveSymlinks(this.path);
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(target).isDirectory();
+    } catch {
+      return; // missing: written there; unreadable: reported when used
+    }
+    if (isDirectory) {
+      throw new ConfigurationError(
+        `The token file ${target === this.path ? this.path : `${this.path} (leading to ${target})`} is a directory, not a file; nothing was changed. Point BASECAMP_TOKEN_FILE at a file path (e.g. ${join(target, 'token.json')}).`,
+      );
+    }
+  }
+
   write(token: StoredToken): void {
     const target = resolveSymlinks(this.path);
     const dir = dirname(target);
@@ -106,6 +122,7 @@ export class TokenStore {
    * the target; a link left behind would dangle). Returns what was deleted, empty when there was nothing.
    */
   remove(): string[] {
+    this.assertFilePath();
     const target = resolveSymlinks(this.path);
     const removed: string[] = [];
     for (const path of target === this.path ? [target] : [target, this.path]) {

@@ -34,6 +34,7 @@ export async function loginCommand({ flags, env: vars }: Settings, env: Env): Pr
     return 2;
   }
   const store = new TokenStore(config.tokenFile);
+  store.assertFilePath(); // before the browser sign-in, which could not be saved
   const corrupt = unusable(store);
   const result = await login({
     launchpadUrl: config.launchpadUrl,
