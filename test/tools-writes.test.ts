@@ -295,6 +295,19 @@ describe('guards on the promises the README makes', () => {
   });
 });
 
+describe('a trash_person sweep stopped part-way keeps the kind of what stopped it', () => {
+  it('a long Retry-After mid-sweep: partial, kind rate_limited with retry_after_seconds, later projects untouched', async () => {
+    const { sb, client } = await setup();
+    let puts = 0;
+    sb.intercept((req) => (req.method === 'PUT' && ++puts === 2 ? { status: 429, headers: { 'Retry-After': '3600' }, body: { error: 'slow down' } } : undefined));
+    const r = await call(client, 'trash_person', { person_id: JAN });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/Partly done: revoked from 1 of \d+/);
+    expect(text(r)).toMatch(/"error":"rate_limited","retry_after_seconds":(3600|3599)/);
+    expect(writes(sb)).toHaveLength(2);
+  });
+});
+
 describe('trash_person does not plan from a partial project list', () => {
   it('a project list cut short fails as incomplete, writing nothing', async () => {
     sb = await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BasecampError, IncompleteDataError, InvalidInputError, NotFoundError, OutcomeUnknownError } from '../basecamp/errors.js';
+import { BasecampError, IncompleteDataError, InvalidInputError, NotFoundError, OutcomeUnknownError, RateLimitedError } from '../basecamp/errors.js';
 import type { Person, Project } from '../basecamp/types.js';
 import type { Service } from '../service.js';
 import { defineTool, type ToolContext } from './define.js';
@@ -74,7 +74,7 @@ export const trashPerson = defineTool({
 
     const revoked: number[] = [];
     const failed: { project_id: number; error: string }[] = [];
-    let outcomeUnknown = false;
+    let stoppedBy: unknown;
     try {
       for (const [i, project] of plan.entries()) {
         await progress(checked + i, checked + plan.length, `Revoking from ${label(project)}`);
@@ -84,7 +84,7 @@ export const trashPerson = defineTool({
           else failed.push({ project_id: project.id, error: 'Basecamp did not confirm the revocation.' });
         } catch (error) {
           // Stop at the first failure: never guess about the rest (a write is not re-sent unless proven unapplied).
-          outcomeUnknown = error instanceof OutcomeUnknownError;
+          stoppedBy = error;
           failed.push({ project_id: project.id, error: error instanceof Error ? error.message : String(error) });
           break;
         }
@@ -99,13 +99,17 @@ export const trashPerson = defineTool({
         ? `Revoked ${person.name} from ${revoked.length} project(s). ${finishNote}`
         : `Partly done: revoked from ${revoked.length} of ${plan.length}; failed at ${failed.map((f) => f.project_id).join(', ')}; not attempted: ${untouched.map((p) => p.id).join(', ') || 'none'}. Run trash_person again (it re-reads membership) once the cause is fixed. ${finishNote}`;
     const structured = { ...base, dry_run: false, status, revoked_from: revoked, failed, note };
-    if (status === 'partial') {
-      const Failure = outcomeUnknown ? OutcomeUnknownError : BasecampError;
-      throw new Failure(`${note}\n\n${JSON.stringify(structured)}`);
-    }
+    if (status === 'partial') throw partialFailure(`${note}\n\n${JSON.stringify(structured)}`, stoppedBy);
     return { structured, summary: note };
   },
 });
+
+/** A sweep that stopped part-way keeps the kind of what stopped it where the client acts on it (outcome unknown, wait and retry). */
+function partialFailure(message: string, cause: unknown): BasecampError {
+  if (cause instanceof OutcomeUnknownError) return new OutcomeUnknownError(message, {}, { cause });
+  if (cause instanceof RateLimitedError) return new RateLimitedError(message, cause.retryAfterSeconds);
+  return new BasecampError(message, {}, { cause });
+}
 
 async function findPerson(service: Service, args: { person_id?: number; email?: string }, signal: AbortSignal): Promise<Person> {
   if (args.email === undefined) return service.api.getPerson(args.person_id!, signal);
