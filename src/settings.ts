@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { isLoopbackHost } from './security.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
+import { parseAuthority } from './transports/http-guards.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -146,7 +147,8 @@ const environmentSchema = z.object({
   BASECAMP_READ_ONLY: unsetIfEmpty(bool),
   MCP_HTTP_TOKEN: unsetIfEmpty(headerSecret),
   MCP_ALLOWED_ORIGINS: unsetIfEmpty(commaList(isOrigin, 'origins such as https://app.example.com (no path)')),
-  MCP_ALLOWED_HOSTS: unsetIfEmpty(commaList((h) => /^[^\s/@?#]+$/.test(h), 'host:port values such as mcp.example.com:443')),
+  // The front door's own parser: a value it could not read would be skipped there, silently refusing that host.
+  MCP_ALLOWED_HOSTS: unsetIfEmpty(commaList((h) => parseAuthority(h) !== undefined, 'host or host:port values such as mcp.example.com:443')),
   MCP_MAX_SESSIONS: unsetIfEmpty(wholeNumber(1)),
   MCP_SESSION_IDLE_SECONDS: unsetIfEmpty(wholeNumber(1)),
   MCP_SESSION_EVICT_GRACE_SECONDS: unsetIfEmpty(wholeNumber(1)),

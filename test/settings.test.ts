@@ -43,7 +43,7 @@ const variables: [string, [string, unknown][], string[]][] = [
   ),
   ['MCP_HTTP_TOKEN', [['secret', 'secret'], ['secret\n', 'secret'], ['  secret  ', 'secret']], [' ', '\n', 'sec ret', 'sec\tret', 'sec\u0007ret']],
   ['MCP_ALLOWED_ORIGINS', [['https://a.example, http://localhost:3000', ['https://a.example', 'http://localhost:3000']]], ['a.example', 'https://a.example/path', 'ftp://a.example']],
-  ['MCP_ALLOWED_HOSTS', [['mcp.example.com:443,localhost:8787', ['mcp.example.com:443', 'localhost:8787']]], ['a b', 'x.example/path']],
+  ['MCP_ALLOWED_HOSTS', [['mcp.example.com:443,localhost:8787', ['mcp.example.com:443', 'localhost:8787']]], ['a b', 'x.example/path', 'mcp.example.com:99999', 'mcp.example.com:0', '[::1', 'a:1:2', 'mcp.example.com:']],
   ['MCP_MAX_SESSIONS', [['100', 100], ['1', 1]], ['abc', '0', '-5', '1.5']],
   ['MCP_SESSION_IDLE_SECONDS', [['1800', 1800]], ['abc', '0', '10s']],
   ['MCP_SESSION_EVICT_GRACE_SECONDS', [['60', 60]], ['abc', '0', '1m']],
