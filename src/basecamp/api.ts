@@ -1,5 +1,6 @@
 import { OutcomeUnknownError } from './errors.js';
 import type { BasecampHttp, Collection } from './http.js';
+import { asAccount, asPerson, asProject, isPersonRecord } from './records.js';
 import type { AccessChange, AccessResult, Account, Person, Project, ProjectStatus } from './types.js';
 
 /** Typed Basecamp 4 calls used by the tools. Knows nothing about MCP. */
@@ -7,34 +8,40 @@ export class BasecampApi {
   constructor(readonly http: BasecampHttp) {}
 
   listPeople(signal?: AbortSignal): Promise<Collection<Person>> {
-    return this.http.getAll<Person>('/people.json', { signal });
+    return this.list('/people.json', asPerson, { signal });
   }
 
   listProjectPeople(projectId: number, signal?: AbortSignal): Promise<Collection<Person>> {
-    return this.http.getAll<Person>(`/projects/${projectId}/people.json`, { signal });
+    return this.list(`/projects/${projectId}/people.json`, asPerson, { signal });
   }
 
   async getPerson(personId: number, signal?: AbortSignal): Promise<Person> {
-    return (await this.http.request<Person>('GET', `/people/${personId}.json`, { signal })).data;
+    return this.one(`/people/${personId}.json`, asPerson, signal);
   }
 
   async myProfile(signal?: AbortSignal): Promise<Person> {
-    return (await this.http.request<Person>('GET', '/my/profile.json', { signal })).data;
+    return this.one('/my/profile.json', asPerson, signal);
   }
 
   async getAccount(signal?: AbortSignal): Promise<Account> {
-    return (await this.http.request<Account>('GET', '/account.json', { signal })).data;
+    return this.one('/account.json', asAccount, signal);
   }
 
   listProjects(status: ProjectStatus = 'active', signal?: AbortSignal): Promise<Collection<Project>> {
-    return this.http.getAll<Project>('/projects.json', {
-      query: status === 'active' ? undefined : { status },
-      signal,
-    });
+    return this.list('/projects.json', asProject, { query: status === 'active' ? undefined : { status }, signal });
   }
 
   async getProject(projectId: number, signal?: AbortSignal): Promise<Project> {
-    return (await this.http.request<Project>('GET', `/projects/${projectId}.json`, { signal })).data;
+    return this.one(`/projects/${projectId}.json`, asProject, signal);
+  }
+
+  private async one<T>(path: string, as: (value: unknown, where: string) => T, signal?: AbortSignal): Promise<T> {
+    return as((await this.http.request<unknown>('GET', path, { signal })).data, `GET ${path}`);
+  }
+
+  private async list<T>(path: string, as: (value: unknown, where: string) => T, opts: { query?: Record<string, string>; signal?: AbortSignal }): Promise<Collection<T>> {
+    const all = await this.http.getAll<unknown>(path, opts);
+    return { ...all, items: all.items.map((item) => as(item, `GET ${path}`)) };
   }
 
   /**
@@ -67,14 +74,11 @@ function parseAccessResult(data: unknown, needed: { granted: boolean; revoked: b
   const { granted, revoked } = data as { granted?: unknown; revoked?: unknown };
   const people = (list: unknown, required: boolean): Person[] | undefined => {
     if (list === undefined && !required) return [];
-    if (!Array.isArray(list) || !list.every(isPerson)) return undefined;
-    return list;
+    if (!Array.isArray(list) || !list.every(isPersonRecord)) return undefined;
+    return list.map((p) => asPerson(p, 'the answer'));
   };
   const grantedPeople = people(granted, needed.granted);
   const revokedPeople = people(revoked, needed.revoked);
   return grantedPeople && revokedPeople ? { granted: grantedPeople, revoked: revokedPeople } : undefined;
 }
 
-function isPerson(x: unknown): x is Person {
-  return typeof x === 'object' && x !== null && typeof (x as Person).id === 'number' && typeof (x as Person).name === 'string';
-}
