@@ -1,7 +1,7 @@
 // The sandbox Basecamp in its own process (forked by run.mjs with an IPC channel), so that the server under
 // test, the floor's raw HTTP client and the sandbox do not share an event loop. The one place the bench
 // depends on the sandbox's module path and data shape.
-import { startSandbox } from '../dist/sandbox/server.js';
+import { startSandbox } from '../dist/sandbox.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const sandbox = await startSandbox({ people: options.people, rateLimit: options.rateLimit });

@@ -2,9 +2,6 @@ import { VERSION } from '../config.js';
 import { log, setLogLevel } from '../log.js';
 import { parseSettings, SettingsError, UsageError, type Env } from '../settings.js';
 import { HELP } from './help.js';
-import { serve } from './serve.js';
-import { sandboxCommand } from './sandbox.js';
-import { accountsCommand, loginCommand, logoutCommand } from './sign-in.js';
 
 /**
  * The whole command line: settings are validated first, so a bad flag or variable stops everything before
@@ -36,18 +33,19 @@ export async function run(argv: string[], env: Env): Promise<number> {
   setLogLevel(settings.env.BASECAMP_LOG_LEVEL ?? 'info');
   try {
     switch (settings.command) {
+      // Each command is loaded only when it runs, so serving stdio never loads the login flow (and so on).
       case 'serve':
-        await serve(settings, env);
+        await (await import('./serve.js')).serve(settings, env);
         return 0;
       case 'sandbox':
-        await sandboxCommand(settings);
+        await (await import('./sandbox.js')).sandboxCommand(settings);
         return 0;
       case 'login':
-        return await loginCommand(settings, env);
+        return await (await import('./sign-in.js')).loginCommand(settings, env);
       case 'accounts':
-        return await accountsCommand(settings, env);
+        return await (await import('./sign-in.js')).accountsCommand(settings, env);
       case 'logout':
-        return logoutCommand(settings, env);
+        return (await import('./sign-in.js')).logoutCommand(settings, env);
     }
   } catch (error) {
     log.error((error as Error).message);

@@ -2,14 +2,10 @@ import { configFromSettings, type Config } from '../config.js';
 import { TokenStore } from '../auth/token-store.js';
 import type { Credentials } from '../basecamp/http.js';
 import type { RateBudget } from '../basecamp/rate-budget.js';
-import { budgetId, connectSharedBudget, redactRedisUrl } from '../basecamp/shared-budget.js';
 import { log } from '../log.js';
-import { startSandbox } from '../sandbox/server.js';
 import { createService, StaticCredentials } from '../service.js';
 import type { Env, Settings } from '../settings.js';
 import { selectTools } from '../tools/index.js';
-import { serveHttp } from '../transports/http.js';
-import { serveStdio } from '../transports/stdio.js';
 
 /** What has been started so far, stopped in reverse order whether serving ends well or fails half-way. */
 class Started {
@@ -22,7 +18,10 @@ class Started {
   }
 }
 
-/** `serve`: MCP over stdio, or over streamable HTTP with --http. */
+/**
+ * `serve`: MCP over stdio, or over streamable HTTP with --http. The sandbox, the Redis client and each transport
+ * are imported only when this run uses them (each is its own chunk of the bundle), to keep start-up light.
+ */
 export async function serve(settings: Settings, env: Env): Promise<void> {
   const started = new Started();
   try {
@@ -38,6 +37,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   let config = configFromSettings(vars, env, { ignoreTokenFile: settings.sandbox });
   let credentials: Credentials | undefined;
   if (settings.sandbox) {
+    const { startSandbox } = await import('../sandbox/server.js');
     const sandbox = await startSandbox({ people: flags.people ?? 120 });
     started.add(() => sandbox.close());
     config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId: sandbox.accountId, accessToken: sandbox.token, tokenSource: 'env' };
@@ -47,6 +47,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
 
   let budget: RateBudget | undefined;
   if (vars.REDIS_URL) {
+    const { budgetId, connectSharedBudget, redactRedisUrl } = await import('../basecamp/shared-budget.js');
     const seed = vars.BASECAMP_RATE_BUDGET_ID ?? `${config.apiUrl}|${budgetSeed(config)}`;
     const shared = await connectSharedBudget(vars.REDIS_URL, budgetId(seed), config.rateLimit);
     budget = shared.budget;
@@ -59,6 +60,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
 
   const count = selectTools({ readOnly }).length;
   if (flags.http) {
+    const { serveHttp } = await import('../transports/http.js');
     const http = await serveHttp(service, {
       readOnly,
       host: flags.host ?? '127.0.0.1',
@@ -83,7 +85,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   log.info(`serving ${count} tools over stdio${readOnly ? ' (read-only)' : ''}`);
   process.once('SIGTERM', () => void started.stopAll().finally(() => process.exit(0)));
   process.once('SIGINT', () => void started.stopAll().finally(() => process.exit(0)));
-  await serveStdio(service, { readOnly });
+  await (await import('../transports/stdio.js')).serveStdio(service, { readOnly });
 }
 
 /** What the shared budget is keyed by: the refresh token (stable across refreshes) or the access token, hashed. */
