@@ -4,10 +4,11 @@ import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterEach } from 'vitest';
 import { BasecampHttp, type HttpOptions } from '../src/basecamp/http.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { loadConfig, type Config } from '../src/config.js';
-import type { Sandbox } from '../src/sandbox/server.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { createMcpServer, type ServerOptions } from '../src/server.js';
 import { createService, StaticCredentials, type Service, type ServiceOptions } from '../src/service.js';
 
@@ -135,4 +136,72 @@ export async function startRedis(port: number, dir?: string): Promise<ChildProce
     });
   });
   return redis;
+}
+
+/* What the tool tests (test/tools/*.test.ts) share. */
+
+/** People and projects of the sandbox's fixed account that the tool tests name. */
+export const OWNER = 1000001; // olivia@acme.example
+export const ADAM = 1000002; // an admin who is not the owner
+export const JAN = 1000003; // jan@acme.example
+export const TOMBSTONE = 1000007;
+export const CLIENT = 1000009; // rosa.petrov@client.example
+export const HQ = 2000001;
+export const LAUNCH = 2000004;
+export const WEBSITE = 2000006;
+export const OLD_WEBSITE = 2000011; // archived
+export const ABANDONED = 2000013; // trashed
+
+export const structured = <T = Record<string, unknown>>(r: { structuredContent?: Record<string, unknown> }) => r.structuredContent as T;
+export const text = (r: ToolResult) => r.content[0]!.text;
+/** Every request the sandbox saw that was not a GET. */
+export const writes = (s: Sandbox) => s.apiRequests().filter((r) => r.method !== 'GET');
+/** Requests for `path` (by default any people list, the account's or a project's). */
+export const peopleRequests = (s: Sandbox, path = '/people.json') => s.apiRequests().filter((r) => r.path.split('?')[0]!.endsWith(path));
+/** Reads of the account's people directory (not a project's people). */
+export const peopleReads = (s: Sandbox) => s.apiRequests().filter((r) => r.path.split('?')[0]!.endsWith('/people.json') && !r.path.includes('/projects/'));
+
+export interface ToolSetupOptions {
+  /** People in the sandbox (120). */
+  people?: number;
+  /** Client capabilities ({}). */
+  capabilities?: Record<string, unknown>;
+  /** Shorthand for capabilities { elicitation: {} }. */
+  elicitation?: boolean;
+  readOnly?: boolean;
+  /** Directory cache lifetime (60 s). */
+  cacheTtlMs?: number;
+  /** Sign in as this person instead of the owner. */
+  signInAs?: number;
+}
+
+/**
+ * For a tool test file: `setup()` starts a sandbox (roomy rate limit), a service and a connected client;
+ * `track()` registers anything else a test opens. All of it is closed after each test, newest first.
+ */
+export function toolHarness() {
+  let open: { close(): unknown }[] = [];
+  afterEach(async () => {
+    const closing = open.reverse();
+    open = [];
+    for (const thing of closing) await thing.close();
+  });
+  const track = <T extends { close(): unknown }>(thing: T): T => {
+    open.push(thing);
+    return thing;
+  };
+  async function setup(opts: ToolSetupOptions = {}): Promise<{ sb: Sandbox; client: Client }> {
+    const sb = track(await startSandbox({ people: opts.people ?? 120, rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    const credentials = opts.signInAs ? new StaticCredentials(sb.issueToken(opts.signInAs).access_token, 'test token') : undefined;
+    const service = track(
+      sandboxService(sb, {
+        config: { cacheTtlMs: opts.cacheTtlMs ?? 60_000 },
+        budget: new RateBudget({ max: 10_000, windowMs: 10_000 }),
+        ...(credentials ? { credentials } : {}),
+      }),
+    );
+    const client = track(await connectClient(service, { readOnly: opts.readOnly }, opts.capabilities ?? (opts.elicitation ? { elicitation: {} } : {})));
+    return { sb, client };
+  }
+  return { setup, track };
 }
