@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { ConfirmationFailedError } from './basecamp/errors.js';
 import { VERSION } from './config.js';
 import type { Service } from './service.js';
-import type { ConfirmAnswer, ToolContext, ToolDefinition } from './tools/define.js';
+import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/define.js';
 import { selectTools } from './tools/index.js';
-import { errorResult, successResult } from './tools/result.js';
+import { errorResult, successResult } from './results.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -48,7 +48,7 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
 async function runTool(
   server: McpServer,
   service: Service,
-  tool: ToolDefinition,
+  tool: RegisteredTool,
   args: Record<string, unknown>,
   extra: Extra,
   options: ServerOptions,
@@ -56,7 +56,7 @@ async function runTool(
   try {
     tool.validate?.(args as never);
     const output = await tool.handler(args as never, makeContext(server, service, extra, options));
-    return successResult(output.summary, output.structured as Record<string, unknown>);
+    return successResult(output);
   } catch (error) {
     return errorResult(tool.name, error);
   }
@@ -66,7 +66,9 @@ function makeContext(server: McpServer, service: Service, extra: Extra, options:
   const progressToken = extra._meta?.progressToken;
   let last = -1;
   return {
-    service,
+    api: service.api,
+    directory: service.directory,
+    account: { id: (signal) => service.accountId(signal), adminlandPeopleUrl: (signal) => service.adminlandPeopleUrl(signal) },
     signal: extra.signal,
     async progress(progress, total, message) {
       if (progressToken === undefined || progress <= last) return;

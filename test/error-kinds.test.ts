@@ -4,7 +4,7 @@ import { BasecampError, ERROR_KINDS } from '../src/basecamp/errors.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import type { Service } from '../src/service.js';
-import { errorResult } from '../src/tools/result.js';
+import { errorResult } from '../src/results.js';
 import { call, connectClient, sandboxService } from './helpers.js';
 
 /** The wire contract: each class and the `error` kind clients see. Renaming a class must not change these. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutcomeUnknownError, RateLimitedError, UpstreamError, NetworkError } from '../src/basecamp/errors.js';
 import { BasecampHttp, type Credentials, type HttpOptions } from '../src/basecamp/http.js';
-import { errorResult } from '../src/tools/result.js';
+import { errorResult } from '../src/results.js';
 import { json, scriptedServer, testHttpClient, type Scripted } from './helpers.js';
 
 // Issue 7 item 10: the final error after retries says what happened (how many attempts, what each got,

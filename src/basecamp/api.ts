@@ -5,7 +5,7 @@ import type { AccessChange, AccessResult, Account, Person, Project, ProjectStatu
 
 /** Typed Basecamp 4 calls used by the tools. Knows nothing about MCP. */
 export class BasecampApi {
-  constructor(readonly http: BasecampHttp) {}
+  constructor(private readonly http: BasecampHttp) {}
 
   listPeople(signal?: AbortSignal): Promise<Collection<Person>> {
     return this.list('/people.json', asPerson, { signal });

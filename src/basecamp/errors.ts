@@ -1,7 +1,7 @@
 /**
  * The one error vocabulary. Every failure a tool can report is one of these classes, and each carries an
  * explicit wire `kind` (the `error` field of an isError result): renaming a class never changes the
- * contract. `toToolError`'s counterpart, `errorResult` (src/tools/result.ts), turns them into results.
+ * contract. `toToolError`'s counterpart, `errorResult` (src/results.ts), turns them into results.
  * Anything that is not a BasecampError is reported as kind `internal`: a real bug.
  */
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { Service } from '../service.js';
+import type { BasecampApi } from '../basecamp/api.js';
+import type { Directory } from '../basecamp/directory.js';
 
 export interface ToolAnnotationsSet {
   readOnlyHint: boolean;
@@ -10,9 +11,25 @@ export interface ToolAnnotationsSet {
 
 export type ConfirmAnswer = 'accept' | 'decline' | 'cancel' | 'unsupported';
 
+/** The account the server is signed in to. */
+export interface AccountAccess {
+  id(signal?: AbortSignal): Promise<number>;
+  /** Adminland's people page, where account-level removal is finished by hand. */
+  adminlandPeopleUrl(signal?: AbortSignal): Promise<string>;
+}
+
+/**
+ * What tools may use of Basecamp: the typed calls, the cached directory and the account. Nothing here can send
+ * a raw request or touch the rate budget: those rules live in the client, below the API.
+ */
+export interface ToolServices {
+  api: BasecampApi;
+  directory: Directory;
+  account: AccountAccess;
+}
+
 /** What a handler gets besides its arguments. No MCP types leak past this. */
-export interface ToolContext {
-  service: Service;
+export interface ToolContext extends ToolServices {
   signal: AbortSignal;
   /** Reports progress when the client asked for it (a no-op otherwise). */
   progress(progress: number, total: number | undefined, message: string): Promise<void>;
@@ -22,8 +39,13 @@ export interface ToolContext {
 
 export interface ToolOutput<O> {
   structured: O;
-  /** A short human-readable summary; the JSON follows it in the text content. */
+  /** One line a person or model reads first: what happened, and what to do next when anything is left. */
   summary: string;
+  /**
+   * What follows the summary in the text content. Default: the structured content as compact JSON. Listings
+   * give one line per item instead (everything a model needs to act on, without the JSON's repeated keys).
+   */
+  text?: string;
 }
 
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
@@ -36,6 +58,21 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   /** Checks that zod cannot express (exactly one of, overlaps); throws InvalidInputError. Runs before any request. */
   validate?(args: z.infer<z.ZodObject<I>>): void;
   handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolOutput<z.infer<z.ZodObject<O>>>>;
+}
+
+/**
+ * A tool as the registry holds it, its argument types erased: the server validates the arguments against
+ * `inputSchema` (and `validate`) before calling the handler, so `never` is the honest static type here.
+ */
+export interface RegisteredTool {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: z.ZodRawShape;
+  outputSchema: z.ZodRawShape;
+  annotations: ToolAnnotationsSet;
+  validate?(args: never): void;
+  handler(args: never, ctx: ToolContext): Promise<ToolOutput<Record<string, unknown>>>;
 }
 
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {

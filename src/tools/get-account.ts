@@ -10,8 +10,9 @@ export const getAccount = defineTool({
   inputSchema: {},
   outputSchema: { account: z.looseObject({ id: z.number(), name: z.string() }) },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  async handler(_args, { service, signal }) {
-    const account = await service.api.getAccount(signal);
+  async handler(_args, ctx) {
+    const { signal } = ctx;
+    const account = await ctx.api.getAccount(signal);
     return { structured: { account }, summary: `Account ${account.name} (id ${account.id}).` };
   },
 });

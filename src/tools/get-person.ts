@@ -1,14 +1,17 @@
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../basecamp/errors.js';
 import { defineTool } from './define.js';
-import { email, fullPerson, personId } from './shared.js';
+import { email, personId } from './params.js';
+import { fullPerson } from './shapes.js';
 
 export const getPerson = defineTool({
   name: 'get_person',
   title: 'Get a person',
   description:
-    'Get one person\'s full Basecamp record (roles, permissions, company, time zone, out-of-office). Give exactly one of ' +
-    'person_id, email, or me: true (the signed-in person).',
+    'Get one person\'s full Basecamp record (roles, permissions, company, time zone). Give exactly one of ' +
+    'person_id, email, or me: true (the signed-in person). By email the record comes from the people directory (cached ' +
+    'for BASECAMP_CACHE_TTL, re-read when the email is not in it); out_of_office, which Basecamp sends only for one ' +
+    'person read by id, needs person_id.',
   inputSchema: {
     person_id: personId.optional(),
     email: email.optional().describe('Look the person up by email address.'),
@@ -20,22 +23,20 @@ export const getPerson = defineTool({
     const given = [args.person_id !== undefined, args.email !== undefined, args.me === true].filter(Boolean).length;
     if (given !== 1) throw new InvalidInputError('Give exactly one of person_id, email, or me: true.');
   },
-  async handler(args, { service, signal }) {
+  async handler(args, ctx) {
+    const { signal } = ctx;
+    // By email, the directory's record is the answer (the listing carries the same fields): looking up many
+    // people by email costs no request while the directory is fresh. By id and `me`, Basecamp is asked.
     let person;
-    if (args.me) {
-      person = await service.api.myProfile(signal);
-    } else {
-      let id = args.person_id;
-      if (args.email !== undefined) {
-        const found = await service.directory.findByEmail(args.email, signal);
-        if (!found) {
-          throw new NotFoundError(
-            `No person with email ${args.email} is on this account (or visible to this token). Check the spelling, or use list_people with query.`,
-          );
-        }
-        id = found.id;
+    if (args.me) person = await ctx.api.myProfile(signal);
+    else if (args.person_id !== undefined) person = await ctx.api.getPerson(args.person_id, signal);
+    else {
+      person = await ctx.directory.findByEmail(args.email!, signal);
+      if (!person) {
+        throw new NotFoundError(
+          `No person with email ${args.email} is on this account (or visible to this token). Check the spelling, or use list_people with query.`,
+        );
       }
-      person = await service.api.getPerson(id!, signal);
     }
     const roles = [person.owner && 'owner', person.admin && 'admin', person.client && 'client'].filter(Boolean).join(', ');
     return {

@@ -1,4 +1,4 @@
-import type { ToolDefinition } from './define.js';
+import type { RegisteredTool } from './define.js';
 import { getAccount } from './get-account.js';
 import { getPerson } from './get-person.js';
 import { invitePerson } from './invite-person.js';
@@ -8,7 +8,7 @@ import { trashPerson } from './trash-person.js';
 import { updateProjectAccess } from './update-project-access.js';
 
 /** Every tool, in the order clients list them. Filters (read-only) work on this list. */
-export const tools: ToolDefinition[] = [
+export const tools: RegisteredTool[] = [
   listPeople,
   getPerson,
   invitePerson,
@@ -16,8 +16,8 @@ export const tools: ToolDefinition[] = [
   trashPerson,
   getAccount,
   listProjects,
-] as unknown as ToolDefinition[];
+];
 
-export function selectTools(options: { readOnly?: boolean } = {}): ToolDefinition[] {
+export function selectTools(options: { readOnly?: boolean } = {}): RegisteredTool[] {
   return options.readOnly ? tools.filter((t) => t.annotations.readOnlyHint) : tools;
 }

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
 import { UpstreamError } from '../basecamp/errors.js';
 import type { NewPerson, Person, Project } from '../basecamp/types.js';
-import type { Service } from '../service.js';
+import type { ToolServices } from './define.js';
 import { defineTool } from './define.js';
-import { grantWarning, hqProject, projectById, refuseGrantIntoTrash } from './projects.js';
-import { compactPerson, email, projectId, toCompactPerson } from './shared.js';
+import { grantWarning, hqProject, projectById, refuseGrantIntoTrash } from './target-project.js';
+import { email, projectId } from './params.js';
+import { compactPerson, toCompactPerson } from './shapes.js';
 
 /**
  * Invites in flight, per normalised email: a second invite for the same address waits for the first, then
@@ -32,18 +33,18 @@ interface Invited {
 }
 
 /** Grant the existing person with this email, or create them; the directory is re-read when the cached copy misses. */
-async function grantOrCreate(service: Service, project: Project, newPerson: NewPerson, signal: AbortSignal): Promise<Invited> {
-  const existing = await service.directory.findByEmail(newPerson.email_address, signal);
+async function grantOrCreate(ctx: ToolServices, project: Project, newPerson: NewPerson, signal: AbortSignal): Promise<Invited> {
+  const existing = await ctx.directory.findByEmail(newPerson.email_address, signal);
   try {
     if (existing) {
-      const result = await service.api.updateProjectPeople(project.id, { grant: [existing.id] }, signal);
+      const result = await ctx.api.updateProjectPeople(project.id, { grant: [existing.id] }, signal);
       return { person: result.granted.find((p) => p.id === existing.id), created: false };
     }
-    const result = await service.api.updateProjectPeople(project.id, { create: [newPerson] }, signal);
+    const result = await ctx.api.updateProjectPeople(project.id, { create: [newPerson] }, signal);
     const wanted = normalEmail(newPerson.email_address);
     return { person: result.granted.find((p) => p.email_address && normalEmail(p.email_address) === wanted), created: true };
   } finally {
-    service.directory.invalidate();
+    ctx.directory.invalidate();
   }
 }
 
@@ -71,8 +72,9 @@ export const invitePerson = defineTool({
     warning: z.string().optional().describe('Set when the project is archived: they can see it, read-only.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  async handler(args, { service, signal }) {
-    const project = args.project_id !== undefined ? await projectById(service, args.project_id, signal) : await hqProject(service, signal);
+  async handler(args, ctx) {
+    const { signal } = ctx;
+    const project = args.project_id !== undefined ? await projectById(ctx, args.project_id, signal) : await hqProject(ctx, signal);
     refuseGrantIntoTrash(project);
     const newPerson: NewPerson = {
       name: args.name,
@@ -80,7 +82,7 @@ export const invitePerson = defineTool({
       ...(args.title ? { title: args.title } : {}),
       ...(args.company_name ? { company_name: args.company_name } : {}),
     };
-    const { person, created } = await oneInviteAtATime(args.email_address, () => grantOrCreate(service, project, newPerson, signal));
+    const { person, created } = await oneInviteAtATime(args.email_address, () => grantOrCreate(ctx, project, newPerson, signal));
     if (!person) {
       throw new UpstreamError(
         `Basecamp accepted the request but did not list ${args.email_address} among the people granted access to ` +

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { compactPerson, cursor, decodeCursor, limit, matchesText, page, projectId, toCompactPerson } from './shared.js';
+import { cursor, detail, limit, projectId } from './params.js';
+import { compactPerson, personLine, toCompactPerson } from './shapes.js';
+import { decodeCursor, matchesText, page } from './listing.js';
 
 const roles = ['admin', 'owner', 'client', 'employee'] as const;
 
@@ -12,13 +14,15 @@ export const listPeople = defineTool({
     'Filter by a name/email substring (query) or a role (role: admin, owner, client, employee). Use it to answer ' +
     '"who are our admins?", to find a person id, or to see who is on a project. Results are paged by this tool: ' +
     'pass next_cursor back as cursor for more. personable_type tells real users (User) from integrations, sample ' +
-    'people (DummyUser), outsiders and people already removed from the account (Tombstone).',
+    'people (DummyUser), outsiders and people already removed from the account (Tombstone). The text shows one person ' +
+    'per line: id, name, <email>, [roles and type when not a plain User], title, company; detail: "full" adds the JSON.',
   inputSchema: {
     project_id: projectId.optional().describe('Only people on this project (from list_projects).'),
     query: z.string().trim().min(1).max(200).optional().describe('Case-insensitive substring of name or email.'),
     role: z.enum(roles).optional().describe('Only people with this role.'),
     limit,
     cursor,
+    detail,
   },
   outputSchema: {
     people: z.array(compactPerson),
@@ -27,13 +31,14 @@ export const listPeople = defineTool({
     truncated: z.boolean().optional().describe('True when Basecamp could not be read to the end; the list is incomplete.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  async handler(args, { service, signal }) {
+  async handler(args, ctx) {
+    const { signal } = ctx;
     const key = JSON.stringify(['people', args.project_id ?? null, args.query?.toLowerCase() ?? null, args.role ?? null]);
     const offset = decodeCursor(args.cursor, key);
     const all =
       args.project_id !== undefined
-        ? await service.directory.projectPeople(args.project_id, { signal })
-        : await service.directory.people({ signal });
+        ? await ctx.directory.projectPeople(args.project_id, { signal })
+        : await ctx.directory.people({ signal });
     const matching = all.items
       .filter((p) => matchesText(args.query, p.name, p.email_address))
       .filter((p) => !args.role || p[args.role] === true);
@@ -41,14 +46,11 @@ export const listPeople = defineTool({
     const where = args.project_id !== undefined ? `project ${args.project_id}` : 'the account';
     const more = next_cursor ? ' More with next_cursor.' : '';
     const warning = all.truncated ? ` WARNING: incomplete, ${all.truncated}.` : '';
+    const people = slice.map(toCompactPerson);
     return {
-      structured: {
-        people: slice.map(toCompactPerson),
-        total: matching.length,
-        next_cursor,
-        ...(all.truncated ? { truncated: true } : {}),
-      },
+      structured: { people, total: matching.length, next_cursor, ...(all.truncated ? { truncated: true } : {}) },
       summary: `${matching.length} people match on ${where}; showing ${slice.length} from #${offset + 1}.${more}${warning}`,
+      text: args.detail === 'full' ? undefined : [...people.map(personLine), ...(next_cursor ? [`next_cursor: ${next_cursor}`] : [])].join('\n'),
     };
   },
 });

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { compactProject, cursor, decodeCursor, limit, matchesText, page, toCompactProject } from './shared.js';
+import { cursor, detail, limit } from './params.js';
+import { compactProject, projectLine, toCompactProject } from './shapes.js';
+import { decodeCursor, matchesText, page } from './listing.js';
 
 export const listProjects = defineTool({
   name: 'list_projects',
@@ -8,12 +10,14 @@ export const listProjects = defineTool({
   description:
     'List the Basecamp projects the signed-in person can see (every page), to find a project id for invite_person or ' +
     'update_project_access. purpose tells the company HQ (company_hq), teams (team) and ordinary projects (topic). ' +
-    'status: active (default), archived or trashed.',
+    'status: active (default), archived or trashed. The text shows one project per line: id, name, [purpose and status ' +
+    'when not an active ordinary project]; detail: "full" adds the JSON.',
   inputSchema: {
     query: z.string().trim().min(1).max(200).optional().describe('Case-insensitive substring of the project name.'),
     status: z.enum(['active', 'archived', 'trashed']).optional().describe('Which projects (default active).'),
     limit,
     cursor,
+    detail,
   },
   outputSchema: {
     projects: z.array(compactProject),
@@ -22,20 +26,18 @@ export const listProjects = defineTool({
     truncated: z.boolean().optional(),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  async handler(args, { service, signal }) {
+  async handler(args, ctx) {
+    const { signal } = ctx;
     const status = args.status ?? 'active';
     const key = JSON.stringify(['projects', status, args.query?.toLowerCase() ?? null]);
     const offset = decodeCursor(args.cursor, key);
-    const all = await service.directory.projects(status, { signal });
+    const all = await ctx.directory.projects(status, { signal });
     const matching = all.items.filter((p) => matchesText(args.query, p.name));
     const { slice, next_cursor } = page(matching, offset, args.limit ?? 100, key);
+    const projects = slice.map(toCompactProject);
     return {
-      structured: {
-        projects: slice.map(toCompactProject),
-        total: matching.length,
-        next_cursor,
-        ...(all.truncated ? { truncated: true } : {}),
-      },
+      structured: { projects, total: matching.length, next_cursor, ...(all.truncated ? { truncated: true } : {}) },
+      text: args.detail === 'full' ? undefined : [...projects.map(projectLine), ...(next_cursor ? [`next_cursor: ${next_cursor}`] : [])].join('\n'),
       summary: `${matching.length} ${status} projects match; showing ${slice.length}.${next_cursor ? ' More with next_cursor.' : ''}${all.truncated ? ` WARNING: incomplete, ${all.truncated}.` : ''}`,
     };
   },

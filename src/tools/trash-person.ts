@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { BasecampError, IncompleteDataError, InvalidInputError, NotFoundError, OutcomeUnknownError, RateLimitedError } from '../basecamp/errors.js';
 import type { Person, Project } from '../basecamp/types.js';
-import type { Service } from '../service.js';
+import type { ToolServices } from './define.js';
 import { defineTool, type ToolContext } from './define.js';
-import { compactPerson, compactProject, email, personId, toCompactPerson, toCompactProject } from './shared.js';
+import { email, personId } from './params.js';
+import { compactPerson, compactProject, toCompactPerson, toCompactProject } from './shapes.js';
 
 /** Trashed projects too: they can be restored, and the person would be back on them. */
 const statuses = ['active', 'archived', 'trashed'] as const;
@@ -38,11 +39,12 @@ export const trashPerson = defineTool({
   validate(args) {
     if ((args.person_id === undefined) === (args.email === undefined)) throw new InvalidInputError('Give exactly one of person_id or email.');
   },
-  async handler(args, { service, signal, progress, confirm }) {
-    const person = await findPerson(service, args, signal);
-    await refuseProtected(service, person, signal);
-    const adminland = await service.adminlandPeopleUrl(signal);
-    const { plan, checked } = await planOffboarding(service, person, signal, progress);
+  async handler(args, ctx) {
+    const { signal, progress, confirm } = ctx;
+    const person = await findPerson(ctx, args, signal);
+    await refuseProtected(ctx, person, signal);
+    const adminland = await ctx.account.adminlandPeopleUrl(signal);
+    const { plan, checked } = await planOffboarding(ctx, person, signal, progress);
     const base = {
       person: toCompactPerson(person),
       projects: plan.map(toCompactProject),
@@ -79,7 +81,7 @@ export const trashPerson = defineTool({
       for (const [i, project] of plan.entries()) {
         await progress(checked + i, checked + plan.length, `Revoking from ${label(project)}`);
         try {
-          const result = await service.api.updateProjectPeople(project.id, { revoke: [person.id] }, signal);
+          const result = await ctx.api.updateProjectPeople(project.id, { revoke: [person.id] }, signal);
           if (result.revoked.some((p) => p.id === person.id)) revoked.push(project.id);
           else failed.push({ project_id: project.id, error: 'Basecamp did not confirm the revocation.' });
         } catch (error) {
@@ -90,7 +92,7 @@ export const trashPerson = defineTool({
         }
       }
     } finally {
-      service.directory.invalidate();
+      ctx.directory.invalidate();
     }
     const untouched = plan.filter((p) => !revoked.includes(p.id) && !failed.some((f) => f.project_id === p.id));
     const status = failed.length || untouched.length ? ('partial' as const) : ('done' as const);
@@ -111,19 +113,19 @@ function partialFailure(message: string, cause: unknown): BasecampError {
   return new BasecampError(message, {}, { cause });
 }
 
-async function findPerson(service: Service, args: { person_id?: number; email?: string }, signal: AbortSignal): Promise<Person> {
-  if (args.email === undefined) return service.api.getPerson(args.person_id!, signal);
-  const found = await service.directory.findByEmail(args.email, signal);
+async function findPerson(ctx: ToolServices, args: { person_id?: number; email?: string }, signal: AbortSignal): Promise<Person> {
+  if (args.email === undefined) return ctx.api.getPerson(args.person_id!, signal);
+  const found = await ctx.directory.findByEmail(args.email, signal);
   if (!found) throw new NotFoundError(`No person with email ${args.email} is on this account. Nothing was changed.`);
   return found;
 }
 
 /** The owner cannot be removed, and offboarding the signed-in person would cut this server off. */
-async function refuseProtected(service: Service, person: Person, signal: AbortSignal): Promise<void> {
+async function refuseProtected(ctx: ToolServices, person: Person, signal: AbortSignal): Promise<void> {
   if (person.owner) {
     throw new InvalidInputError(`${person.name} is the account owner and cannot be offboarded. Transfer ownership in Adminland first. Nothing was changed.`);
   }
-  const me = await service.api.myProfile(signal);
+  const me = await ctx.api.myProfile(signal);
   if (me.id === person.id) {
     throw new InvalidInputError('That is the signed-in person; offboarding yourself would cut this server off. Nothing was changed.');
   }
@@ -131,14 +133,14 @@ async function refuseProtected(service: Service, person: Person, signal: AbortSi
 
 /** Every visible project, team and HQ the person is on. Fresh reads: a plan must not come from a stale cache. */
 async function planOffboarding(
-  service: Service,
+  ctx: ToolServices,
   person: Person,
   signal: AbortSignal,
   progress: ToolContext['progress'],
 ): Promise<{ plan: Project[]; checked: number }> {
   const candidates: Project[] = [];
   for (const status of statuses) {
-    const projects = await service.directory.projects(status, { signal, fresh: true });
+    const projects = await ctx.directory.projects(status, { signal, fresh: true });
     if (projects.truncated) {
       throw new IncompleteDataError(`Could not read every ${status} project (${projects.truncated}); nothing was changed.`);
     }
@@ -147,7 +149,7 @@ async function planOffboarding(
   const plan: Project[] = [];
   for (const [i, project] of candidates.entries()) {
     await progress(i, candidates.length * 2, `Checking ${label(project)}`);
-    const members = await service.api.listProjectPeople(project.id, signal);
+    const members = await ctx.api.listProjectPeople(project.id, signal);
     if (members.truncated) {
       throw new IncompleteDataError(`Could not read every member of ${project.name} (${members.truncated}); nothing was changed.`);
     }

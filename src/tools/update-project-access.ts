@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
 import { InvalidInputError } from '../basecamp/errors.js';
 import type { Person, Project } from '../basecamp/types.js';
-import type { Service } from '../service.js';
+import type { ToolServices } from './define.js';
 import { defineTool } from './define.js';
-import { grantWarning, projectById, refuseGrantIntoTrash } from './projects.js';
-import { compactPerson, email, personId, projectId, toCompactPerson } from './shared.js';
+import { grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
+import { email, personId, projectId } from './params.js';
+import { compactPerson, toCompactPerson } from './shapes.js';
 
 const who = z.union([personId, email]);
 const people = z.array(who).min(1).max(100);
@@ -13,10 +14,10 @@ type Who = number | string;
 type Action = 'grant' | 'revoke';
 
 /** Emails → people through the directory (one fresh re-read at most); every unknown email is reported at once, before any write. */
-async function resolveEmails(service: Service, items: Who[], signal: AbortSignal): Promise<Map<string, Person>> {
+async function resolveEmails(ctx: ToolServices, items: Who[], signal: AbortSignal): Promise<Map<string, Person>> {
   const emails = items.filter((x): x is string => typeof x === 'string');
   if (!emails.length) return new Map();
-  const found = await service.directory.findManyByEmail(emails, signal);
+  const found = await ctx.directory.findManyByEmail(emails, signal);
   const unknown = emails.filter((e) => !found.has(normalEmail(e)));
   if (unknown.length) {
     throw new InvalidInputError(
@@ -27,8 +28,8 @@ async function resolveEmails(service: Service, items: Who[], signal: AbortSignal
 }
 
 /** Revoking yourself would cut this server off from the project (the HQ: from most of the account). */
-async function refuseRevokingSelf(service: Service, revokeIds: number[], project: Project, signal: AbortSignal): Promise<void> {
-  const me = await service.api.myProfile(signal);
+async function refuseRevokingSelf(ctx: ToolServices, revokeIds: number[], project: Project, signal: AbortSignal): Promise<void> {
+  const me = await ctx.api.myProfile(signal);
   if (revokeIds.includes(me.id)) {
     throw new InvalidInputError(
       `${me.name} (id ${me.id}) is the signed-in person: revoking them from ${project.name} would cut this server off from it. ` +
@@ -41,8 +42,8 @@ async function refuseRevokingSelf(service: Service, revokeIds: number[], project
  * Who these ids are, after the write: 'unknown' when the directory cannot say (unreadable, or read only in
  * part). The write is done by then, so a failed look-up must not turn its result into a failure.
  */
-async function lookUpAfterWrite(service: Service, ids: number[], signal: AbortSignal): Promise<Map<number, Person | 'unknown' | undefined>> {
-  const all = await service.directory.people({ signal }).catch(() => undefined);
+async function lookUpAfterWrite(ctx: ToolServices, ids: number[], signal: AbortSignal): Promise<Map<number, Person | 'unknown' | undefined>> {
+  const all = await ctx.directory.people({ signal }).catch(() => undefined);
   return new Map(ids.map((id) => [id, all?.items.find((p) => p.id === id) ?? (all && !all.truncated ? undefined : 'unknown')] as const));
 }
 
@@ -89,24 +90,25 @@ export const updateProjectAccess = defineTool({
     const both = (args.revoke ?? []).filter((x) => granting.has(norm(x)));
     if (both.length) throw new InvalidInputError(`${both.join(', ')} is in both grant and revoke; say which you mean.`);
   },
-  async handler(args, { service, signal }) {
+  async handler(args, ctx) {
+    const { signal } = ctx;
     const grant = args.grant ?? [];
     const revoke = args.revoke ?? [];
-    const byEmail = await resolveEmails(service, [...grant, ...revoke], signal);
+    const byEmail = await resolveEmails(ctx, [...grant, ...revoke], signal);
     const idOf = (x: Who) => (typeof x === 'number' ? x : byEmail.get(normalEmail(x))!.id);
     const grantIds = [...new Set(grant.map(idOf))];
     const revokeIds = [...new Set(revoke.map(idOf))];
     const overlap = grantIds.filter((id) => revokeIds.includes(id));
     if (overlap.length) throw new InvalidInputError(`Person ${overlap.join(', ')} is in both grant and revoke (by id and email); say which you mean.`);
-    const project = await projectById(service, args.project_id, signal);
+    const project = await projectById(ctx, args.project_id, signal);
     if (grantIds.length) refuseGrantIntoTrash(project);
-    if (revokeIds.length) await refuseRevokingSelf(service, revokeIds, project, signal);
+    if (revokeIds.length) await refuseRevokingSelf(ctx, revokeIds, project, signal);
 
     let result: { granted: Person[]; revoked: Person[] };
     try {
-      result = await service.api.updateProjectPeople(project.id, { grant: grantIds, revoke: revokeIds }, signal);
+      result = await ctx.api.updateProjectPeople(project.id, { grant: grantIds, revoke: revokeIds }, signal);
     } finally {
-      service.directory.invalidate();
+      ctx.directory.invalidate();
     }
     const grantedIds = new Set(result.granted.map((p) => p.id));
     const revokedIds = new Set(result.revoked.map((p) => p.id));
@@ -116,7 +118,7 @@ export const updateProjectAccess = defineTool({
     ];
     // Emails were resolved before the write; ids are looked up (one directory read) only when Basecamp left one out.
     const leftOutIds = leftOut.map((x) => x.person).filter((x): x is number => typeof x === 'number');
-    const byId = leftOutIds.length ? await lookUpAfterWrite(service, leftOutIds, signal) : new Map<number, Person | 'unknown' | undefined>();
+    const byId = leftOutIds.length ? await lookUpAfterWrite(ctx, leftOutIds, signal) : new Map<number, Person | 'unknown' | undefined>();
     const personOf = (x: Who) => (typeof x === 'string' ? byEmail.get(normalEmail(x)) : byId.get(x));
     const ignored = leftOut.map((x) => ({ ...x, reason: whyLeftOut(personOf(x.person), x.action, project.id) }));
     const warning = result.granted.length ? grantWarning(project) : undefined;

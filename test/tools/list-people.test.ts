@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, peopleRequests, structured, toolHarness } from '../helpers.js';
+import { call, peopleRequests, structured, text, toolHarness } from '../helpers.js';
 
 const { setup } = toolHarness();
 
@@ -51,5 +51,34 @@ describe('list_people', () => {
     await new Promise((r) => setTimeout(r, 80));
     await call(client, 'list_people');
     expect(peopleRequests(sb).length).toBe(2 * 4); // 120 people = 4 pages, read twice
+  });
+
+  it('the text is compact: one line per person (at most 120 characters on average) with what a model acts on', async () => {
+    const { sb, client } = await setup();
+    const r = await call(client, 'list_people', { limit: 100 });
+    const s = structured<{ people: { id: number; name: string; email_address: string | null; admin: boolean; client: boolean; personable_type: string }[]; next_cursor: string }>(r);
+    const [summary, ...lines] = text(r).split('\n');
+    expect(summary).toMatch(/people match on the account; showing 100 from #1\. More with next_cursor\./);
+    expect(lines.at(-1)).toBe(`next_cursor: ${s.next_cursor}`);
+    const personLines = lines.slice(0, -1);
+    expect(personLines).toHaveLength(100);
+    expect(text(r).length / 100).toBeLessThanOrEqual(120);
+    expect(text(r)).not.toContain('{');
+    for (const [i, p] of s.people.entries()) {
+      const line = personLines[i]!;
+      expect(line.startsWith(`${p.id} ${p.name}`)).toBe(true);
+      if (p.email_address) expect(line).toContain(`<${p.email_address}>`);
+      expect(line.includes('admin')).toBe(p.admin);
+      if (p.client) expect(line).toMatch(/\[[^\]]*client/);
+      if (p.personable_type !== 'User') expect(line).toContain(p.personable_type);
+    }
+    expect(sb.data.people.size).toBeGreaterThan(100);
+  });
+
+  it('detail: "full" puts the structured JSON in the text too', async () => {
+    const { client } = await setup();
+    const r = await call(client, 'list_people', { role: 'admin', detail: 'full' });
+    const [, json] = text(r).split('\n');
+    expect(JSON.parse(json!)).toEqual(r.structuredContent);
   });
 });

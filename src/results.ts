@@ -6,8 +6,9 @@ import {
   NotConfiguredError,
   OutcomeUnknownError,
   RateLimitedError,
-} from '../basecamp/errors.js';
-import { log } from '../log.js';
+} from './basecamp/errors.js';
+import { log } from './log.js';
+import type { ToolOutput } from './tools/define.js';
 
 export interface TextResult {
   [key: string]: unknown;
@@ -16,10 +17,12 @@ export interface TextResult {
   isError?: boolean;
 }
 
-export function successResult(summary: string, structured: Record<string, unknown>): TextResult {
+/** The summary, then the tool's own lines or the structured content as compact JSON; the structured content complete. */
+export function successResult(output: ToolOutput<Record<string, unknown>>): TextResult {
+  const body = output.text ?? JSON.stringify(output.structured);
   return {
-    content: [{ type: 'text', text: `${summary}\n\n${JSON.stringify(structured, null, 2)}` }],
-    structuredContent: structured,
+    content: [{ type: 'text', text: body ? `${output.summary}\n${body}` : output.summary }],
+    structuredContent: output.structured,
   };
 }
 

@@ -1,10 +1,10 @@
 import { InvalidInputError, NoHqProjectError, NotFoundError } from '../basecamp/errors.js';
 import type { Project } from '../basecamp/types.js';
-import type { Service } from '../service.js';
+import type { ToolServices } from './define.js';
 
-export async function projectById(service: Service, id: number, signal: AbortSignal): Promise<Project> {
+export async function projectById(ctx: ToolServices, id: number, signal: AbortSignal): Promise<Project> {
   try {
-    return await service.api.getProject(id, signal);
+    return await ctx.api.getProject(id, signal);
   } catch (error) {
     if (error instanceof NotFoundError) {
       throw new NotFoundError(
@@ -16,8 +16,8 @@ export async function projectById(service: Service, id: number, signal: AbortSig
   }
 }
 
-export async function hqProject(service: Service, signal: AbortSignal): Promise<Project> {
-  const projects = await service.directory.projects('active', { signal });
+export async function hqProject(ctx: ToolServices, signal: AbortSignal): Promise<Project> {
+  const projects = await ctx.directory.projects('active', { signal });
   const hq = projects.items.find((p) => p.purpose === 'company_hq');
   if (!hq) {
     throw new NoHqProjectError(

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import type { Person, Project } from '../basecamp/types.js';
+
+/** The shapes tools answer with: compact records for lists and results, the full record for get_person. */
+export const compactPerson = z.object({
+  id: z.number(),
+  name: z.string(),
+  email_address: z.string().nullable(),
+  title: z.string().nullable(),
+  admin: z.boolean(),
+  owner: z.boolean(),
+  client: z.boolean(),
+  employee: z.boolean(),
+  personable_type: z.string(),
+  company: z.object({ id: z.number(), name: z.string() }).optional(),
+});
+export type CompactPerson = z.infer<typeof compactPerson>;
+
+/** The full record as Basecamp sent it (only id and name are guaranteed). */
+export const fullPerson = z.looseObject({ id: z.number(), name: z.string() });
+
+export function toCompactPerson(p: Person): CompactPerson {
+  return {
+    id: p.id,
+    name: p.name,
+    email_address: p.email_address ?? null,
+    title: p.title ?? null,
+    admin: p.admin ?? false,
+    owner: p.owner ?? false,
+    client: p.client ?? false,
+    employee: p.employee ?? false,
+    personable_type: p.personable_type ?? 'User',
+    ...(p.company ? { company: { id: p.company.id, name: p.company.name } } : {}),
+  };
+}
+
+export const compactProject = z.object({
+  id: z.number(),
+  name: z.string(),
+  purpose: z.string().nullable(),
+  status: z.string().nullable(),
+  description: z.string().nullable(),
+  app_url: z.string().nullable(),
+});
+export type CompactProject = z.infer<typeof compactProject>;
+
+export function toCompactProject(p: Project): CompactProject {
+  return {
+    id: p.id,
+    name: p.name,
+    purpose: p.purpose ?? null,
+    status: p.status ?? null,
+    description: p.description ?? null,
+    app_url: p.app_url ?? null,
+  };
+}
+
+
+/**
+ * One person as a line of text: the id first (what every other tool takes), then what tells people apart.
+ * Defaults are left out (a User who is neither owner, admin nor client says nothing about roles).
+ */
+export function personLine(p: CompactPerson): string {
+  const roles = [p.owner && 'owner', p.admin && 'admin', p.client && 'client'].filter(Boolean);
+  const tags = [...roles, p.personable_type !== 'User' && p.personable_type].filter(Boolean).join(',');
+  return [
+    `${p.id} ${p.name}`,
+    p.email_address ? ` <${p.email_address}>` : '',
+    tags ? ` [${tags}]` : '',
+    p.title ? ` · ${p.title}` : '',
+    p.company ? ` · ${p.company.name}` : '',
+  ].join('');
+}
+
+/** One project as a line of text: id, name, and purpose/status when not an ordinary active project. */
+export function projectLine(p: CompactProject): string {
+  const tags = [p.purpose && p.purpose !== 'topic' && p.purpose, p.status && p.status !== 'active' && p.status].filter(Boolean).join(',');
+  return `${p.id} ${p.name}${tags ? ` [${tags}]` : ''}`;
+}
