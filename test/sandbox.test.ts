@@ -87,6 +87,7 @@ describe('sandbox Basecamp API', () => {
     expect(r.body.granted.map((p) => p.id)).not.toContain(424242);
     expect(r.body.granted.find((p) => p.email_address === 'new.one@acme.example')).toBeTruthy();
     expect([...sb.data.people.values()].some((p) => p.email_address === 'new.one@acme.example')).toBe(true);
+    for (const notAnObject of [null, 7, [1000002]]) expect((await put(notAnObject)).status).toBe(400);
   });
 
   it('has an HQ, teams, archived and trashed projects, and account.json', async () => {
@@ -128,6 +129,23 @@ describe('sandbox Basecamp API', () => {
     const r = await get(`${sb.url}/authorization.json`);
     const body = r.body as { accounts: { product: string; id: number; href: string }[] };
     expect(body.accounts[0]).toMatchObject({ product: 'bc3', id: sb.accountId, href: `${sb.url}/${sb.accountId}` });
+  });
+
+  it('keeps Launchpad apart from the API: no User-Agent rule, no share of the rate limit, not in apiRequests', async () => {
+    const small = await startSandbox({ rateLimit: { max: 1, windowMs: 60_000 } });
+    const launchpad = () => request(`${small.url}/authorization.json`, { headers: { authorization: `Bearer ${small.token}` } });
+    const api = () => request(`${small.url}/${small.accountId}/account.json`, { headers: { authorization: `Bearer ${small.token}`, 'user-agent': 't' } });
+    const statuses: number[] = [];
+    for (const send of [launchpad, api, launchpad, api]) {
+      const r = await send();
+      statuses.push(r.statusCode);
+      await r.body.dump();
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(small.throttled).toBe(1);
+    expect(small.apiRequests().map((r) => r.path)).toEqual([`/${small.accountId}/account.json`, `/${small.accountId}/account.json`]);
+    expect(small.requests).toHaveLength(4);
+    await small.close();
   });
 });
 

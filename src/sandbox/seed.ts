@@ -1,6 +1,6 @@
 /**
  * The sandbox account's data: deterministic for a given seed and size, shaped like Basecamp 4's JSON
- * (see ../shared/basecamp-api.md): people of every personable_type, with and without a company, an HQ,
+ * (see docs/basecamp-api.md): people of every personable_type, with and without a company, an HQ,
  * teams, projects (some archived, one trashed) and memberships.
  */
 
@@ -44,8 +44,6 @@ export interface SandboxProject {
   description: string;
   purpose: 'company_hq' | 'team' | 'topic';
   clients_enabled: boolean;
-  bookmark_url: string;
-  url: string;
   app_url: string;
   members: Set<number>;
 }
@@ -111,6 +109,16 @@ export function makePerson(
   };
 }
 
+/** The company of that name (case-insensitive), added with the next id when the account has none yet. */
+export function findOrAddCompany(companies: SandboxData['companies'], name: string): { id: number; name: string } {
+  let company = companies.get(name.toLowerCase());
+  if (!company) {
+    company = { id: 800_000 + companies.size + 1, name };
+    companies.set(name.toLowerCase(), company);
+  }
+  return company;
+}
+
 export function seedAccount(options: SeedOptions = {}): SandboxData {
   const total = Math.max(8, options.people ?? 120);
   const random = rng(options.seed ?? 42);
@@ -118,16 +126,8 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
   const accountId = options.accountId ?? 5550001;
   const people = new Map<number, SandboxPerson>();
   const companies = new Map<string, { id: number; name: string }>();
-  const company = (name: string) => {
-    let c = companies.get(name.toLowerCase());
-    if (!c) {
-      c = { id: 800_000 + companies.size + 1, name };
-      companies.set(name.toLowerCase(), c);
-    }
-    return c;
-  };
-  const acme = company('Acme Co');
-  const clientCo = company('Northwind Traders');
+  const acme = findOrAddCompany(companies, 'Acme Co');
+  const clientCo = findOrAddCompany(companies, 'Northwind Traders');
 
   let nextId = 1_000_001;
   const add = (fields: Parameters<typeof makePerson>[1]) => {
@@ -190,8 +190,6 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
       description,
       purpose,
       clients_enabled: purpose === 'topic',
-      bookmark_url: '',
-      url: '',
       app_url: `https://3.basecamp.com/${accountId}/projects/${id}`,
       members: new Set([owner.id]),
     };

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import type { Reply, SandboxRequest } from './reply.js';
+import type { SandboxData } from './seed.js';
+
+/**
+ * A fake Launchpad (37signals' OAuth 2 server), as docs/basecamp-api.md describes it: the browser consent
+ * step, the token endpoint (exchange and refresh) and authorization.json. It also holds every access token,
+ * because the fake Basecamp API accepts exactly the tokens Launchpad issued.
+ */
+
+export interface LaunchpadOptions {
+  /** Lifetime of issued access tokens (Launchpad: two weeks). */
+  tokenLifetimeSeconds?: number;
+  /** Extra accounts listed by authorization.json (the sandbox account is always first). */
+  extraAccounts?: { id: number; name: string; product?: string }[];
+  /** OAuth client credentials the token endpoint accepts. */
+  oauthClient?: { id: string; secret: string };
+}
+
+export interface AccessGrant {
+  personId: number;
+  expiresAt: number;
+}
+
+export interface IssuedTokens {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+}
+
+/** Launchpad's paths all start so; nothing on the Basecamp side does (those start with the account id). */
+export const isLaunchpadPath = (path: string): boolean => path.startsWith('/authorization');
+
+export class Launchpad {
+  private readonly accessTokens = new Map<string, AccessGrant>();
+  private readonly refreshTokens = new Map<string, { personId: number }>();
+  /** Authorization codes handed out by /authorization/new and not yet exchanged. */
+  private readonly codes = new Map<string, { personId: number; redirectUri: string }>();
+  private readonly tokenLifetime: number;
+  private readonly client: { id: string; secret: string };
+  /** Once the user "changes their password", no refresh ever works again. */
+  private grantsRevoked = false;
+
+  constructor(
+    private readonly data: SandboxData,
+    private readonly options: LaunchpadOptions = {},
+  ) {
+    this.tokenLifetime = options.tokenLifetimeSeconds ?? 1_209_600;
+    this.client = options.oauthClient ?? { id: 'sandbox-client', secret: 'sandbox-secret' };
+  }
+
+  issueTokens(personId = this.data.ownerId, lifetimeSeconds = this.tokenLifetime): IssuedTokens {
+    const refresh = `sbr_${randomBytes(16).toString('hex')}`;
+    this.refreshTokens.set(refresh, { personId });
+    return { access_token: this.issueAccessToken(personId, lifetimeSeconds), refresh_token: refresh, expires_in: lifetimeSeconds };
+  }
+
+  expireToken(token: string): void {
+    const grant = this.accessTokens.get(token);
+    if (grant) grant.expiresAt = Date.now() - 1;
+  }
+
+  revokeAllGrants(): void {
+    this.grantsRevoked = true;
+    this.refreshTokens.clear();
+    for (const grant of this.accessTokens.values()) grant.expiresAt = 0;
+  }
+
+  /** The grant behind an `Authorization: Bearer` header: 'expired' past its lifetime, undefined if unknown. */
+  grantFor(authorization: string | undefined): AccessGrant | 'expired' | undefined {
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    const grant = m ? this.accessTokens.get(m[1]!) : undefined;
+    if (!grant) return undefined;
+    return grant.expiresAt <= Date.now() ? 'expired' : grant;
+  }
+
+  handle(req: SandboxRequest): Reply {
+    const { method, url } = req;
+    if (method === 'GET' && url.pathname === '/authorization.json') return this.authorizationJson(req);
+    if (method === 'GET' && url.pathname === '/authorization/new') return this.approve(url);
+    if (method === 'POST' && url.pathname === '/authorization/token') return this.token(new URLSearchParams(req.body));
+    return { status: 404, body: { error: 'Not found' } };
+  }
+
+  private issueAccessToken(personId: number, lifetimeSeconds: number): string {
+    const access = `sbx_${randomBytes(16).toString('hex')}`;
+    this.accessTokens.set(access, { personId, expiresAt: Date.now() + lifetimeSeconds * 1000 });
+    return access;
+  }
+
+  private authorizationJson(req: SandboxRequest): Reply {
+    const grant = this.grantFor(req.headers.authorization);
+    if (!grant || grant === 'expired') {
+      return { status: 401, body: { error: grant ? 'OAuth token expired (old age).' : 'OAuth token is invalid' } };
+    }
+    const person = this.data.people.get(grant.personId)!;
+    const [first, ...rest] = person.name.split(' ');
+    const accounts = [
+      { product: 'bc3', id: this.data.accountId, name: this.data.accountName },
+      ...(this.options.extraAccounts ?? []).map((a) => ({ product: a.product ?? 'bc3', id: a.id, name: a.name })),
+    ].map((a) => ({
+      ...a,
+      // Basecamp 2 ("bcx") accounts have their API under /api/v1.
+      href: a.product === 'bc3' ? `${req.baseUrl}/${a.id}` : `${req.baseUrl}/${a.id}/api/v1`,
+      app_href: `https://3.basecamp.com/${a.id}`,
+    }));
+    return {
+      status: 200,
+      body: {
+        expires_at: new Date(grant.expiresAt).toISOString(),
+        identity: { id: 9_000_000 + person.id, first_name: first, last_name: rest.join(' '), email_address: person.email_address },
+        accounts,
+      },
+    };
+  }
+
+  /** The user "approves" at once: redirect back with a code, as Launchpad does after consent. */
+  private approve(url: URL): Reply {
+    const clientId = url.searchParams.get('client_id') ?? '';
+    const redirectUri = url.searchParams.get('redirect_uri') ?? '';
+    if (clientId !== this.client.id || !redirectUri) return { status: 400, body: { error: 'unknown client_id or missing redirect_uri' } };
+    const code = `sbc_${randomBytes(12).toString('hex')}`;
+    this.codes.set(code, { personId: this.data.ownerId, redirectUri });
+    const target = new URL(redirectUri);
+    target.searchParams.set('code', code);
+    const state = url.searchParams.get('state');
+    if (state !== null) target.searchParams.set('state', state);
+    return { status: 302, headers: { Location: target.toString() } };
+  }
+
+  private token(form: URLSearchParams): Reply {
+    const type = form.get('type') ?? (form.get('grant_type') === 'refresh_token' ? 'refresh' : 'web_server');
+    if (form.get('client_id') !== this.client.id || form.get('client_secret') !== this.client.secret) {
+      return { status: 401, body: { error: 'invalid_client' } };
+    }
+    if (type === 'refresh') {
+      if (this.grantsRevoked) return { status: 400, body: { error: 'authorization_expired' } };
+      const refresh = this.refreshTokens.get(form.get('refresh_token') ?? '');
+      if (!refresh) return { status: 401, body: { error: 'Unknown Basecamp ID.' } };
+      // Launchpad keeps the same refresh token on refresh; only the access token is new.
+      const access = this.issueAccessToken(refresh.personId, this.tokenLifetime);
+      return { status: 200, body: { access_token: access, token_type: 'Bearer', expires_in: this.tokenLifetime } };
+    }
+    const codeParam = form.get('code') ?? '';
+    const code = this.codes.get(codeParam);
+    if (!code || code.redirectUri !== form.get('redirect_uri')) return { status: 400, body: { error: 'invalid_grant' } };
+    this.codes.delete(codeParam);
+    return { status: 200, body: { ...this.issueTokens(code.personId), token_type: 'Bearer' } };
+  }
+}
