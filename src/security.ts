@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { BasecampError } from './basecamp/errors.js';
 
 /** 127.0.0.0/8, localhost and ::1 (bracketed or not): where plain http and unauthenticated serving are allowed. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -10,4 +11,19 @@ export function isLoopbackHost(hostname: string): boolean {
 export function secretsEqual(presented: string, expected: string): boolean {
   const digest = (v: string) => createHash('sha256').update(v).digest();
   return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** HTTPS everywhere except loopback (the sandbox and tests). */
+export function assertSecureUrl(url: string, what: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new BasecampError(`${what} is not a valid URL: ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol === 'https:') return parsed;
+  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return parsed;
+  throw new BasecampError(
+    `${what} must use https (plain http is allowed only for 127.0.0.1, localhost and [::1]); got ${parsed.origin}`,
+  );
 }

@@ -10,7 +10,8 @@ import {
   RateLimitedError,
   ValidationRejectedError,
 } from '../src/basecamp/errors.js';
-import { assertSecureUrl, BasecampHttp, MAX_RETRY_AFTER_SECONDS, parseRetryAfter, type HttpOptions } from '../src/basecamp/http.js';
+import { BasecampHttp, MAX_RETRY_AFTER_SECONDS, parseRetryAfter, type HttpOptions } from '../src/basecamp/http.js';
+import { assertSecureUrl } from '../src/security.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { StaticCredentials } from '../src/service.js';
 import { json, scriptedServer, testHttpClient, type Scripted } from './helpers.js';

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline/promises';
 import { BasecampError } from '../basecamp/errors.js';
-import { assertSecureUrl } from '../basecamp/http.js';
+import { assertSecureUrl } from '../security.js';
 import { basecamp4Accounts, chooseAccount, fetchAuthorization, type LaunchpadAccount } from '../basecamp/launchpad.js';
 import { exchangeCode, expiresAtFrom, type OAuthClient } from './oauth.js';
 import type { TokenStore } from './token-store.js';
@@ -42,7 +42,7 @@ function tryOpenBrowser(url: string): void {
   const [cmd, args] =
     process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
   try {
-    const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
     child.on('error', () => undefined);
     child.unref();
   } catch {

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { AuthenticationError, BasecampError, NetworkError, TokenRefreshUnavailableError } from '../basecamp/errors.js';
-import { assertSecureUrl } from '../basecamp/http.js';
+import { assertSecureUrl } from '../security.js';
 
 export interface OAuthClient {
   clientId: string;

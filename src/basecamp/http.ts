@@ -1,23 +1,10 @@
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
-import {
-  AccountInactiveError,
-  AuthenticationError,
-  BasecampError,
-  CancelledError,
-  ForbiddenError,
-  NetworkError,
-  NotFoundError,
-  OutcomeUnknownError,
-  PlanLimitError,
-  RateLimitedError,
-  UpstreamError,
-  ValidationRejectedError,
-  type UpstreamDetails,
-} from './errors.js';
+import { CancelledError, errorForFailure, UpstreamError, type UpstreamDetails } from './errors.js';
+import { decide } from './request-rules.js';
 import { nextPageUrl, withoutFragment } from './link-header.js';
 import type { RateBudget } from './rate-budget.js';
 import { log } from '../log.js';
-import { isLoopbackHost } from '../security.js';
+import { assertSecureUrl } from '../security.js';
 
 /** Where the bearer token comes from. The auth module (refresh, token file) implements this. */
 export interface Credentials {
@@ -76,25 +63,20 @@ export interface Collection<T> {
   truncated?: string;
 }
 
-const RETRYABLE_READ_STATUS = new Set([429, 502, 503, 504]);
-/** Statuses that prove Basecamp did not apply a write, so re-sending it is safe. */
-const WRITE_NOT_APPLIED_STATUS = new Set([429, 503]);
-/** Connection errors that prove the request never left this machine. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+/** One attempt on the wire. */
+type Sent =
+  | { type: 'answered'; status: number; headers: Record<string, string | string[] | undefined>; raw: string }
+  | { type: 'failed'; code: string; timedOut: boolean; reason: string; error: unknown }
+  | { type: 'cancelled'; error: unknown };
 
-/** HTTPS everywhere except loopback (the sandbox and tests). */
-export function assertSecureUrl(url: string, what: string): URL {
-  let parsed: URL;
+/** The body as JSON: null when empty, undefined when it is not JSON. */
+function parseJson(raw: string): unknown {
+  if (raw.length === 0) return null;
   try {
-    parsed = new URL(url);
+    return JSON.parse(raw) as unknown;
   } catch {
-    throw new BasecampError(`${what} is not a valid URL: ${JSON.stringify(url)}`);
+    return undefined;
   }
-  if (parsed.protocol === 'https:') return parsed;
-  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return parsed;
-  throw new BasecampError(
-    `${what} must use https (plain http is allowed only for 127.0.0.1, localhost and [::1]); got ${parsed.origin}`,
-  );
 }
 
 /**
@@ -208,221 +190,130 @@ export class BasecampHttp {
     return Math.round(exp / 2 + Math.random() * (exp / 2)); // "equal jitter"
   }
 
+  /**
+   * One request, with the rules of request-rules.ts carried out: each attempt's answer goes to `decide`, and
+   * this loop does what it says (return, wait and re-send, pause the budget, refresh, or fail).
+   */
   async request<T>(method: Method, pathOrUrl: string, opts: RequestOptions = {}): Promise<HttpResponse<T>> {
     const { signal } = opts;
     const url = await this.resolveUrl(pathOrUrl, opts.query, signal);
-    const isWrite = method !== 'GET';
+    const write = method !== 'GET';
     const path = url.pathname + url.search;
     const describe = (d: UpstreamDetails): UpstreamDetails => ({ method, path, ...d });
+    const credentials = this.options.credentials;
     let refreshedAfter401 = false;
     /** What each request sent so far got (a status, or why there was none), for errors that tell what happened. */
     const answers: string[] = [];
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
 
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new CancelledError('Cancelled; nothing more was sent.', describe({}));
-      const token = await this.options.credentials.accessToken(signal);
+      const token = await credentials.accessToken(signal);
       await this.options.budget.acquire(signal);
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${token}`,
-        'user-agent': this.options.userAgent,
-        accept: 'application/json',
+      const sent = await this.send(method, url, token, body, signal);
+      const rules = {
+        write,
+        attempt,
+        maxAttempts: this.options.maxAttempts,
+        refreshedAfter401,
+        canRefresh: credentials.recoverFromUnauthorized !== undefined,
+        maxRetryAfterMs: this.options.maxRetryAfterMs,
+        backoffMs: this.backoff(attempt),
       };
-      let body: string | undefined;
-      if (opts.body !== undefined) {
-        body = JSON.stringify(opts.body);
-        headers['content-type'] = 'application/json; charset=utf-8';
-      }
 
-      // One controller per attempt, fed by the caller's signal and our timeout; the listener is removed after,
-      // so long loops over one MCP request do not pile listeners on its signal (AbortSignal.any leaks on Node 20).
-      const attemptAbort = new AbortController();
-      const timeout = { aborted: false };
-      const timer = setTimeout(() => {
-        timeout.aborted = true;
-        attemptAbort.abort(new Error('request timeout'));
-      }, this.options.requestTimeoutMs);
-      const forward = () => attemptAbort.abort(signal?.reason);
-      signal?.addEventListener('abort', forward, { once: true });
-      const combined = attemptAbort.signal;
-      let status: number;
-      let resHeaders: Record<string, string | string[] | undefined>;
-      let raw: string;
-      try {
-        const res = await undiciRequest(url, {
-          method,
-          headers,
-          body,
-          dispatcher: this.dispatcher,
-          signal: combined,
-          headersTimeout: this.options.requestTimeoutMs,
-          bodyTimeout: this.options.requestTimeoutMs,
-        });
-        status = res.statusCode;
-        resHeaders = res.headers;
-        raw = await res.body.text();
-      } catch (error) {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', forward);
-        if (signal?.aborted) {
-          const msg = isWrite
-            ? `Cancelled while ${method} ${url.pathname} was in flight: Basecamp may or may not have applied it. Check before trying again.`
-            : 'Cancelled.';
-          throw isWrite
-            ? new OutcomeUnknownError(msg, describe({}), { cause: error })
-            : new CancelledError(msg, describe({}), { cause: error });
-        }
-        const code = (error as { code?: string }).code ?? (error as Error).name;
-        const timedOut = timeout.aborted || /Timeout/i.test(code);
-        const reason = timedOut ? `no answer within ${this.options.requestTimeoutMs} ms` : `connection failed (${code})`;
-        answers.push(timedOut ? 'no answer' : 'connection failed');
-        if (isWrite) {
-          if (code && NOT_SENT_CODES.has(code)) {
-            throw new NetworkError(
-              `Could not reach Basecamp (${reason}); the change was not sent${answers.length > 1 ? ` this time, and the earlier answers (${answers.slice(0, -1).join(', ')}) mean it was not applied before` : ''}, so nothing changed. Try again later.`,
-              describe({}),
-              { cause: error },
-            );
-          }
-          throw new OutcomeUnknownError(
-            `${method} ${url.pathname}: ${reason} after the request was sent. Basecamp may or may not have applied it. ${resendHistory(answers)} Check the current state before trying again.`,
-            describe({}),
-            { cause: error },
-          );
-        }
-        if (attempt < this.options.maxAttempts) {
-          log.debug(`GET ${url.pathname}: ${reason}; retrying (attempt ${attempt + 1})`);
-          await sleep(this.backoff(attempt), signal);
+      if (sent.type !== 'answered') {
+        const answer = sent.type === 'cancelled' ? ({ type: 'cancelled' } as const) : ({ type: 'connection', code: sent.code, timedOut: sent.timedOut } as const);
+        if (sent.type === 'failed') answers.push(sent.timedOut ? 'no answer' : 'connection failed');
+        const decision = decide(answer, rules);
+        if (decision.do === 'retry') {
+          log.debug(`${method} ${url.pathname}: ${sent.type === 'failed' ? sent.reason : 'cancelled'}; retrying (attempt ${attempt + 1})`);
+          await sleep(decision.delayMs, signal);
           continue;
         }
-        throw new NetworkError(`Could not read from Basecamp: ${reason}${attemptsNote(answers)}.`, describe({}), {
-          cause: error,
-        });
+        if (decision.do !== 'fail') throw new Error(`request rules: ${decision.do} after no answer`);
+        throw errorForFailure({ failure: decision.failure, write, details: describe({}), answers, reason: sent.type === 'failed' ? sent.reason : undefined, cause: sent.error });
       }
 
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', forward);
+      const { status, headers, raw } = sent;
       answers.push(String(status));
-      let parsed: unknown = null;
-      if (raw.length > 0) {
-        try {
-          parsed = JSON.parse(raw);
-        } catch {
-          parsed = undefined;
-        }
-      }
+      const parsed = parseJson(raw);
       const details = describe({
         status,
-        requestId: header(resHeaders, 'x-request-id'),
+        requestId: header(headers, 'x-request-id'),
         basecampMessage: status >= 400 ? basecampMessageOf(parsed, raw) : undefined,
       });
-
-      if (status >= 200 && status < 300) {
-        if (parsed === undefined && isWrite) {
-          // A 2xx says Basecamp took the change; without a readable answer we cannot say what it did.
-          throw new OutcomeUnknownError(
-            `Basecamp answered ${status} to ${method} ${url.pathname} with a body that is not JSON, so what it changed is unknown (it most likely applied it). ${resendHistory(answers)} Check the current state before trying again.`,
-            details,
-          );
-        }
-        if (parsed === undefined) throw new UpstreamError(`Basecamp answered ${status} with a body that is not JSON.`, details);
-        return { status, data: parsed as T, headers: resHeaders, url: url.toString() };
-      }
-      if (status === 304) return { status, data: null as T, headers: resHeaders, url: url.toString() };
-
-      // Retryable: 429 and 503 for everything; 502/504 for reads only.
-      const retryable = isWrite ? WRITE_NOT_APPLIED_STATUS.has(status) : RETRYABLE_READ_STATUS.has(status);
-      if (retryable) {
-        const retryAfterS = parseRetryAfter(resHeaders['retry-after']);
-        if (status === 429) {
-          const pauseMs = (retryAfterS ?? Math.ceil(this.backoff(attempt) / 1000)) * 1000;
-          await this.options.budget.pause(pauseMs); // holds back every queued request, not just this one
-          if (attempt >= this.options.maxAttempts || pauseMs > this.options.maxRetryAfterMs) {
-            const s = Math.ceil(pauseMs / 1000);
-            const attempts = answers.length > 1 ? attemptsNote(answers) : ' (429)';
-            const notApplied = isWrite ? ` ${notAppliedHistory(answers)}.` : '';
-            throw new RateLimitedError(
-              `Basecamp's rate limit was reached${attempts}.${notApplied} Try again in ${s} s.`,
-              s,
-              details,
-            );
+      const decision = decide({ type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined }, rules);
+      switch (decision.do) {
+        case 'return':
+          return { status, data: parsed as T, headers, url: url.toString() };
+        case 'pause-and-retry':
+          log.info(`${status} from Basecamp on ${method} ${url.pathname}; pausing all requests for ${decision.pauseMs} ms`);
+          await this.options.budget.pause(decision.pauseMs); // holds back every queued request; the next acquire waits
+          continue;
+        case 'retry':
+          log.debug(`${status} on ${method} ${url.pathname}; retrying in ${decision.delayMs} ms`);
+          await sleep(decision.delayMs, signal);
+          continue;
+        case 'refresh':
+          refreshedAfter401 = true;
+          if (await credentials.recoverFromUnauthorized!(token, details.basecampMessage, signal)) {
+            attempt--; // a refresh is not a retry of a failed attempt
+            continue;
           }
-          log.info(`429 from Basecamp on ${method} ${url.pathname}; pausing all requests for ${pauseMs} ms`);
-          continue; // the pause makes the next acquire wait
-        }
-        if (attempt < this.options.maxAttempts) {
-          const delay = retryAfterS !== undefined ? Math.min(retryAfterS * 1000, this.options.maxRetryAfterMs) : this.backoff(attempt);
-          log.debug(`${status} on ${method} ${url.pathname}; retrying in ${delay} ms`);
-          await sleep(delay, signal);
-          continue;
-        }
-        throw this.retriesExhausted(status, details, isWrite, answers);
+          throw errorForFailure({ failure: 'status', write, details, answers, unauthorizedAdvice: credentials.unauthorizedAdvice?.(details.basecampMessage) });
+        case 'fail':
+          if (decision.pauseMs !== undefined) await this.options.budget.pause(decision.pauseMs); // a 429 holds back everyone
+          throw errorForFailure({
+            failure: decision.failure,
+            write,
+            details,
+            answers,
+            retryAfterSeconds: decision.retryAfterSeconds,
+            reasonHeader: header(headers, 'reason'),
+            unauthorizedAdvice: status === 401 ? credentials.unauthorizedAdvice?.(details.basecampMessage) : undefined,
+          });
       }
-
-      if (status === 401 && !refreshedAfter401 && this.options.credentials.recoverFromUnauthorized) {
-        refreshedAfter401 = true;
-        if (await this.options.credentials.recoverFromUnauthorized(token, details.basecampMessage, signal)) {
-          attempt--; // a refresh is not a retry of a failed attempt
-          continue;
-        }
-      }
-      throw this.errorFor(status, details, isWrite, resHeaders, answers);
     }
   }
 
-  /** The last of the allowed attempts got a retryable status (not 429, which has its own error). */
-  private retriesExhausted(status: number, details: UpstreamDetails, isWrite: boolean, answers: readonly string[]): BasecampError {
-    const what = `${details.method} ${details.path?.split('?')[0]}`;
-    const said = details.basecampMessage ? `: ${details.basecampMessage}` : '';
-    if (isWrite) {
-      // Only statuses that prove "not applied" are retried for a write, so this one was never applied.
-      return new UpstreamError(`Basecamp answered ${status} to ${what}${said}${attemptsNote(answers)}. ${notAppliedHistory(answers)}. Try again later.`, details);
-    }
-    return new UpstreamError(`Basecamp answered ${status} to ${what}${said}${attemptsNote(answers)}. Try again later.`, details);
-  }
-
-  private errorFor(
-    status: number,
-    details: UpstreamDetails,
-    isWrite: boolean,
-    headers: Record<string, string | string[] | undefined>,
-    answers: readonly string[],
-  ): BasecampError {
-    const what = `${details.method} ${details.path?.split('?')[0]}`;
-    const said = details.basecampMessage ? `: ${details.basecampMessage}` : '';
-    switch (status) {
-      case 401: {
-        const advice =
-          this.options.credentials.unauthorizedAdvice?.(details.basecampMessage) ??
-          'Sign in again with `basecamp-people-mcp login`, or set a valid BASECAMP_ACCESS_TOKEN.';
-        return new AuthenticationError(`Basecamp rejected the access token (401)${said}. ${advice}`, details);
-      }
-      case 403:
-        return new ForbiddenError(
-          `Basecamp refused ${what} (403)${said}. The signed-in person is not allowed to do this (usually: not an admin, or cannot manage that project).`,
-          details,
-        );
-      case 404:
-        if (/account inactive/i.test(header(headers, 'reason') ?? '')) {
-          return new AccountInactiveError(
-            'This Basecamp account is inactive (expired trial, cancelled or suspended); Basecamp answers 404 for everything in it. Reactivate it in Basecamp, or select another account.',
-            details,
-          );
-        }
-        return new NotFoundError(`Not found (404): ${what}. It does not exist, was deleted, or this token cannot see it.`, details);
-      case 400:
-      case 415:
-      case 422:
-        return new ValidationRejectedError(`Basecamp rejected ${what} (${status})${said}.`, details);
-      case 507:
-        return new PlanLimitError(`Basecamp's plan limit is reached (507)${said}. Upgrade the plan or free up room first.`, details);
-      default:
-        if (isWrite) {
-          return new OutcomeUnknownError(
-            `Basecamp answered ${status} to ${what}${said}. It may or may not have applied the change. ${resendHistory(answers)} Check the current state before trying again.`,
-            details,
-          );
-        }
-        return new UpstreamError(`Basecamp answered ${status} to ${what}${said}${attemptsNote(answers)}. Try again later.`, details);
+  /** One attempt on the wire: its answer, or why there was none. Never throws. */
+  private async send(method: Method, url: URL, token: string, body: string | undefined, signal: AbortSignal | undefined): Promise<Sent> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      'user-agent': this.options.userAgent,
+      accept: 'application/json',
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
+    // One controller per attempt, fed by the caller's signal and our timeout; the listener is removed after,
+    // so long loops over one MCP request do not pile listeners on its signal (AbortSignal.any leaks on Node 20).
+    const attemptAbort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attemptAbort.abort(new Error('request timeout'));
+    }, this.options.requestTimeoutMs);
+    const forward = () => attemptAbort.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    try {
+      const res = await undiciRequest(url, {
+        method,
+        headers,
+        body,
+        dispatcher: this.dispatcher,
+        signal: attemptAbort.signal,
+        headersTimeout: this.options.requestTimeoutMs,
+        bodyTimeout: this.options.requestTimeoutMs,
+      });
+      return { type: 'answered', status: res.statusCode, headers: res.headers, raw: await res.body.text() };
+    } catch (error) {
+      if (signal?.aborted) return { type: 'cancelled', error };
+      const code = (error as { code?: string }).code ?? (error as Error).name;
+      const noAnswer = timedOut || /Timeout/i.test(code);
+      const reason = noAnswer ? `no answer within ${this.options.requestTimeoutMs} ms` : `connection failed (${code})`;
+      return { type: 'failed', code, timedOut: noAnswer, reason, error };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
     }
   }
 
@@ -469,31 +360,6 @@ export class BasecampHttp {
     }
     return { items, total, pages };
   }
-}
-
-/** " (after 3 attempts: 503, 502, 504)" when there was more than one request; "" otherwise. */
-function attemptsNote(answers: readonly string[]): string {
-  return answers.length > 1 ? ` (after ${answers.length} attempts: ${answers.join(', ')})` : '';
-}
-
-const times = (n: number) => (n === 1 ? 'once' : `${n} times`);
-
-/** A write whose every answer proved it was not applied (only such answers lead to a re-send). */
-function notAppliedHistory(answers: readonly string[]): string {
-  const resent = answers.length - 1;
-  return resent === 0
-    ? 'That answer means the change was not applied, so nothing changed'
-    : `Each of those answers means the change was not applied, so it was re-sent ${times(resent)}; it was never applied, so nothing changed`;
-}
-
-/**
- * For a write whose last attempt has an unknown outcome: whether it had been re-sent before (only after
- * answers that prove "not applied"), and that it was not re-sent after this one.
- */
-function resendHistory(answers: readonly string[]): string {
-  const earlier = answers.slice(0, -1);
-  if (earlier.length === 0) return 'It was not re-sent.';
-  return `It had been re-sent ${times(earlier.length)} after answers that mean it was not applied (${earlier.join(', ')}); it was not re-sent after this last attempt.`;
 }
 
 /** Appends the items whose `id` was not seen yet (items without one always); returns how many were added. */

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { AuthenticationError, ConfigurationError, NetworkError, UpstreamError } from './errors.js';
-import { assertSecureUrl } from './http.js';
+import { assertSecureUrl } from '../security.js';
 
 export interface LaunchpadAccount {
   product: string;

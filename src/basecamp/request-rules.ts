@@ -1,0 +1,101 @@
+/**
+ * The client's rules, as one pure decision: what one attempt's answer means for a read or a write, and what
+ * happens next. `BasecampHttp.request` only carries them out (sleep, pause the budget, refresh, throw), so every
+ * rule is here and tested as a table (test/request-rules.test.ts).
+ *
+ * The write-safety rule in one sentence: a write is re-sent only after an answer that proves Basecamp did not
+ * apply it (429, 503) or when it provably never left this machine; anything else that is not a clear answer
+ * is an unknown outcome, reported as such and never re-sent.
+ */
+
+/** What one attempt got. */
+export type Answer =
+  | { type: 'status'; status: number; retryAfterSeconds?: number; bodyIsJson: boolean }
+  | { type: 'connection'; code: string; timedOut: boolean }
+  /** The caller cancelled (MCP cancellation) while the request was in flight. */
+  | { type: 'cancelled' };
+
+export interface Attempt {
+  write: boolean;
+  /** 1 for the first attempt. */
+  attempt: number;
+  maxAttempts: number;
+  /** Whether a refresh after a 401 was already tried in this request (it is tried once). */
+  refreshedAfter401: boolean;
+  /** Whether the credentials can try to recover from a 401 (refresh); a static token cannot. */
+  canRefresh: boolean;
+  /** The longest wait done inside a call; a longer Retry-After is handed back to the caller. */
+  maxRetryAfterMs: number;
+  /** The jittered exponential backoff for this attempt, in ms. */
+  backoffMs: number;
+}
+
+/** Why a request failed; `errorForFailure` (errors.ts) turns it into the error with its message. */
+export type Failure =
+  /** A write that provably never left this machine (connection refused, DNS): nothing changed. */
+  | 'not-sent'
+  /** A write that may have reached Basecamp without a clear answer. */
+  | 'outcome-unknown'
+  /** A write cancelled by the caller while in flight: it may or may not have been applied. */
+  | 'cancelled-in-flight'
+  /** A write answered 2xx with a body that is not JSON: Basecamp took it, what it did is unknown. */
+  | 'outcome-unreadable'
+  /** A read cancelled by the caller. */
+  | 'cancelled'
+  /** A read that got no answer on any attempt. */
+  | 'network'
+  /** A read answered 2xx with a body that is not JSON. */
+  | 'not-json'
+  /** 429s until the attempts ran out, or a Retry-After longer than we wait. */
+  | 'rate-limited'
+  /** A retryable status on the last attempt (for a write: one that proves it was not applied). */
+  | 'retries-exhausted'
+  /** A status that has its own meaning (401, 403, 404, 4xx, 507, other 5xx). */
+  | 'status';
+
+export type Decision =
+  | { do: 'return' }
+  /** Wait, then send again. */
+  | { do: 'retry'; delayMs: number }
+  /** Pause every queued request of the budget (a 429), then send again once the pause is over. */
+  | { do: 'pause-and-retry'; pauseMs: number }
+  /** Refresh the credentials, then send again; a refresh does not use up an attempt. */
+  | { do: 'refresh' }
+  /** Fail. `pauseMs`: pause the budget first (a 429 must hold back everyone, even when this call gives up). */
+  | { do: 'fail'; failure: Failure; pauseMs?: number; retryAfterSeconds?: number };
+
+const RETRYABLE_READ_STATUS = new Set([429, 502, 503, 504]);
+/** Statuses that prove Basecamp did not apply a write, so re-sending it is safe. */
+export const WRITE_NOT_APPLIED_STATUS = new Set([429, 503]);
+/** Connection errors that prove the request never left this machine. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+export function decide(answer: Answer, a: Attempt): Decision {
+  const lastAttempt = a.attempt >= a.maxAttempts;
+  if (answer.type === 'cancelled') return { do: 'fail', failure: a.write ? 'cancelled-in-flight' : 'cancelled' };
+  if (answer.type === 'connection') {
+    if (a.write) return { do: 'fail', failure: NOT_SENT_CODES.has(answer.code) ? 'not-sent' : 'outcome-unknown' };
+    return lastAttempt ? { do: 'fail', failure: 'network' } : { do: 'retry', delayMs: a.backoffMs };
+  }
+
+  const { status, retryAfterSeconds } = answer;
+  if (status >= 200 && status < 300) {
+    if (answer.bodyIsJson) return { do: 'return' };
+    return { do: 'fail', failure: a.write ? 'outcome-unreadable' : 'not-json' };
+  }
+  const retryable = a.write ? WRITE_NOT_APPLIED_STATUS.has(status) : RETRYABLE_READ_STATUS.has(status);
+  if (retryable && status === 429) {
+    const pauseMs = (retryAfterSeconds ?? Math.ceil(a.backoffMs / 1000)) * 1000;
+    if (lastAttempt || pauseMs > a.maxRetryAfterMs) {
+      return { do: 'fail', failure: 'rate-limited', pauseMs, retryAfterSeconds: Math.ceil(pauseMs / 1000) };
+    }
+    return { do: 'pause-and-retry', pauseMs };
+  }
+  if (retryable) {
+    if (lastAttempt) return { do: 'fail', failure: 'retries-exhausted' };
+    const delayMs = retryAfterSeconds !== undefined ? Math.min(retryAfterSeconds * 1000, a.maxRetryAfterMs) : a.backoffMs;
+    return { do: 'retry', delayMs };
+  }
+  if (status === 401 && a.canRefresh && !a.refreshedAfter401) return { do: 'refresh' };
+  return { do: 'fail', failure: 'status' };
+}
