@@ -3,6 +3,7 @@ import {
   BasecampError,
   CancelledError,
   InvalidInputError,
+  KnownError,
   NotConfiguredError,
   OutcomeUnknownError,
   RateLimitedError,
@@ -31,22 +32,26 @@ export function errorResult(toolName: string, error: unknown): TextResult {
   const details: Record<string, unknown> = {};
   let message: string;
   let kind: string;
-  if (error instanceof BasecampError) {
+  let structuredContent: Record<string, unknown> | undefined;
+  if (error instanceof KnownError) {
     message = error.message;
     kind = error.kind;
-    if (error.status !== undefined) details.status = error.status;
-    if (error.requestId) details.request_id = error.requestId;
+    structuredContent = error.result;
+    const requestId = error instanceof BasecampError ? error.requestId : undefined;
+    if (error instanceof BasecampError && error.status !== undefined) details.status = error.status;
+    if (requestId) details.request_id = requestId;
     if (error instanceof RateLimitedError) details.retry_after_seconds = error.retryAfterSeconds;
     if (error instanceof OutcomeUnknownError) details.outcome = 'unknown';
     if (error instanceof AuthenticationError) details.sign_in_again = error.signInAgain;
     if (!(error instanceof InvalidInputError || error instanceof NotConfiguredError || error instanceof CancelledError)) {
-      log.info(`${toolName} failed: ${message}${error.requestId ? ` (X-Request-Id ${error.requestId})` : ''}`);
+      log.info(`${toolName} failed: ${message}${requestId ? ` (X-Request-Id ${requestId})` : ''}`);
     }
   } else {
     kind = 'internal';
     message = `Unexpected failure in ${toolName}: ${error instanceof Error ? error.message : String(error)}. This is a bug in basecamp-people-mcp; nothing more was attempted.`;
     log.error(`${toolName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
+  // A write stopped part-way also says, as structuredContent, exactly what was and was not done.
   const text = `${toolName} failed: ${message}\n\n${JSON.stringify({ error: kind, ...details })}`;
-  return { content: [{ type: 'text', text }], isError: true };
+  return { content: [{ type: 'text', text }], ...(structuredContent ? { structuredContent } : {}), isError: true };
 }

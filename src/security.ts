@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { BasecampError } from './basecamp/errors.js';
+import { ConfigurationError } from './basecamp/errors.js';
 
 /** 127.0.0.0/8, localhost and ::1 (bracketed or not): where plain http and unauthenticated serving are allowed. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -19,11 +19,11 @@ export function assertSecureUrl(url: string, what: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new BasecampError(`${what} is not a valid URL: ${JSON.stringify(url)}`);
+    throw new ConfigurationError(`${what} is not a valid URL: ${JSON.stringify(url)}`);
   }
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return parsed;
-  throw new BasecampError(
+  throw new ConfigurationError(
     `${what} must use https (plain http is allowed only for 127.0.0.1, localhost and [::1]); got ${parsed.origin}`,
   );
 }

@@ -100,7 +100,7 @@ function makeContext(server: McpServer, service: Service, extra: Extra, options:
       // A client that fails or times out answering is not a bug here: say so, and that nothing changed.
       const result = await asked.catch((error: unknown) => {
         const reason = error instanceof Error ? error.message : String(error);
-        throw new ConfirmationFailedError(`Could not ask for confirmation: ${reason}; nothing was changed. Retry, or use dry_run to review the plan.`, {}, { cause: error });
+        throw new ConfirmationFailedError(`Could not ask for confirmation: ${reason}; nothing was changed. Retry, or use dry_run to review the plan.`, { cause: error });
       });
       if (result.action !== 'accept') return result.action;
       return z.object({ confirm: z.literal(true) }).safeParse(result.content).success ? 'accept' : 'decline';

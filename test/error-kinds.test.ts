@@ -38,8 +38,10 @@ const wireKind = (error: unknown): string => {
 
 describe('error kinds on the wire', () => {
   it('every error class has its pinned kind, and errorResult puts exactly that kind on the wire', () => {
+    // Every concrete class (KnownError and ToolError are abstract bases with no kind of their own).
     const classes = Object.entries(errors).filter(
-      (e): e is [string, typeof BasecampError] => typeof e[1] === 'function' && (e[1] === BasecampError || e[1].prototype instanceof BasecampError),
+      (e): e is [string, typeof BasecampError] =>
+        typeof e[1] === 'function' && e[1].prototype instanceof errors.KnownError && e[1] !== errors.ToolError,
     );
     expect(classes.map(([name]) => name).sort()).toEqual(Object.keys(PINNED).sort());
     for (const [name, Cls] of classes) {
@@ -48,6 +50,17 @@ describe('error kinds on the wire', () => {
       expect(wireKind(error), name).toBe(PINNED[name]);
     }
     expect([...Object.values(PINNED), 'internal'].sort()).toEqual([...ERROR_KINDS].sort());
+  });
+
+  it('failures found here are ToolErrors, Basecamp\'s answers BasecampErrors; only the latter carry status and request id', () => {
+    for (const Cls of [errors.InvalidInputError, errors.NotConfiguredError, errors.ConfigurationError, errors.NoHqProjectError, errors.IncompleteDataError, errors.ConfirmationFailedError, errors.RateBudgetUnavailableError]) {
+      expect(new Cls('x')).toBeInstanceOf(errors.ToolError);
+      expect(new Cls('x')).not.toBeInstanceOf(BasecampError);
+    }
+    const upstream = new errors.NotFoundError('gone', { status: 404, requestId: 'r-9' });
+    expect(upstream).not.toBeInstanceOf(errors.ToolError);
+    const text = errorResult('some_tool', upstream).content[0]!.text;
+    expect(JSON.parse(text.slice(text.lastIndexOf('\n\n') + 2))).toEqual({ error: 'not_found', status: 404, request_id: 'r-9' });
   });
 
   it('a kind does not depend on the class name (a renamed subclass keeps it)', () => {

@@ -2,7 +2,8 @@
  * The one error vocabulary. Every failure a tool can report is one of these classes, and each carries an
  * explicit wire `kind` (the `error` field of an isError result): renaming a class never changes the
  * contract. `toToolError`'s counterpart, `errorResult` (src/results.ts), turns them into results.
- * Anything that is not a BasecampError is reported as kind `internal`: a real bug.
+ * Anything that is not a KnownError is reported as kind `internal`: a real bug. ToolError: found here (bad
+ * input, configuration, a guess refused); BasecampError: Basecamp's answer, with its status and request id.
  */
 
 import type { Failure } from './request-rules.js';
@@ -16,8 +17,34 @@ export interface UpstreamDetails {
   path?: string;
 }
 
-export class BasecampError extends Error {
+/** Options every known failure takes: the cause, and for a write that was partly done, its structured result. */
+export interface FailureOptions {
+  cause?: unknown;
+  /** What was and was not done (a sweep stopped part-way): the isError result carries it as structuredContent. */
+  result?: Record<string, unknown>;
+}
+
+/** Every failure this server knows how to tell. Anything else that reaches a tool result is a bug (`internal`). */
+export abstract class KnownError extends Error {
   /** The wire name of this failure. Subclasses set their own; never derive it from the class name. */
+  abstract readonly kind: string;
+  readonly result?: Record<string, unknown>;
+  constructor(message: string, options?: FailureOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.result = options?.result;
+  }
+}
+
+/** A failure found here, before or without Basecamp: bad input, missing or broken configuration, a guess refused. */
+export abstract class ToolError extends KnownError {
+  constructor(message: string, options?: FailureOptions) {
+    super(message, options);
+  }
+}
+
+/** Basecamp (or Launchpad) answered with a failure, or could not be reached; carries what it said. */
+export class BasecampError extends KnownError {
   readonly kind: string = 'basecamp';
   readonly status?: number;
   readonly basecampMessage?: string;
@@ -25,9 +52,8 @@ export class BasecampError extends Error {
   readonly method?: string;
   readonly path?: string;
 
-  constructor(message: string, details: UpstreamDetails = {}, options?: { cause?: unknown }) {
+  constructor(message: string, details: UpstreamDetails = {}, options?: FailureOptions) {
     super(message, options);
-    this.name = new.target.name;
     this.status = details.status;
     this.basecampMessage = details.basecampMessage;
     this.requestId = details.requestId;
@@ -37,17 +63,17 @@ export class BasecampError extends Error {
 }
 
 /** The caller's input is wrong; nothing was sent. */
-export class InvalidInputError extends BasecampError {
+export class InvalidInputError extends ToolError {
   override readonly kind = 'invalid_input';
 }
 
 /** No credentials are configured. */
-export class NotConfiguredError extends BasecampError {
+export class NotConfiguredError extends ToolError {
   override readonly kind = 'not_configured';
 }
 
 /** The configuration exists but is unusable (a corrupt or unreadable token file, a bad setting). */
-export class ConfigurationError extends BasecampError {
+export class ConfigurationError extends ToolError {
   override readonly kind = 'configuration';
 }
 
@@ -56,7 +82,7 @@ export class AuthenticationError extends BasecampError {
   override readonly kind = 'authentication';
   /** True when signing in again (`basecamp-people-mcp login`) is the only fix. */
   readonly signInAgain: boolean;
-  constructor(message: string, details: UpstreamDetails & { signInAgain?: boolean } = {}, options?: { cause?: unknown }) {
+  constructor(message: string, details: UpstreamDetails & { signInAgain?: boolean } = {}, options?: FailureOptions) {
     super(message, details, options);
     this.signInAgain = details.signInAgain ?? true;
   }
@@ -96,14 +122,14 @@ export class PlanLimitError extends BasecampError {
 export class RateLimitedError extends BasecampError {
   override readonly kind = 'rate_limited';
   readonly retryAfterSeconds: number;
-  constructor(message: string, retryAfterSeconds: number, details: UpstreamDetails = {}) {
-    super(message, details);
+  constructor(message: string, retryAfterSeconds: number, details: UpstreamDetails = {}, options?: FailureOptions) {
+    super(message, details, options);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
 /** The shared (Redis) rate budget cannot be used: requests are refused, never sent past the budget. */
-export class RateBudgetUnavailableError extends BasecampError {
+export class RateBudgetUnavailableError extends ToolError {
   override readonly kind = 'rate_budget_unavailable';
 }
 
@@ -131,17 +157,17 @@ export class CancelledError extends BasecampError {
 }
 
 /** Basecamp 4 has no "invite to the account" endpoint, so the HQ stands in for "the company"; there is none. */
-export class NoHqProjectError extends BasecampError {
+export class NoHqProjectError extends ToolError {
   override readonly kind = 'no_hq_project';
 }
 
 /** A listing could not be read to the end, so an answer that depends on all of it would be a guess. */
-export class IncompleteDataError extends BasecampError {
+export class IncompleteDataError extends ToolError {
   override readonly kind = 'incomplete';
 }
 
 /** Asking the human (elicitation) failed on the client's side: nothing was changed. */
-export class ConfirmationFailedError extends BasecampError {
+export class ConfirmationFailedError extends ToolError {
   override readonly kind = 'confirmation_failed';
 }
 

@@ -99,18 +99,18 @@ export const trashPerson = defineTool({
     const note =
       status === 'done'
         ? `Revoked ${person.name} from ${revoked.length} project(s). ${finishNote}`
-        : `Partly done: revoked from ${revoked.length} of ${plan.length}; failed at ${failed.map((f) => f.project_id).join(', ')}; not attempted: ${untouched.map((p) => p.id).join(', ') || 'none'}. Run trash_person again (it re-reads membership) once the cause is fixed. ${finishNote}`;
+        : `Partly done: revoked from ${revoked.length} of ${plan.length}; failed at ${failed.map((f) => `${f.project_id} (${f.error})`).join(', ')}; not attempted: ${untouched.map((p) => p.id).join(', ') || 'none'}. Run trash_person again (it re-reads membership) once the cause is fixed. ${finishNote}`;
     const structured = { ...base, dry_run: false, status, revoked_from: revoked, failed, note };
-    if (status === 'partial') throw partialFailure(`${note}\n\n${JSON.stringify(structured)}`, stoppedBy);
+    if (status === 'partial') throw partialFailure(note, stoppedBy, structured);
     return { structured, summary: note };
   },
 });
 
 /** A sweep that stopped part-way keeps the kind of what stopped it where the client acts on it (outcome unknown, wait and retry). */
-function partialFailure(message: string, cause: unknown): BasecampError {
-  if (cause instanceof OutcomeUnknownError) return new OutcomeUnknownError(message, {}, { cause });
-  if (cause instanceof RateLimitedError) return new RateLimitedError(message, cause.retryAfterSeconds);
-  return new BasecampError(message, {}, { cause });
+function partialFailure(message: string, cause: unknown, result: Record<string, unknown>): BasecampError {
+  if (cause instanceof OutcomeUnknownError) return new OutcomeUnknownError(message, {}, { cause, result });
+  if (cause instanceof RateLimitedError) return new RateLimitedError(message, cause.retryAfterSeconds, {}, { cause, result });
+  return new BasecampError(message, {}, { cause, result });
 }
 
 async function findPerson(ctx: ToolServices, args: { person_id?: number; email?: string }, signal: AbortSignal): Promise<Person> {

@@ -79,7 +79,7 @@ describe('never trips the rate limit', () => {
     const service = track(sandboxService(sb, { config: { rateLimit: { max: 10, windowMs: 1000 } } }));
     const client = track(await connectClient(service));
     const ids = [...sb.data.people.keys()].slice(0, 40);
-    const results = await Promise.all(ids.map((id) => call(client!, 'get_person', { person_id: id })));
+    const results = await Promise.all(ids.map((id) => call(client, 'get_person', { person_id: id })));
     expect(results.filter((r) => r.isError)).toHaveLength(0);
     expect(sb.throttled).toBe(0);
   });
@@ -96,7 +96,7 @@ describe('a 200 that does not say what changed is an unknown outcome (item 11)',
     expect(trash.isError).toBe(true);
     expect(text(trash)).toMatch(/did not say what it changed/);
     expect(text(trash)).toMatch(/"error":"outcome_unknown"/);
-    expect(text(trash)).toMatch(/"status":"partial"/);
+    expect(structured<{ status: string }>(trash).status).toBe('partial');
     expect(writes(sb)).toHaveLength(2); // one invite, then trash stopped at its first unknown
   });
 });
