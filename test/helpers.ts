@@ -127,7 +127,7 @@ export async function startRedis(port: number, dir?: string): Promise<ChildProce
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    redis.stdout!.on('data', (d: Buffer) => {
+    redis.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (/Ready to accept connections/i.test(out)) {
         clearTimeout(timer);

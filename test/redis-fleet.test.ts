@@ -42,7 +42,7 @@ async function startInstance(sb: Sandbox, redisUrl: string, name: string): Promi
   let stderr = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`instance ${name} did not start: ${stderr}`)), 15_000);
-    proc.stderr!.on('data', (d: Buffer) => {
+    proc.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       const m = /streamable HTTP at (\S+)/.exec(stderr);
       if (m) {

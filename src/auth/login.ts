@@ -169,7 +169,8 @@ export async function pickAccountOnTerminal(accounts: LaunchpadAccount[]): Promi
 /** Asks for the client secret without echoing it (never take a secret from argv). */
 export async function askSecret(prompt: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-  const output = rl as unknown as { _writeToOutput: (s: string) => void };
+  // `_writeToOutput` is readline's internal echo hook, not in its public types.
+  const output = rl as typeof rl & { _writeToOutput: (s: string) => void };
   const original = output._writeToOutput.bind(rl);
   let prompted = false;
   output._writeToOutput = (s: string) => {

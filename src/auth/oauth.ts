@@ -56,8 +56,9 @@ export function expiresAtFrom(expiresIn: unknown, now = Date.now()): string {
 }
 
 function tokenFrom(body: Record<string, unknown>): TokenResponse {
-  if (typeof body.access_token !== 'string' || !body.access_token) throw new BasecampError('Launchpad answered without an access_token.');
-  return body as unknown as TokenResponse;
+  const accessToken = body.access_token;
+  if (typeof accessToken !== 'string' || !accessToken) throw new BasecampError('Launchpad answered without an access_token.');
+  return { ...body, access_token: accessToken };
 }
 
 /** Authorization code → tokens (the end of `login`). */

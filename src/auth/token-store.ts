@@ -60,7 +60,7 @@ export class TokenStore {
     const c = this.cached;
     if (c && c.mtimeMs === st.mtimeMs && c.ino === st.ino && c.size === st.size) return c.token;
     this.warnIfReadableByOthers(st.mode);
-    const token = readTokenFile(this.path) as StoredToken | undefined;
+    const token: StoredToken | undefined = readTokenFile(this.path);
     this.cached = { mtimeMs: st.mtimeMs, ino: st.ino, size: st.size, token };
     return token;
   }

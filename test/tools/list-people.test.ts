@@ -33,7 +33,7 @@ describe('list_people', () => {
     const jan = structured<{ people: { email_address: string }[]; total: number }>(await call(client, 'list_people', { query: 'JAN@acme' }));
     expect(jan.people.map((p) => p.email_address)).toContain('jan@acme.example');
     const launch = structured<{ people: { id: number }[]; total: number }>(await call(client, 'list_people', { project_id: 2000004 }));
-    expect(launch.total).toBe(sb!.data.projects.get(2000004)!.members.size);
+    expect(launch.total).toBe(sb.data.projects.get(2000004)!.members.size);
   });
 
   it('rejects a cursor from another listing', async () => {
