@@ -1,6 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 /**
- * Logs go to stderr only: on stdio, stdout belongs to JSON-RPC. Nothing here ever receives a secret;
- * `redact` is a last line of defence for messages built from upstream text.
+ * Logs go to stderr: on stdio, stdout belongs to JSON-RPC. A line logged while a tool call runs also goes to the
+ * client that made the call, as an MCP log message (the logging capability; the client's logging/setLevel
+ * filters it), and to no other client. Nothing here ever receives a secret; `redact` is a last line of defence
+ * for messages built from upstream text.
  */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -22,9 +26,20 @@ export function redact(text: string): string {
   return secretPatterns.reduce((acc, re) => acc.replace(re, '$1[redacted]'), text);
 }
 
-function write(level: LogLevel, message: string): void {
+/** Where a tool call's log lines go besides stderr: the calling client. */
+export type LogSink = (level: Exclude<LogLevel, 'silent'>, message: string) => void;
+const callSink = new AsyncLocalStorage<LogSink>();
+
+/** Runs `fn` with its log lines (and those of everything it awaits) also sent to `sink`. */
+export function withLogSink<T>(sink: LogSink, fn: () => T): T {
+  return callSink.run(sink, fn);
+}
+
+function write(level: Exclude<LogLevel, 'silent'>, message: string): void {
   if (order[level] < order[threshold]) return;
-  process.stderr.write(`[basecamp-people-mcp] ${level}: ${redact(message)}\n`);
+  const text = redact(message);
+  process.stderr.write(`[basecamp-people-mcp] ${level}: ${text}\n`);
+  callSink.getStore()?.(level, text);
 }
 
 export const log = {

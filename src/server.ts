@@ -4,6 +4,7 @@ import { ElicitResultSchema, type ServerNotification, type ServerRequest } from 
 import { z } from 'zod';
 import { ConfirmationFailedError } from './basecamp/errors.js';
 import { VERSION } from './config.js';
+import { withLogSink, type LogSink } from './log.js';
 import type { Service } from './service.js';
 import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/define.js';
 import { selectTools } from './tools/index.js';
@@ -53,13 +54,18 @@ async function runTool(
   extra: Extra,
   options: ServerOptions,
 ) {
-  try {
-    tool.validate?.(args as never);
-    const output = await tool.handler(args as never, makeContext(server, service, extra, options));
-    return successResult(output);
-  } catch (error) {
-    return errorResult(tool.name, error);
-  }
+  // Log lines of this call also reach this client (and only this one) as MCP log messages.
+  const toClient: LogSink = (level, data) =>
+    void server.sendLoggingMessage({ level: level === 'warn' ? 'warning' : level, logger: 'basecamp-people-mcp', data }, extra.sessionId).catch(() => undefined);
+  return withLogSink(toClient, async () => {
+    try {
+      tool.validate?.(args as never);
+      const output = await tool.handler(args as never, makeContext(server, service, extra, options));
+      return successResult(output);
+    } catch (error) {
+      return errorResult(tool.name, error);
+    }
+  });
 }
 
 function makeContext(server: McpServer, service: Service, extra: Extra, options: ServerOptions): ToolContext {
