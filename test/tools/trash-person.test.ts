@@ -2,7 +2,7 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
-import { ABANDONED, ADAM, call, connectClient, JAN, LAUNCH, OLD_WEBSITE, OWNER, sandboxService, structured, text, toolHarness, writes } from '../helpers.js';
+import { ABANDONED, ADAM, call, connectClient, JAN, LAUNCH, OLD_WEBSITE, OWNER, sandboxService, structured, text, toolHarness, writes, type ToolResult } from '../helpers.js';
 
 const { setup, track } = toolHarness();
 
@@ -36,13 +36,14 @@ describe('trash_person', () => {
     const progress: number[] = [];
     const r = (await client.callTool({ name: 'trash_person', arguments: { person_id: 1000003 } }, undefined, {
       onprogress: (p) => progress.push(p.progress),
-    })) as unknown as { structuredContent: { status: string; revoked_from: number[]; note: string }; isError?: boolean };
+    })) as ToolResult;
+    const done = structured<{ status: string; revoked_from: number[]; note: string }>(r);
     expect(r.isError).toBeFalsy();
     expect(asked[0]).toMatch(/Revoke Jan Jensen/);
-    expect(r.structuredContent.status).toBe('done');
-    expect(r.structuredContent.revoked_from.sort()).toEqual(planned.sort());
+    expect(done.status).toBe('done');
+    expect(done.revoked_from.sort()).toEqual(planned.sort());
     expect(janProjects(sb)).toEqual([]);
-    expect(r.structuredContent.note).toMatch(/Adminland/);
+    expect(done.note).toMatch(/Adminland/);
     // Still on the account: Basecamp 4 has no removal endpoint.
     expect(sb.data.people.has(1000003)).toBe(true);
     for (const [id, p] of sb.data.projects) expect([...p.members].filter((m) => m !== 1000003).sort()).toEqual(others.get(id));
