@@ -21,6 +21,8 @@ const personRecord = z.looseObject({
   client: optional(z.boolean()),
   employee: optional(z.boolean()),
   company: optional(z.object({ id: z.number(), name: z.string() })),
+  created_at: optional(z.string()),
+  updated_at: optional(z.string()),
 });
 
 const projectRecord = z.looseObject({
@@ -30,6 +32,7 @@ const projectRecord = z.looseObject({
   purpose: optional(z.string()),
   status: optional(z.string()),
   app_url: optional(z.string()),
+  clients_enabled: optional(z.boolean()),
 });
 
 const accountRecord = z.looseObject({ id: z.number(), name: z.string() });

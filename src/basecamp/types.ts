@@ -34,6 +34,8 @@ export interface Project {
   created_at?: string;
   updated_at?: string;
   app_url?: string;
+  /** Whether clients can be given access (Basecamp 4; absent on older answers). */
+  clients_enabled?: boolean;
   [key: string]: unknown;
 }
 

@@ -13,6 +13,7 @@ export const compactPerson = z.object({
   employee: z.boolean(),
   personable_type: z.string(),
   company: z.object({ id: z.number(), name: z.string() }).optional(),
+  created_at: z.string().nullable(),
 });
 export type CompactPerson = z.infer<typeof compactPerson>;
 
@@ -31,6 +32,7 @@ export function toCompactPerson(p: Person): CompactPerson {
     employee: p.employee ?? false,
     personable_type: p.personable_type ?? 'User',
     ...(p.company ? { company: { id: p.company.id, name: p.company.name } } : {}),
+    created_at: p.created_at ?? null,
   };
 }
 
@@ -41,6 +43,7 @@ export const compactProject = z.object({
   status: z.string().nullable(),
   description: z.string().nullable(),
   app_url: z.string().nullable(),
+  clients_enabled: z.boolean().nullable().describe('Whether clients can be given access; null when Basecamp did not say.'),
 });
 export type CompactProject = z.infer<typeof compactProject>;
 
@@ -52,9 +55,9 @@ export function toCompactProject(p: Project): CompactProject {
     status: p.status ?? null,
     description: p.description ?? null,
     app_url: p.app_url ?? null,
+    clients_enabled: p.clients_enabled ?? null,
   };
 }
-
 
 /**
  * One person as a line of text: the id first (what every other tool takes), then what tells people apart.
@@ -72,8 +75,10 @@ export function personLine(p: CompactPerson): string {
   ].join('');
 }
 
-/** One project as a line of text: id, name, and purpose/status when not an ordinary active project. */
+/** One project as a line of text: id, name, and purpose/status when not an ordinary active project, `clients` when clients are on. */
 export function projectLine(p: CompactProject): string {
-  const tags = [p.purpose && p.purpose !== 'topic' && p.purpose, p.status && p.status !== 'active' && p.status].filter(Boolean).join(',');
+  const tags = [p.purpose && p.purpose !== 'topic' && p.purpose, p.status && p.status !== 'active' && p.status, p.clients_enabled && 'clients']
+    .filter(Boolean)
+    .join(',');
   return `${p.id} ${p.name}${tags ? ` [${tags}]` : ''}`;
 }
