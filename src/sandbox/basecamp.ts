@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
+import { setClientEnablement, updateProjectClients } from './clients.js';
+import { enrollPeople } from './enrollments.js';
 import { updateProjectPeople } from './project-people.js';
 import type { Reply, SandboxRequest } from './reply.js';
 import type { SandboxData, SandboxProject } from './seed.js';
 
 /**
  * A fake Basecamp 4 API for one account, `/{account_id}/...`, as docs/basecamp-api.md describes it: the
- * people and project endpoints the client uses, geared pages with an absolute Link and X-Total-Count,
+ * people and project endpoints the client uses (with clients, client enablement and account enrollments:
+ * ./clients.ts, ./enrollments.ts), geared pages with an absolute Link and X-Total-Count,
  * ETag/304, 401 for a bad or expired token, 404 for everything else (including the endpoints third-party
  * guides invent). User-Agent and rate limiting are checked in front of it, by the server.
  */
@@ -13,6 +16,18 @@ import type { SandboxData, SandboxProject } from './seed.js';
 export interface BasecampOptions {
   /** Pretend the account is inactive (every API call answers 404 with `Reason: Account Inactive`). */
   inactive?: boolean;
+  /**
+   * Client seats on the account (`data.clientSeats`, changeable later): a client_users.json create that would
+   * need more answers 429 without Retry-After. Default: 50 more than the seeded clients.
+   */
+  clientSeats?: number;
+  /**
+   * Most team members (Users who are not clients) the account may have (`data.userLimit`, changeable later):
+   * an enrollment that would create more answers 507. Default: no limit.
+   */
+  userLimit?: number;
+  /** `false`: an account without enrollments (POST /account/enrollments/people.json answers 404). */
+  enrollments?: boolean;
 }
 
 /** Who a bearer token belongs to; 'expired' and undefined (unknown token) both answer 401. */
@@ -36,8 +51,12 @@ export function basecampApi(data: SandboxData, options: BasecampOptions, authent
     // Basecamp's official SDK leaves `.json` off single resources; both spellings work.
     const path = m[2]!.replace(/\.json$/, '');
     if (req.method === 'GET') return read(req, path, auth.personId, data) ?? NOT_FOUND;
-    const access = /^\/projects\/(\d+)\/people\/users$/.exec(path);
-    if (req.method === 'PUT' && access) return updateProjectPeople(data, Number(access[1]), data.people.get(auth.personId)!, req);
+    const me = data.people.get(auth.personId)!;
+    let write = /^\/projects\/(\d+)\/people\/(users|client_users)$/.exec(path);
+    if (req.method === 'PUT' && write) return (write[2] === 'users' ? updateProjectPeople : updateProjectClients)(data, Number(write[1]), me, req);
+    write = /^\/projects\/(\d+)\/client_enablement$/.exec(path);
+    if ((req.method === 'POST' || req.method === 'DELETE') && write) return setClientEnablement(data, Number(write[1]), me, req, req.method === 'POST');
+    if (req.method === 'POST' && path === '/account/enrollments/people' && options.enrollments !== false) return enrollPeople(data, me, req);
     return NOT_FOUND;
   };
 }
@@ -136,7 +155,12 @@ function accountJson(data: SandboxData): Record<string, unknown> {
     trial_ends_on: null,
     frozen: false,
     paused: false,
-    limits: { can_create_projects: true, can_pin_projects: true, can_create_users: true, can_upload_files: true },
+    limits: {
+      can_create_projects: true,
+      can_pin_projects: true,
+      can_create_users: data.userLimit === undefined || [...data.people.values()].filter((p) => p.personable_type === 'User' && !p.client).length < data.userLimit,
+      can_upload_files: true,
+    },
     subscription: {
       short_name: 'pro_unlimited',
       proper_name: 'Basecamp Pro Unlimited',

@@ -2,6 +2,12 @@
  * The sandbox account's data: deterministic for a given seed and size, shaped like Basecamp 4's JSON
  * (see docs/basecamp-api.md): people of every personable_type, with and without a company, an HQ,
  * teams, projects (some archived, one trashed) and memberships.
+ *
+ * Fixed points tests rely on (default seed): people 1000001..1000007 are the owner, an admin, Jan, a
+ * DummyUser, an Integration, an Outsider and a Tombstone; the last person (id 1_000_000 + `people`) is an
+ * Agent. Projects: 2000001 HQ, 2000002-3 teams, 2000004-10 active topics, 2000011-12 archived, 2000013
+ * trashed. Clients are enabled on topics except Hiring (2000007) and Offsite 2025 (2000010); clients sit on
+ * Launch (2000004) and Q3 Planning (2000005) only, and Launch always has at least one when the account has any.
  */
 
 export interface SeedOptions {
@@ -15,7 +21,7 @@ export interface SandboxPerson {
   attachable_sgid: string;
   name: string;
   email_address: string | null;
-  personable_type: 'User' | 'Integration' | 'DummyUser' | 'Outsider' | 'Tombstone';
+  personable_type: 'User' | 'Integration' | 'DummyUser' | 'Outsider' | 'Tombstone' | 'Agent';
   title: string | null;
   bio: string | null;
   location: string | null;
@@ -56,7 +62,19 @@ export interface SandboxData {
   projects: Map<number, SandboxProject>;
   companies: Map<string, { id: number; name: string }>;
   nextPersonId: number;
+  /** Client seats on the account: a client create past this answers 429 without Retry-After. */
+  clientSeats: number;
+  /** Most team members (Users who are not clients) the account may have; undefined = no limit (507 past it). */
+  userLimit: number | undefined;
+  /** Addresses an invitation email was sent to (enrollments with notify), oldest first. */
+  invitationsSent: string[];
 }
+
+/** Topics that keep clients out (clients_enabled false); every other topic has clients enabled. */
+const INTERNAL_TOPICS = new Set(['Hiring', 'Offsite 2025']);
+
+/** Clients as Basecamp counts them for seats: Users with `client: true`. */
+export const isClient = (p: SandboxPerson | undefined): p is SandboxPerson => !!p && p.client && p.personable_type === 'User';
 
 /** mulberry32: tiny, fast, deterministic. */
 function rng(seed: number): () => number {
@@ -156,8 +174,8 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
   while (people.size < total) {
     const first = pick(FIRST);
     const last = pick(LAST);
-    const isClient = random() < 0.15;
-    const domain = isClient ? CLIENT_DOMAIN : SANDBOX_DOMAIN;
+    const asClient = random() < 0.15;
+    const domain = asClient ? CLIENT_DOMAIN : SANDBOX_DOMAIN;
     let local = `${first}.${last}`.toLowerCase();
     for (let n = 2; used.has(`${local}@${domain}`); n++) local = `${first}.${last}${n}`.toLowerCase();
     used.add(`${local}@${domain}`);
@@ -168,12 +186,12 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
       title: pick(TITLES),
       location: random() < 0.3 ? pick(['Chicago', 'Berlin', 'Tokyo', 'Lagos', 'Lima']) : null,
       time_zone: pick(ZONES),
-      admin: !isClient && r < 0.05,
-      client: isClient,
-      employee: !isClient,
-      can_manage_people: !isClient && r < 0.05,
+      admin: !asClient && r < 0.05,
+      client: asClient,
+      employee: !asClient,
+      can_manage_people: !asClient && r < 0.05,
       // about a third of team members have no company set
-      ...(isClient ? { company: clientCo } : random() < 0.66 ? { company: acme } : {}),
+      ...(asClient ? { company: clientCo } : random() < 0.66 ? { company: acme } : {}),
     });
   }
 
@@ -189,7 +207,7 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
       name,
       description,
       purpose,
-      clients_enabled: purpose === 'topic',
+      clients_enabled: purpose === 'topic' && !INTERNAL_TOPICS.has(name),
       app_url: `https://3.basecamp.com/${accountId}/projects/${id}`,
       members: new Set([owner.id]),
     };
@@ -217,6 +235,28 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
   for (const project of [teams[0]!, topics[0]!, topics[1]!, archived[0]!]) project.members.add(jan.id);
   topics[2]!.members.delete(jan.id);
 
+  // The last person seeded becomes an AI agent: appended after everything random, so every other person,
+  // id and membership is what it was, and the account still has exactly `people` people.
+  const lastId = nextId - 1;
+  const last = people.get(lastId)!;
+  people.set(lastId, {
+    ...makePerson(lastId, {
+      name: 'Acme Assistant',
+      email_address: null,
+      personable_type: 'Agent',
+      title: 'AI agent',
+      employee: false,
+      can_ping: false,
+      can_manage_projects: false,
+      time_zone: last.time_zone,
+    }),
+    created_at: last.created_at,
+    updated_at: last.updated_at,
+  });
+  // At least one client on an active project with clients enabled (already so for the default seeds).
+  const firstClient = [...people.values()].find(isClient);
+  if (firstClient && ![...topics[0]!.members].some((id) => isClient(people.get(id)))) topics[0]!.members.add(firstClient.id);
+
   return {
     accountId,
     accountName: 'Acme Co (sandbox)',
@@ -225,5 +265,8 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
     projects,
     companies,
     nextPersonId: nextId,
+    clientSeats: [...people.values()].filter(isClient).length + 50,
+    userLimit: undefined,
+    invitationsSent: [],
   };
 }

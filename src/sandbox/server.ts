@@ -60,6 +60,8 @@ export interface Sandbox {
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const data = seedAccount(options);
+  if (options.clientSeats !== undefined) data.clientSeats = options.clientSeats;
+  if (options.userLimit !== undefined) data.userLimit = options.userLimit;
   const launchpad = new Launchpad(data, options);
   const ownerToken = launchpad.issueTokens().access_token;
   const basecamp = basecampApi(data, options, (authorization) => launchpad.grantFor(authorization));
