@@ -1,25 +1,62 @@
 import { z } from 'zod';
+import { InvalidInputError } from '../basecamp/errors.js';
+import type { Person } from '../basecamp/types.js';
 import { defineTool } from './define.js';
 import { cursor, detail, limit, projectId } from './params.js';
 import { compactPerson, personLine, toCompactPerson } from './shapes.js';
-import { decodeCursor, matchesText, page } from './listing.js';
+import { decodeCursor, listingKey, matchesText, normalSet, page, sortListing, timeValue } from './listing.js';
 
 const roles = ['admin', 'owner', 'client', 'employee'] as const;
+const sorts = ['name', 'created_at', 'updated_at'] as const;
+/** What the listing leaves out unless `types` is given: people already removed, and Basecamp's sample people. */
+const hiddenByDefault = ['Tombstone', 'DummyUser'] as const;
+
+/** A person's type as the filters see it: Basecamp leaves it out for ordinary users. */
+const typeOf = (p: Person): string => p.personable_type ?? 'User';
 
 export const listPeople = defineTool({
   name: 'list_people',
   title: 'List people',
   description:
     'List the people on the Basecamp account, or on one project (project_id), reading every page Basecamp has. ' +
-    'Filter by a name/email substring (query) or a role (role: admin, owner, client, employee). Use it to answer ' +
-    '"who are our admins?", to find a person id, or to see who is on a project. Results are paged by this tool: ' +
-    'pass next_cursor back as cursor for more. personable_type tells real users (User) from integrations, sample ' +
-    'people (DummyUser), outsiders and people already removed from the account (Tombstone). The text shows one person ' +
-    'per line: id, name, <email>, [roles and type when not a plain User], title, company; detail: "full" adds the JSON.',
+    'Filters combine: query (name/email), role, company (company name: "our clients from Globex" = company "globex" ' +
+    'with client true), client (true: clients only, false: team only), ids (up to 100 known ids at once; unknown ids ' +
+    'come back in not_found), types (personable_type: ["User"] for real users only). Without types, people already ' +
+    'removed (Tombstone) and sample people (DummyUser) are left out and counted in hidden; pass types (e.g. ' +
+    '["Tombstone"]) to see them. sort (name, created_at, updated_at) with order (asc, desc): "the 20 newest people" = ' +
+    'sort created_at, order desc, limit 20; default is Basecamp\'s order. Paged by this tool: pass next_cursor back as ' +
+    'cursor with the same filters. personable_type tells real users (User) from integrations, sample people, outsiders, ' +
+    'agents and removed people. The text shows one person per line: id, name, <email>, [roles and type when not a plain ' +
+    'User], title, company; detail: "full" adds the JSON.',
   inputSchema: {
     project_id: projectId.optional().describe('Only people on this project (from list_projects).'),
     query: z.string().trim().min(1).max(200).optional().describe('Case-insensitive substring of name or email.'),
     role: z.enum(roles).optional().describe('Only people with this role.'),
+    company: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('Case-insensitive substring of the company name; people without a company never match.'),
+    client: z.boolean().optional().describe('true: only clients; false: only people who are not clients.'),
+    ids: z
+      .array(z.number().int().positive())
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Only these person ids (1-100), in the listing\'s order; ids that are not on the account (or project) come back in not_found.'),
+    types: z
+      .array(z.string().trim().min(1).max(50))
+      .min(1)
+      .max(20)
+      .optional()
+      .describe(
+        'Only these personable_type values (case-insensitive; e.g. User, Integration, DummyUser, Outsider, Tombstone, Agent; ' +
+          'an unknown value matches nobody). Default: every type except Tombstone and DummyUser.',
+      ),
+    sort: z.enum(sorts).optional().describe('Sort by name (case-insensitive) or by when they were created or last updated. Default: Basecamp\'s order.'),
+    order: z.enum(['asc', 'desc']).optional().describe('With sort: asc (default) or desc. People without the sorted field come last.'),
     limit,
     cursor,
     detail,
@@ -27,30 +64,83 @@ export const listPeople = defineTool({
   outputSchema: {
     people: z.array(compactPerson),
     total: z.number().describe('People matching the filters, across every page.'),
+    hidden: z.number().describe('People who matched but were left out as Tombstone or DummyUser because types was not given (0 when it was).'),
+    not_found: z.array(z.number()).optional().describe('With ids: the ids that are not people on the account (or the project).'),
     next_cursor: z.string().nullable(),
     truncated: z.boolean().optional().describe('True when Basecamp could not be read to the end; the list is incomplete.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  validate(args) {
+    if (args.order !== undefined && args.sort === undefined) {
+      throw new InvalidInputError('order needs sort: pass sort (name, created_at or updated_at) too, or leave order out for Basecamp\'s order.');
+    }
+  },
   async handler(args, ctx) {
     const { signal } = ctx;
-    const key = JSON.stringify(['people', args.project_id ?? null, args.query?.toLowerCase() ?? null, args.role ?? null]);
+    const company = args.company?.toLowerCase();
+    const ids = normalSet(args.ids);
+    const types = normalSet(args.types?.map((t) => t.toLowerCase()));
+    const key = listingKey('people', {
+      project_id: args.project_id,
+      query: args.query?.toLowerCase(),
+      role: args.role,
+      company,
+      client: args.client,
+      ids,
+      types,
+      sort: args.sort,
+      order: args.sort ? (args.order ?? 'asc') : undefined,
+    });
     const offset = decodeCursor(args.cursor, key);
     const all =
       args.project_id !== undefined
         ? await ctx.directory.projectPeople(args.project_id, { signal })
         : await ctx.directory.people({ signal });
-    const matching = all.items
-      .filter((p) => matchesText(args.query, p.name, p.email_address))
-      .filter((p) => !args.role || p[args.role] === true);
+
+    const wanted = ids ? new Set(ids) : undefined;
+    const filtered = all.items.filter(
+      (p) =>
+        matchesText(args.query, p.name, p.email_address) &&
+        (!args.role || p[args.role] === true) &&
+        (company === undefined || (p.company?.name.toLowerCase().includes(company) ?? false)) &&
+        (args.client === undefined || (p.client ?? false) === args.client) &&
+        (!wanted || wanted.has(p.id)),
+    );
+    const typeSet = new Set(types ?? []);
+    const defaultHidden = new Set<string>(hiddenByDefault.map((t) => t.toLowerCase()));
+    const kept = filtered.filter((p) => (types ? typeSet.has(typeOf(p).toLowerCase()) : !defaultHidden.has(typeOf(p).toLowerCase())));
+    const hiddenPeople = types ? [] : filtered.filter((p) => defaultHidden.has(typeOf(p).toLowerCase()));
+    const matching = args.sort ? sortListing(kept, sortValue(args.sort), args.order) : kept;
+
+    const present = new Set(all.items.map((p) => p.id));
+    const not_found = args.ids ? [...new Set(args.ids)].filter((id) => !present.has(id)) : undefined;
+
     const { slice, next_cursor } = page(matching, offset, args.limit ?? 100, key);
+    const people = slice.map(toCompactPerson);
     const where = args.project_id !== undefined ? `project ${args.project_id}` : 'the account';
     const more = next_cursor ? ' More with next_cursor.' : '';
+    const hiddenTypes = hiddenByDefault.filter((t) => hiddenPeople.some((p) => typeOf(p).toLowerCase() === t.toLowerCase()));
+    const hiddenNote = hiddenPeople.length ? ` ${hiddenPeople.length} hidden (${hiddenTypes.join(', ')}): pass types to include them.` : '';
+    const missing = not_found?.length
+      ? ` Not found${args.project_id !== undefined ? ` on project ${args.project_id}` : ''}: ${not_found.join(', ')}${all.truncated ? ' (the list is incomplete: they may exist)' : ''}.`
+      : '';
     const warning = all.truncated ? ` WARNING: incomplete, ${all.truncated}.` : '';
-    const people = slice.map(toCompactPerson);
     return {
-      structured: { people, total: matching.length, next_cursor, ...(all.truncated ? { truncated: true } : {}) },
-      summary: `${matching.length} people match on ${where}; showing ${slice.length} from #${offset + 1}.${more}${warning}`,
+      structured: {
+        people,
+        total: matching.length,
+        hidden: hiddenPeople.length,
+        ...(not_found ? { not_found } : {}),
+        next_cursor,
+        ...(all.truncated ? { truncated: true } : {}),
+      },
+      summary: `${matching.length} people match on ${where}; showing ${slice.length} from #${offset + 1}.${more}${hiddenNote}${missing}${warning}`,
       text: args.detail === 'full' ? undefined : [...people.map(personLine), ...(next_cursor ? [`next_cursor: ${next_cursor}`] : [])].join('\n'),
     };
   },
 });
+
+function sortValue(sort: (typeof sorts)[number]): (p: Person) => string | number | undefined {
+  if (sort === 'name') return (p) => p.name;
+  return (p) => timeValue(p[sort]);
+}
