@@ -25,9 +25,9 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
     {
       capabilities: { logging: {} },
       instructions:
-        'Administer the people of a Basecamp 4 account. Basecamp 4 cannot invite anyone without a project (invite_person ' +
-        'uses the HQ by default) and cannot remove a person from the account (trash_person revokes every project and says ' +
-        'how to finish in Adminland). Use dry_run before trash_person.',
+        'Administer the people of a Basecamp 4 account: team members and clients. invite_person and invite_people invite to ' +
+        'the account (and the HQ) or to projects; Basecamp 4 cannot remove a person from the account (trash_person revokes ' +
+        'every project and says how to finish in Adminland). Use dry_run before trash_person.',
     },
   );
   for (const tool of selectTools({ readOnly: options.readOnly })) {

@@ -20,6 +20,7 @@ const PINNED: Record<string, string> = {
   AccountInactiveError: 'account_inactive',
   ValidationRejectedError: 'validation_rejected',
   PlanLimitError: 'plan_limit',
+  SeatLimitError: 'seat_limit',
   RateLimitedError: 'rate_limited',
   RateBudgetUnavailableError: 'rate_budget_unavailable',
   UpstreamError: 'upstream',

@@ -25,6 +25,10 @@ const table: [string, Answer, Attempt, Decision][] = [
   ['read 429 on the last attempt', status(429, 5), read(last), { do: 'fail', failure: 'rate-limited', pauseMs: 5000, retryAfterSeconds: 5 }],
   ['read 429 Retry-After 3600', status(429, 3600), read(), { do: 'fail', failure: 'rate-limited', pauseMs: 3_600_000, retryAfterSeconds: 3600 }],
   ['write 429 Retry-After 61', status(429, 61), write(), { do: 'fail', failure: 'rate-limited', pauseMs: 61_000, retryAfterSeconds: 61 }],
+  // client_users.json: a 429 without Retry-After is the seat limit, a verdict (no retry, no pause); with one, throttling
+  ['seat-limited write 429 without Retry-After', status(429), write({ seatLimited: true }), { do: 'fail', failure: 'seat-limit' }],
+  ['seat-limited write 429 with Retry-After', status(429, 5), write({ seatLimited: true }), { do: 'pause-and-retry', pauseMs: 5000 }],
+  ['other write 429 without Retry-After: throttling', status(429), write({ backoffMs: 1500 }), { do: 'pause-and-retry', pauseMs: 2000 }],
   // 503 proves a write was not applied; 502/504 do not
   ['read 503', status(503), read(), { do: 'retry', delayMs: 800 }],
   ['read 503 Retry-After 2', status(503, 2), read(), { do: 'retry', delayMs: 2000 }],
@@ -82,6 +86,7 @@ describe('how each failure is told', () => {
     ['403', { failure: 'status', details: { ...details, status: 403 } }, 'forbidden', /not allowed/],
     ['422', { failure: 'status', details: { ...details, status: 422, basecampMessage: 'email bad' } }, 'validation_rejected', /rejected PUT \/projects\/1\/people\/users\.json \(422\): email bad/],
     ['507', { failure: 'status', details: { ...details, status: 507 } }, 'plan_limit', /plan limit/],
+    ['seat-limit', { failure: 'seat-limit', details: { ...details, status: 429 } }, 'seat_limit', /no client seat left.*Nothing was created.*waiting will not help/],
     ['read 304 (never asked for)', { failure: 'status', write: false, details: { ...details, method: 'GET', status: 304 } }, 'upstream', /answered 304/],
   ] as [string, Partial<FailedRequest>, string, RegExp][])('%s → %s', (_name, f, kind, message) => {
     const error = errorForFailure(failed(f));

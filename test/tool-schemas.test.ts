@@ -8,11 +8,12 @@ import { connectClient, sandboxService } from './helpers.js';
 const annotationKeys = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;
 
 describe('tool definitions', () => {
-  it('lists the seven public tools', () => {
+  it('lists the public tools', () => {
     expect(tools.map((t) => t.name)).toEqual([
       'list_people',
       'get_person',
       'invite_person',
+      'invite_people',
       'update_project_access',
       'trash_person',
       'get_account',

@@ -1,7 +1,7 @@
-import { OutcomeUnknownError } from './errors.js';
+import { NotFoundError, OutcomeUnknownError } from './errors.js';
 import type { BasecampHttp, Collection } from './http.js';
 import { asAccount, asPerson, asProject, isPersonRecord } from './records.js';
-import type { AccessChange, AccessResult, Account, Person, Project, ProjectStatus } from './types.js';
+import type { AccessChange, AccessResult, Account, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
 
 /** Typed Basecamp 4 calls used by the tools. Knows nothing about MCP. */
 export class BasecampApi {
@@ -45,27 +45,68 @@ export class BasecampApi {
   }
 
   /**
-   * PUT /projects/:id/people/users.json. Basecamp silently drops ids it will not grant (not a person on the
-   * account, a client, a removed person). An answer that does not list what changed is OutcomeUnknownError.
+   * PUT /projects/:id/people/users.json (team members) or client_users.json (clients). Basecamp silently drops
+   * ids it will not grant there (not a person on the account, a removed person, and on each endpoint the other
+   * kind of person). An answer that does not list what changed is OutcomeUnknownError. On client_users.json a
+   * 429 without Retry-After means the account has no client seat left: SeatLimitError, never retried.
    */
-  async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal): Promise<AccessResult> {
+  async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team'): Promise<AccessResult> {
     const body: AccessChange = {};
     if (change.grant?.length) body.grant = change.grant;
     if (change.revoke?.length) body.revoke = change.revoke;
     if (change.create?.length) body.create = change.create;
-    const path = `/projects/${projectId}/people/users.json`;
-    const res = await this.http.request<unknown>('PUT', path, { body, signal });
+    const path = `/projects/${projectId}/people/${as === 'client' ? 'client_users' : 'users'}.json`;
+    const res = await this.http.request<unknown>('PUT', path, { body, signal, seatLimited: as === 'client' });
     const result = parseAccessResult(res.data, { granted: !!(body.grant || body.create), revoked: !!body.revoke });
-    if (!result) {
-      const requestId = res.headers['x-request-id'];
-      throw new OutcomeUnknownError(
-        `Basecamp answered ${res.status} but did not say what it changed on project ${projectId}; it may or may not have ` +
-          `applied; it was not re-sent. Check with list_people project_id=${projectId} before trying again.`,
-        { status: res.status, method: 'PUT', path, requestId: typeof requestId === 'string' ? requestId : undefined },
-      );
-    }
+    if (!result) throw unreadableWrite(res, 'PUT', path, `did not say what it changed on project ${projectId}`, `list_people project_id=${projectId}`);
     return result;
   }
+
+  /** POST (on) or DELETE (off) /projects/:id/client_enablement.json; resolves with the project's state after. */
+  async setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal): Promise<boolean> {
+    const path = `/projects/${projectId}/client_enablement.json`;
+    const res = await this.http.request<unknown>(enabled ? 'POST' : 'DELETE', path, { signal });
+    const state = (res.data as { clients_enabled?: unknown } | null)?.clients_enabled;
+    if (typeof state !== 'boolean') throw unreadableWrite(res, enabled ? 'POST' : 'DELETE', path, 'did not say whether clients are now on', `list_projects`);
+    return state;
+  }
+
+  /**
+   * POST /account/enrollments/people.json: invites a batch to the account (and to the projects it may manage;
+   * others are skipped silently, so read membership back). 'unavailable' when the account has no enrollments
+   * (404): nothing was created, and the caller falls back to a project's users.json.
+   */
+  async enrollPeople(enrollment: Enrollment, signal?: AbortSignal): Promise<Enrolled[] | 'unavailable'> {
+    const path = '/account/enrollments/people.json';
+    let res;
+    try {
+      res = await this.http.request<unknown>('POST', path, { body: enrollment, signal });
+    } catch (error) {
+      if (error instanceof NotFoundError) return 'unavailable';
+      throw error;
+    }
+    const rows = Array.isArray(res.data) ? res.data : undefined;
+    const enrolled = rows?.length === enrollment.people.length ? rows.map(asEnrolled) : undefined;
+    if (!enrolled || enrolled.includes(undefined)) {
+      throw unreadableWrite(res, 'POST', path, 'did not list every person of the batch with its status', 'list_people query=<email>');
+    }
+    return enrolled as Enrolled[];
+  }
+}
+
+/** A 2xx to a write whose answer we cannot read: Basecamp took it, what it did is unknown. */
+function unreadableWrite(res: { status: number; headers: Record<string, string | string[] | undefined> }, method: string, path: string, what: string, check: string): OutcomeUnknownError {
+  const requestId = res.headers['x-request-id'];
+  return new OutcomeUnknownError(
+    `Basecamp answered ${res.status} but ${what}; it may or may not have applied; it was not re-sent. Check with ${check} before trying again.`,
+    { status: res.status, method, path, requestId: typeof requestId === 'string' ? requestId : undefined },
+  );
+}
+
+function asEnrolled(row: unknown): Enrolled | undefined {
+  const status = (row as { status?: unknown } | null)?.status;
+  if ((status !== 'created' && status !== 'existing') || !isPersonRecord(row)) return undefined;
+  return { person: asPerson(row, 'the enrollment answer'), status };
 }
 
 /** Basecamp's `{granted, revoked}`, or undefined when a list we need to read the outcome is missing or malformed. */

@@ -28,12 +28,19 @@ export interface FailureOptions {
 export abstract class KnownError extends Error {
   /** The wire name of this failure. Subclasses set their own; never derive it from the class name. */
   abstract readonly kind: string;
-  readonly result?: Record<string, unknown>;
+  /** Set at construction, or by withResult where a write stopped part-way. */
+  result?: Record<string, unknown>;
   constructor(message: string, options?: FailureOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.result = options?.result;
   }
+}
+
+/** The same failure, now also carrying what was and was not done before it (anything else passes unchanged). */
+export function withResult(error: unknown, result: Record<string, unknown>): unknown {
+  if (error instanceof KnownError) error.result = result;
+  return error;
 }
 
 /** A failure found here, before or without Basecamp: bad input, missing or broken configuration, a guess refused. */
@@ -118,6 +125,11 @@ export class PlanLimitError extends BasecampError {
   override readonly kind = 'plan_limit';
 }
 
+/** A 429 without Retry-After on client_users.json: the account has no client seat left. A verdict, not throttling. */
+export class SeatLimitError extends BasecampError {
+  override readonly kind = 'seat_limit';
+}
+
 /** 429 that we did not (or could no longer) wait out, or a budget pause longer than we wait. */
 export class RateLimitedError extends BasecampError {
   override readonly kind = 'rate_limited';
@@ -184,6 +196,7 @@ export const ERROR_KINDS = [
   'account_inactive',
   'validation_rejected',
   'plan_limit',
+  'seat_limit',
   'rate_limited',
   'rate_budget_unavailable',
   'upstream',
@@ -258,6 +271,11 @@ export function errorForFailure(f: FailedRequest): BasecampError {
       // Only statuses that prove "not applied" are retried for a write, so this one was never applied.
       return new UpstreamError(
         `Basecamp answered ${details.status} to ${what}${said}${attemptsNote(answers)}.${f.write ? ` ${notAppliedHistory(answers)}.` : ''} Try again later.`,
+        details,
+      );
+    case 'seat-limit':
+      return new SeatLimitError(
+        `Basecamp refused ${what}: the account has no client seat left (429 without Retry-After)${said}. Nothing was created or changed, and waiting will not help. Free a seat (remove a client from the account in Adminland) or upgrade the plan, then try again.`,
         details,
       );
     case 'status':

@@ -45,6 +45,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   signal?: AbortSignal;
+  /** A 429 without Retry-After means "no seat left" here (client_users.json): see request-rules.ts. */
+  seatLimited?: boolean;
 }
 
 export interface HttpResponse<T> {
@@ -108,6 +110,7 @@ function basecampMessageOf(body: unknown, raw: string): string | undefined {
   if (body && typeof body === 'object') {
     const b = body as { error?: unknown; errors?: unknown };
     if (typeof b.error === 'string') return b.error;
+    if (Array.isArray(b.errors)) return b.errors.map(rowError).join('; ');
     if (b.errors && typeof b.errors === 'object') {
       return Object.entries(b.errors as Record<string, unknown>)
         .map(([field, msgs]) => `${field} ${Array.isArray(msgs) ? msgs.join(', ') : String(msgs)}`)
@@ -116,6 +119,18 @@ function basecampMessageOf(body: unknown, raw: string): string | undefined {
   }
   const trimmed = raw.trim();
   return trimmed ? trimmed.slice(0, 300) : undefined;
+}
+
+/**
+ * One row of a per-row 422: `{index, messages}` (enrollments: the 0-based position in `people`) or `{email_address, messages}`
+ * (client_users.json create; a blank row has email_address null).
+ */
+function rowError(row: unknown): string {
+  const r = (row ?? {}) as { index?: unknown; email_address?: unknown; messages?: unknown };
+  const messages = Array.isArray(r.messages) ? r.messages.map(String).join(', ') : String(r.messages ?? 'invalid');
+  if (typeof r.index === 'number') return `people[${r.index}]: ${messages}`;
+  if ('email_address' in r) return `${typeof r.email_address === 'string' ? r.email_address : '(blank row)'}: ${messages}`;
+  return messages;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -219,6 +234,7 @@ export class BasecampHttp {
         canRefresh: credentials.recoverFromUnauthorized !== undefined,
         maxRetryAfterMs: this.options.maxRetryAfterMs,
         backoffMs: this.backoff(attempt),
+        seatLimited: opts.seatLimited,
       };
 
       if (sent.type !== 'answered') {

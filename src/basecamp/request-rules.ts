@@ -28,6 +28,11 @@ export interface Attempt {
   maxRetryAfterMs: number;
   /** The jittered exponential backoff for this attempt, in ms. */
   backoffMs: number;
+  /**
+   * Set for endpoints where a 429 *without* Retry-After is a verdict, not throttling (client_users.json: the
+   * account has no client seat left). Such an answer is never retried and never pauses the budget.
+   */
+  seatLimited?: boolean;
 }
 
 /** Why a request failed; `errorForFailure` (errors.ts) turns it into the error with its message. */
@@ -51,7 +56,9 @@ export type Failure =
   /** A retryable status on the last attempt (for a write: one that proves it was not applied). */
   | 'retries-exhausted'
   /** A status that has its own meaning (401, 403, 404, 4xx, 507, other 5xx). */
-  | 'status';
+  | 'status'
+  /** 429 without Retry-After where that means "no seat left" (a verdict: nothing changed). */
+  | 'seat-limit';
 
 export type Decision =
   | { do: 'return' }
@@ -83,6 +90,7 @@ export function decide(answer: Answer, a: Attempt): Decision {
     if (answer.bodyIsJson) return { do: 'return' };
     return { do: 'fail', failure: a.write ? 'outcome-unreadable' : 'not-json' };
   }
+  if (status === 429 && retryAfterSeconds === undefined && a.seatLimited) return { do: 'fail', failure: 'seat-limit' };
   const retryable = a.write ? WRITE_NOT_APPLIED_STATUS.has(status) : RETRYABLE_READ_STATUS.has(status);
   if (retryable && status === 429) {
     const pauseMs = (retryAfterSeconds ?? Math.ceil(a.backoffMs / 1000)) * 1000;

@@ -52,6 +52,22 @@ export interface NewPerson {
   company_name?: string;
 }
 
+/** Which membership a project write is about: team members (users.json) or clients (client_users.json). */
+export type Membership = 'team' | 'client';
+
+/** An account-level invitation batch (POST /account/enrollments/people.json). */
+export interface Enrollment {
+  people: NewPerson[];
+  project_ids?: number[];
+  notify?: boolean;
+}
+
+/** One person of an enrollment answer, in the batch's order. */
+export interface Enrolled {
+  person: Person;
+  status: 'created' | 'existing';
+}
+
 export interface AccessChange {
   grant?: number[];
   revoke?: number[];

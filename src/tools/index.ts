@@ -1,6 +1,7 @@
 import type { RegisteredTool } from './define.js';
 import { getAccount } from './get-account.js';
 import { getPerson } from './get-person.js';
+import { invitePeople } from './invite-people.js';
 import { invitePerson } from './invite-person.js';
 import { listPeople } from './list-people.js';
 import { listProjects } from './list-projects.js';
@@ -12,6 +13,7 @@ export const tools: RegisteredTool[] = [
   listPeople,
   getPerson,
   invitePerson,
+  invitePeople,
   updateProjectAccess,
   trashPerson,
   getAccount,

@@ -16,9 +16,14 @@ export async function projectById(ctx: ToolServices, id: number, signal: AbortSi
   }
 }
 
-export async function hqProject(ctx: ToolServices, signal: AbortSignal): Promise<Project> {
+/** The account's HQ project, if it has one the signed-in person can see. */
+export async function findHq(ctx: ToolServices, signal: AbortSignal): Promise<Project | undefined> {
   const projects = await ctx.directory.projects('active', { signal });
-  const hq = projects.items.find((p) => p.purpose === 'company_hq');
+  return projects.items.find((p) => p.purpose === 'company_hq');
+}
+
+export async function hqProject(ctx: ToolServices, signal: AbortSignal): Promise<Project> {
+  const hq = await findHq(ctx, signal);
   if (!hq) {
     throw new NoHqProjectError(
       'This account has no HQ project (it is turned off, or the signed-in person cannot see it), and Basecamp 4 can add ' +

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BasecampError, IncompleteDataError, InvalidInputError, NotFoundError, OutcomeUnknownError, RateLimitedError } from '../basecamp/errors.js';
-import type { Person, Project } from '../basecamp/types.js';
+import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { defineTool, type ToolContext } from './define.js';
 import { email, personId } from './params.js';
@@ -13,7 +13,7 @@ export const trashPerson = defineTool({
   name: 'trash_person',
   title: 'Offboard a person (revoke everywhere)',
   description:
-    'Offboard one person: revoke their access to every project, team and the HQ (active, archived and trashed, since a ' +
+    'Offboard one person (team member or client): revoke their access to every project, team and the HQ (active, archived and trashed, since a ' +
     'trashed project can be restored) that the ' +
     'signed-in person can see. Basecamp 4\'s API has NO way to remove a person from the account itself: after this, ' +
     'an admin must finish the removal in Adminland (the result gives the link). Run with dry_run: true first to see ' +
@@ -28,7 +28,9 @@ export const trashPerson = defineTool({
     person: compactPerson,
     dry_run: z.boolean(),
     status: z.enum(['planned', 'done', 'partial', 'cancelled']),
-    projects: z.array(compactProject).describe('Projects, teams and HQ the person is on (the plan); status says which are archived or trashed.'),
+    projects: z
+      .array(compactProject.extend({ role: z.enum(['team', 'client']).describe('How they are on it: revoked through Basecamp\'s team or client endpoint.') }))
+      .describe('Projects, teams and HQ the person is on (the plan); status says which are archived or trashed.'),
     revoked_from: z.array(z.number()).describe('Project ids access was revoked from.'),
     failed: z.array(z.object({ project_id: z.number(), error: z.string() })),
     account_removed: z.literal(false).describe('Always false: Basecamp 4 has no API for this.'),
@@ -45,9 +47,11 @@ export const trashPerson = defineTool({
     await refuseProtected(ctx, person, signal);
     const adminland = await ctx.account.adminlandPeopleUrl(signal);
     const { plan, checked } = await planOffboarding(ctx, person, signal, progress);
+    // A client is revoked through client_users.json (users.json drops client ids), everyone else through users.json.
+    const role: Membership = person.client ? 'client' : 'team';
     const base = {
       person: toCompactPerson(person),
-      projects: plan.map(toCompactProject),
+      projects: plan.map((p) => ({ ...toCompactProject(p), role })),
       account_removed: false as const,
       adminland_url: adminland,
     };
@@ -58,7 +62,7 @@ export const trashPerson = defineTool({
     if (args.dry_run) {
       return {
         structured: { ...base, dry_run: true, status: 'planned' as const, revoked_from: [], failed: [], note: `Dry run: nothing was changed. Would revoke ${person.name} from ${plan.length} project(s). ${finishNote}` },
-        summary: `Plan: revoke ${person.name} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}. Nothing changed.`,
+        summary: `Plan: revoke ${person.name}${role === 'client' ? ' (a client)' : ''} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}. Nothing changed.`,
       };
     }
 
@@ -81,7 +85,7 @@ export const trashPerson = defineTool({
       for (const [i, project] of plan.entries()) {
         await progress(checked + i, checked + plan.length, `Revoking from ${label(project)}`);
         try {
-          const result = await ctx.api.updateProjectPeople(project.id, { revoke: [person.id] }, signal);
+          const result = await ctx.api.updateProjectPeople(project.id, { revoke: [person.id] }, signal, role);
           if (result.revoked.some((p) => p.id === person.id)) revoked.push(project.id);
           else failed.push({ project_id: project.id, error: 'Basecamp did not confirm the revocation.' });
         } catch (error) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { InvalidInputError } from '../basecamp/errors.js';
-import type { Person, Project } from '../basecamp/types.js';
+import { InvalidInputError, withResult } from '../basecamp/errors.js';
+import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { defineTool } from './define.js';
 import { grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
@@ -38,41 +38,47 @@ async function refuseRevokingSelf(ctx: ToolServices, revokeIds: number[], projec
   }
 }
 
-/**
- * Who these ids are, after the write: 'unknown' when the directory cannot say (unreadable, or read only in
- * part). The write is done by then, so a failed look-up must not turn its result into a failure.
- */
-async function lookUpAfterWrite(ctx: ToolServices, ids: number[], signal: AbortSignal): Promise<Map<number, Person | 'unknown' | undefined>> {
+/** What the directory says of each id (undefined: not on the account; 'unknown': the directory cannot say). */
+type Known = Person | 'unknown' | undefined;
+
+/** Who these ids are, as far as the directory can tell: 'unknown' when it cannot be read (or only in part). */
+async function lookUp(ctx: ToolServices, ids: number[], signal: AbortSignal): Promise<Map<number, Known>> {
   const all = await ctx.directory.people({ signal }).catch(() => undefined);
   return new Map(ids.map((id) => [id, all?.items.find((p) => p.id === id) ?? (all && !all.truncated ? undefined : 'unknown')] as const));
 }
 
 /** Why Basecamp left someone out of its answer, as far as the directory can tell. */
-function whyLeftOut(person: Person | undefined | 'unknown', action: Action, projectId: number): string {
+function whyLeftOut(person: Known, action: Action, projectId: number): string {
   const notDone = action === 'grant' ? 'Not granted' : 'Not revoked';
   if (person === 'unknown') return `${notDone}: Basecamp left it out of its answer, and the directory could not be read to say why. Check with list_people project_id=${projectId}.`;
   if (!person) return 'Basecamp ignored it: not a person on this account.';
   if (person.personable_type === 'Tombstone') return `${notDone}: ${person.name} was removed from the account.`;
-  if (person.client) {
-    return `${notDone}: ${person.name} is a client, and this tool manages team members only (Basecamp drops client ids here). Manage clients in the project's People settings in Basecamp.`;
-  }
   return `${notDone}: Basecamp left ${person.name} out of its answer without saying why. Check with list_people project_id=${projectId}.`;
 }
+
+/** Clients are granted and revoked through client_users.json, everyone else through users.json. */
+const membershipOf = (person: Known): Membership => (person && person !== 'unknown' && person.client ? 'client' : 'team');
 
 export const updateProjectAccess = defineTool({
   name: 'update_project_access',
   title: 'Grant or revoke project access',
   description:
     'Give people access to a project, a team or the HQ (grant) and/or take it away (revoke), by person id or email. ' +
-    'Only team members already on the account can be granted; use invite_person for someone new. Unknown emails fail before ' +
+    'Team members and clients already on the account can be granted (clients go through Basecamp\'s client endpoint, ' +
+    'team members through the team one: a request may mix them); use invite_person for someone new. Granting a client ' +
+    'where clients are off is refused unless enable_clients: true. Unknown emails fail before ' +
     'anything changes, and so does revoking the signed-in person or granting into a trashed project. People Basecamp left ' +
-    'out of its answer come back in ignored, with the likely reason (not a person on the account, a client, a removed person). ' +
+    'out of its answer come back in ignored, with the likely reason (not a person on the account, a removed person). ' +
     'Granting into an archived project works but is read-only for them: the result says so in warning. Revoking does not ' +
     'remove anyone from the account.',
   inputSchema: {
     project_id: projectId,
     grant: people.optional().describe('Person ids or emails to give access.'),
     revoke: people.optional().describe('Person ids or emails to take access from.'),
+    enable_clients: z
+      .boolean()
+      .optional()
+      .describe('true: if a client is granted on a project where clients are off, turn clients on first (Basecamp applies its default client visibility).'),
   },
   outputSchema: {
     project_id: z.number(),
@@ -81,6 +87,7 @@ export const updateProjectAccess = defineTool({
     revoked: z.array(compactPerson),
     ignored: z.array(z.object({ person: z.union([z.number(), z.string()]), action: z.enum(['grant', 'revoke']), reason: z.string() })),
     warning: z.string().optional().describe('Set when the project is archived: people granted can see it, read-only.'),
+    clients_enabled_now: z.boolean().optional().describe('true: clients were off on the project and this call turned them on (enable_clients).'),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   validate(args) {
@@ -104,9 +111,38 @@ export const updateProjectAccess = defineTool({
     if (grantIds.length) refuseGrantIntoTrash(project);
     if (revokeIds.length) await refuseRevokingSelf(ctx, revokeIds, project, signal);
 
-    let result: { granted: Person[]; revoked: Person[] };
+    // Route each person by their record: clients through client_users.json, everyone else through users.json.
+    const known = await lookUp(ctx, [...grantIds, ...revokeIds], signal);
+    const split = (ids: number[], m: Membership) => ids.filter((id) => membershipOf(known.get(id)) === m);
+    const writes = (['team', 'client'] as const)
+      .map((m) => ({ membership: m, grant: split(grantIds, m), revoke: split(revokeIds, m) }))
+      .filter((w) => w.grant.length || w.revoke.length);
+    const clientGrants = writes.find((w) => w.membership === 'client')?.grant ?? [];
+    const enableFirst = clientGrants.length > 0 && project.clients_enabled === false;
+    if (enableFirst && !args.enable_clients) {
+      throw new InvalidInputError(
+        `${clientGrants.map((id) => nameOf(known.get(id), id)).join(', ')} ${clientGrants.length === 1 ? 'is a client' : 'are clients'}, and clients are off on ` +
+          `${project.name}. Nothing was changed. Pass enable_clients: true to turn clients on there first (Basecamp applies its ` +
+          `default client visibility), or turn them on in the project's settings in Basecamp.`,
+      );
+    }
+
+    const result: { granted: Person[]; revoked: Person[] } = { granted: [], revoked: [] };
+    let clientsEnabledNow = false;
+    const done = () => ({ project_id: project.id, project_name: project.name, granted: result.granted.map(toCompactPerson), revoked: result.revoked.map(toCompactPerson), ignored: [] });
     try {
-      result = await ctx.api.updateProjectPeople(project.id, { grant: grantIds, revoke: revokeIds }, signal);
+      if (enableFirst) clientsEnabledNow = await ctx.api.setClientsEnabled(project.id, true, signal);
+      for (const [i, w] of writes.entries()) {
+        try {
+          const r = await ctx.api.updateProjectPeople(project.id, { grant: w.grant, revoke: w.revoke }, signal, w.membership);
+          result.granted.push(...r.granted);
+          result.revoked.push(...r.revoked);
+        } catch (error) {
+          // The team write went through and the client one did not (or the other way): say exactly what was done.
+          if (i === 0 && !clientsEnabledNow) throw error;
+          throw withResult(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
+        }
+      }
     } finally {
       ctx.directory.invalidate();
     }
@@ -116,11 +152,7 @@ export const updateProjectAccess = defineTool({
       ...grant.filter((g) => !grantedIds.has(idOf(g))).map((g) => ({ person: g, action: 'grant' as const })),
       ...revoke.filter((r) => !revokedIds.has(idOf(r))).map((r) => ({ person: r, action: 'revoke' as const })),
     ];
-    // Emails were resolved before the write; ids are looked up (one directory read) only when Basecamp left one out.
-    const leftOutIds = leftOut.map((x) => x.person).filter((x): x is number => typeof x === 'number');
-    const byId = leftOutIds.length ? await lookUpAfterWrite(ctx, leftOutIds, signal) : new Map<number, Person | 'unknown' | undefined>();
-    const personOf = (x: Who) => (typeof x === 'string' ? byEmail.get(normalEmail(x)) : byId.get(x));
-    const ignored = leftOut.map((x) => ({ ...x, reason: whyLeftOut(personOf(x.person), x.action, project.id) }));
+    const ignored = leftOut.map((x) => ({ ...x, reason: whyLeftOut(known.get(idOf(x.person)), x.action, project.id) }));
     const warning = result.granted.length ? grantWarning(project) : undefined;
 
     const parts = [
@@ -136,8 +168,13 @@ export const updateProjectAccess = defineTool({
         revoked: result.revoked.map(toCompactPerson),
         ignored,
         ...(warning ? { warning } : {}),
+        ...(clientsEnabledNow ? { clients_enabled_now: true } : {}),
       },
-      summary: `${project.name}: ${parts.join('; ') || 'nothing changed'}.${warning ? ` WARNING: ${warning}` : ''}`,
+      summary: `${project.name}: ${clientsEnabledNow ? 'turned clients on; ' : ''}${parts.join('; ') || 'nothing changed'}.${warning ? ` WARNING: ${warning}` : ''}`,
     };
   },
 });
+
+function nameOf(person: Known, id: number): string {
+  return person && person !== 'unknown' ? `${person.name} (id ${id})` : `person ${id}`;
+}

@@ -14,6 +14,10 @@ describe('bad input: a clear error and no request', () => {
     ['list_people', { limit: 501 }],
     ['list_people', { project_id: -1 }],
     ['list_people', { role: 'king' }],
+    ['list_people', { order: 'desc' }],
+    ['list_people', { ids: [] }],
+    ['list_people', { company: '' }],
+    ['list_people', { types: [] }],
     ['get_person', {}],
     ['get_person', { person_id: 1, email: 'a@b.example' }],
     ['get_person', { email: 'not-an-email' }],
@@ -21,6 +25,14 @@ describe('bad input: a clear error and no request', () => {
     ['invite_person', { name: '', email_address: 'a@b.example' }],
     ['invite_person', { name: 'A', email_address: 'nope' }],
     ['invite_person', { name: 'A', email_address: 'a@b.example', project_id: 'x' }],
+    ['invite_person', { name: 'A', email_address: 'a@b.example', as_client: true }],
+    ['invite_person', { name: 'A', email_address: 'a@b.example', project_id: 1, enable_clients: true }],
+    ['invite_people', { people: [] }],
+    ['invite_people', { people: Array.from({ length: 51 }, (_, i) => ({ email_address: `p${i}@b.example` })) }],
+    ['invite_people', { people: [{ email_address: 'nope' }] }],
+    ['invite_people', { people: [{ email_address: 'a@b.example' }], project_ids: ['1'] }],
+    ['invite_people', { people: [{ email_address: 'a@b.example' }], as_client: true }],
+    ['update_project_access', { project_id: 1, grant: [1], enable_clients: 'yes' }],
     ['update_project_access', { project_id: 1 }],
     ['update_project_access', { project_id: 1, grant: [] }],
     ['update_project_access', { project_id: 1, grant: ['not-an-email'] }],
@@ -88,7 +100,7 @@ describe('never trips the rate limit', () => {
 describe('a 200 that does not say what changed is an unknown outcome (item 11)', () => {
   it('invite_person and trash_person get the same verdict (parsed once, in the API client)', async () => {
     const { sb, client } = await setup();
-    sb.intercept((req) => (req.method === 'PUT' ? { status: 200 } : undefined));
+    sb.intercept((req) => (req.method !== 'GET' ? { status: 200 } : undefined));
     const invite = await call(client, 'invite_person', { name: 'Dana', email_address: 'dana@acme.example' });
     expect(invite.isError).toBe(true);
     expect(text(invite)).toMatch(/"error":"outcome_unknown"/);

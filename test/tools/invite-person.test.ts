@@ -5,7 +5,7 @@ import { call, connectClient, LAUNCH, OLD_WEBSITE, sandboxService, structured, t
 const { setup, track } = toolHarness();
 
 describe('invite_person', () => {
-  it('invites a new person through the HQ by default', async () => {
+  it('invites a new person to the account with the HQ by default (one enrollment)', async () => {
     const { sb, client } = await setup();
     const r = await call(client, 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', title: 'PM', company_name: 'Acme Co' });
     expect(r.isError).toBeFalsy();
@@ -14,8 +14,10 @@ describe('invite_person', () => {
     expect(sb.data.projects.get(s.project_id)!.purpose).toBe('company_hq');
     expect(sb.data.projects.get(s.project_id)!.members.has(s.person.id)).toBe(true);
     expect(s.person.company.name).toBe('Acme Co');
-    const put = writes(sb)[0]!;
-    expect(JSON.parse(put.body!)).toEqual({ create: [{ name: 'Dana Doe', email_address: 'dana@acme.example', title: 'PM', company_name: 'Acme Co' }] });
+    const post = writes(sb)[0]!;
+    expect(post.path).toMatch(/\/account\/enrollments\/people\.json$/);
+    expect(JSON.parse(post.body!)).toEqual({ people: [{ name: 'Dana Doe', email_address: 'dana@acme.example', title: 'PM', company_name: 'Acme Co' }], project_ids: [s.project_id], notify: true });
+    expect(writes(sb)).toHaveLength(1);
   });
 
   it('grants an existing person instead of creating a duplicate (created: false), to a named project', async () => {
@@ -27,7 +29,9 @@ describe('invite_person', () => {
     expect(s.person.id).toBe(1000003);
     expect(sb.data.people.size).toBe(before);
     expect(sb.data.projects.get(2000006)!.members.has(1000003)).toBe(true);
-    expect(JSON.parse(writes(sb)[0]!.body!)).toEqual({ grant: [1000003] });
+    // Re-enrolled (Basecamp says "existing"): no duplicate, no second invitation email.
+    expect(JSON.parse(writes(sb)[0]!.body!)).toMatchObject({ people: [{ email_address: 'Jan@Acme.example' }], project_ids: [2000006] });
+    expect(sb.data.invitationsSent).toEqual([]);
   });
 
   it('finds someone added elsewhere after the directory was cached', async () => {
@@ -42,13 +46,23 @@ describe('invite_person', () => {
     expect(structured<{ created: boolean }>(r).created).toBe(false);
   });
 
-  it('says so when the account has no HQ, and asks for a project', async () => {
+  it('no HQ: invited to the account alone (project_id null); without enrollments either, it says so and asks for a project', async () => {
     const { sb, client } = await setup();
     for (const [id, p] of sb.data.projects) if (p.purpose === 'company_hq') sb.data.projects.delete(id);
-    const r = await call(client, 'invite_person', { name: 'Dana', email_address: 'dana@acme.example' });
+    const alone = await call(client, 'invite_person', { name: 'Dana', email_address: 'dana@acme.example' });
+    expect(alone.isError).toBeFalsy();
+    expect(structured(alone)).toMatchObject({ created: true, project_id: null, project_name: null });
+    expect(JSON.parse(writes(sb)[0]!.body!)).not.toHaveProperty('project_ids');
+
+    const old = track(await startSandbox({ enrollments: false, rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    for (const [id, p] of old.data.projects) if (p.purpose === 'company_hq') old.data.projects.delete(id);
+    const oldClient = track(await connectClient(track(sandboxService(old))));
+    const r = await call(oldClient, 'invite_person', { name: 'Dana', email_address: 'dana@acme.example' });
     expect(r.isError).toBe(true);
     expect(r.content[0]!.text).toMatch(/no HQ project.*Pass project_id/s);
-    expect(writes(sb)).toHaveLength(0);
+    expect(r.content[0]!.text).toContain('"error":"no_hq_project"');
+    // Only the enrollment probe (404: nothing created) was sent.
+    expect(writes(old).map((w) => w.status)).toEqual([404]);
   });
 
   it('reports an unknown project clearly, without writing', async () => {
@@ -61,7 +75,7 @@ describe('invite_person', () => {
 
   it('never re-sends the create after a dropped connection, and says the outcome is unknown', async () => {
     const { sb, client } = await setup();
-    sb.intercept((req) => (req.method === 'PUT' ? { status: 0, destroy: true } : undefined));
+    sb.intercept((req) => (req.method !== 'GET' ? { status: 0, destroy: true } : undefined));
     const r = await call(client, 'invite_person', { name: 'Dana', email_address: 'dana@acme.example' });
     expect(r.isError).toBe(true);
     expect(r.content[0]!.text).toMatch(/may or may not have applied/);
@@ -89,7 +103,7 @@ describe('concurrent invites for one address make one person (item 13)', () => {
     const { sb, client } = await setup();
     const before = sb.data.people.size;
     // A slow create: without serialising, the other invite's directory re-read finishes before it lands.
-    sb.intercept((req) => (req.method === 'PUT' ? { delayMs: 300 } : undefined));
+    sb.intercept((req) => (req.method !== 'GET' ? { delayMs: 300 } : undefined));
     const results = await Promise.all([
       call(client, 'invite_person', { name: 'Dana Doe', email_address: 'Dana@x.example', project_id: LAUNCH }),
       call(client, 'invite_person', { name: 'Dana Doe', email_address: 'dana@X.EXAMPLE', project_id: WEBSITE }),
@@ -103,10 +117,9 @@ describe('concurrent invites for one address make one person (item 13)', () => {
     expect(danas).toHaveLength(1);
     expect(sb.data.projects.get(LAUNCH)!.members.has(danas[0]!.id)).toBe(true);
     expect(sb.data.projects.get(WEBSITE)!.members.has(danas[0]!.id)).toBe(true);
-    // Exactly one create was sent; the second invite granted the person the first created.
-    const bodies = writes(sb).map((w) => JSON.parse(w.body!) as Record<string, unknown>);
-    expect(bodies.filter((b) => b.create)).toHaveLength(1);
-    expect(bodies.filter((b) => b.grant)).toEqual([{ grant: [danas[0]!.id] }]);
+    // One invitation email: the second invite found the person the first created (Basecamp: "existing").
+    expect(sb.data.invitationsSent).toEqual(['Dana@x.example']);
+    expect(writes(sb)).toHaveLength(2);
   });
 });
 

@@ -1,0 +1,255 @@
+import { normalEmail } from '../basecamp/directory.js';
+import { BasecampError, InvalidInputError, KnownError, NoHqProjectError } from '../basecamp/errors.js';
+import type { Membership, NewPerson, Person, Project } from '../basecamp/types.js';
+import type { ToolServices } from './define.js';
+import { findHq, grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
+
+/**
+ * Inviting people, one or a batch, as team members or clients: the engine behind invite_person and
+ * invite_people. Each address is invited once (duplicates in a batch, any letter case, share one outcome), an
+ * address already on the account is never created again, and what each project really granted is read from
+ * Basecamp, never assumed.
+ *
+ * Team members: one account-level enrollment for the whole batch (POST /account/enrollments/people.json),
+ * then project membership read back, since project ids the caller cannot manage are skipped silently. Where
+ * the account has no enrollments (404): users.json `create` on the first project (the HQ when none is given)
+ * and `grant` on the others. Clients: client_users.json on each project (there is no account-level client invite).
+ */
+
+export interface InviteRequest {
+  people: NewPerson[];
+  /** Projects to give access to; none: the HQ (team members), or none at all where there is no HQ and enrollments work. */
+  projectIds: number[];
+  asClient: boolean;
+  notify: boolean;
+  /** Turn clients on where they are off (as clients only). */
+  enableClients?: boolean;
+}
+
+export type InviteStatus = 'created' | 'existing' | 'failed';
+
+export interface InviteRow {
+  email_address: string;
+  status: InviteStatus;
+  person?: Person;
+  error?: string;
+}
+
+export interface ProjectOutcome {
+  id: number;
+  name: string;
+  granted: number[];
+  not_granted: number[];
+  warning?: string;
+}
+
+/** A type alias (not an interface) so it can travel as a failure's `result`. */
+export type InviteOutcome = {
+  results: InviteRow[];
+  projects: ProjectOutcome[];
+  /** How the account was reached: 'enrollment' (one account-level request) or 'project' (a project's people endpoint). */
+  via: 'enrollment' | 'project';
+  /** Said when a promise could not be kept (notify: false without enrollments, a project's grant that failed). */
+  notes: string[];
+};
+
+export async function invite(ctx: ToolServices, req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
+  // One entry per address (first spelling and details win); every input row maps to its entry.
+  const unique: NewPerson[] = [];
+  const entryOf = new Map<string, number>();
+  for (const p of req.people) {
+    const key = normalEmail(p.email_address);
+    if (!entryOf.has(key)) {
+      entryOf.set(key, unique.length);
+      unique.push(p);
+    }
+  }
+  const projects = await targetProjects(ctx, req, signal);
+  const outcome = req.asClient ? await inviteClients(ctx, unique, projects, req, signal) : await inviteTeam(ctx, unique, projects, req, signal);
+  return { ...outcome, results: req.people.map((p) => ({ ...outcome.results[entryOf.get(normalEmail(p.email_address))!]!, email_address: p.email_address })) };
+}
+
+/** The projects named (checked before any write), or the HQ for team members when none is named. */
+async function targetProjects(ctx: ToolServices, req: InviteRequest, signal: AbortSignal): Promise<Project[]> {
+  const ids = [...new Set(req.projectIds)];
+  if (ids.length === 0) {
+    if (req.asClient) throw new InvalidInputError('Clients are invited to a project: give project_id(s) (find them with list_projects). Nothing was changed.');
+    const hq = await findHq(ctx, signal);
+    return hq ? [hq] : [];
+  }
+  const projects: Project[] = [];
+  for (const id of ids) projects.push(await projectById(ctx, id, signal));
+  projects.forEach(refuseGrantIntoTrash);
+  if (req.asClient) {
+    const off = projects.filter((p) => p.clients_enabled === false);
+    if (off.length && !req.enableClients) {
+      throw new InvalidInputError(
+        `Clients are off on ${off.map((p) => `${p.name} (${p.id})`).join(', ')}. Nothing was changed. Pass enable_clients: true to turn ` +
+          'them on first (Basecamp applies its default client visibility), or turn them on in the project settings in Basecamp.',
+      );
+    }
+  }
+  return projects;
+}
+
+async function inviteTeam(ctx: ToolServices, people: NewPerson[], projects: Project[], req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
+  const existing = await ctx.directory.findManyByEmail(people.map((p) => p.email_address), signal);
+  const rows: (InviteRow | undefined)[] = people.map((p) => {
+    const known = existing.get(normalEmail(p.email_address));
+    return known?.client
+      ? { email_address: p.email_address, status: 'failed', person: known, error: `${known.name} is a client on this account; invite them with as_client: true.` }
+      : undefined;
+  });
+  const toSend = people.filter((_, i) => !rows[i]);
+  if (toSend.length === 0) return { results: rows as InviteRow[], projects: projects.map((p) => skipped(p, [])), via: 'project', notes: [] };
+
+  let enrolled;
+  try {
+    enrolled = await ctx.api.enrollPeople({ people: toSend, ...(projects.length ? { project_ids: projects.map((p) => p.id) } : {}), notify: req.notify }, signal);
+  } catch (error) {
+    // Enrollments are all-or-nothing: nobody was invited. Each row says so, the rows Basecamp named say why.
+    const named = rowErrors(error instanceof BasecampError ? error.basecampMessage : undefined);
+    let next = 0;
+    const results = rows.map((row) => {
+      if (row) return row;
+      const index = next++;
+      const why = named.get(index);
+      return { email_address: toSend[index]!.email_address, status: 'failed' as const, error: why ?? `Not invited: ${messageOf(error)}` };
+    });
+    throw withRows(error, results, projects, 'enrollment');
+  } finally {
+    ctx.directory.invalidate();
+  }
+  if (enrolled !== 'unavailable') {
+    let next = 0;
+    const results = rows.map((row) => row ?? (({ person, status }) => ({ email_address: '', status, person }))(enrolled[next++]!));
+    const ids = results.filter((r) => r.status !== 'failed').map((r) => r.person!.id);
+    // A 201 does not prove access: project ids the caller cannot manage are skipped silently. Read them back.
+    const outcomes: ProjectOutcome[] = [];
+    for (const project of projects) {
+      const members = new Set((await ctx.api.listProjectPeople(project.id, signal)).items.map((p) => p.id));
+      outcomes.push(outcomeFor(project, ids.filter((id) => members.has(id)), ids.filter((id) => !members.has(id))));
+    }
+    return { results, projects: outcomes, via: 'enrollment', notes: [] };
+  }
+
+  // No enrollments on this account: through a project's users.json, the HQ when none was named.
+  if (projects.length === 0) {
+    throw new NoHqProjectError(
+      'This account has no HQ project (it is turned off, or the signed-in person cannot see it) and no account-level ' +
+        'invitations, and Basecamp 4 can add people only through a project. Pass project_id (find one with list_projects). Nothing was changed.',
+    );
+  }
+  const notes = req.notify ? [] : ['notify: false could not be honoured: this account has no account-level invitations, and Basecamp emails everyone a project invitation creates.'];
+  return { ...(await throughProjects(ctx, people, rows, projects, existing, 'team', signal)), via: 'project', notes };
+}
+
+async function inviteClients(ctx: ToolServices, people: NewPerson[], projects: Project[], req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
+  const existing = await ctx.directory.findManyByEmail(people.map((p) => p.email_address), signal);
+  const rows: (InviteRow | undefined)[] = people.map((p) => {
+    const known = existing.get(normalEmail(p.email_address));
+    return known && !known.client
+      ? { email_address: p.email_address, status: 'failed', person: known, error: `${known.name} is a team member on this account; Basecamp never turns a team member into a client.` }
+      : undefined;
+  });
+  const notes = req.notify ? [] : ['notify: false could not be honoured: Basecamp emails every client it invites.'];
+  try {
+    for (const project of projects) if (project.clients_enabled === false) await ctx.api.setClientsEnabled(project.id, true, signal);
+  } finally {
+    ctx.directory.invalidate();
+  }
+  return { ...(await throughProjects(ctx, people, rows, projects, existing, 'client', signal)), via: 'project', notes };
+}
+
+/**
+ * The first project creates the new people and grants the existing ones; the others grant everyone. A failed
+ * first write fails every row still open (Basecamp's creates are all-or-nothing); a failed later one leaves
+ * that project in not_granted, with why.
+ */
+async function throughProjects(
+  ctx: ToolServices,
+  people: NewPerson[],
+  rows: (InviteRow | undefined)[],
+  projects: Project[],
+  existing: Map<string, Person>,
+  membership: Membership,
+  signal: AbortSignal,
+): Promise<Pick<InviteOutcome, 'results' | 'projects'>> {
+  const open = people.map((p, i) => (rows[i] ? undefined : p)).filter((p): p is NewPerson => p !== undefined);
+  const known = (p: NewPerson) => existing.get(normalEmail(p.email_address));
+  const outcomes: ProjectOutcome[] = [];
+  const results = [...rows];
+  try {
+    for (const [n, project] of projects.entries()) {
+      const first = n === 0;
+      const grantIds = first ? open.flatMap((p) => known(p)?.id ?? []) : results.flatMap((r) => (r && r.status !== 'failed' ? [r.person!.id] : []));
+      const create = first ? open.filter((p) => !known(p)) : [];
+      if (!grantIds.length && !create.length) {
+        outcomes.push(skipped(project, []));
+        continue;
+      }
+      let answer;
+      try {
+        answer = await ctx.api.updateProjectPeople(project.id, { grant: grantIds, create }, signal, membership);
+      } catch (error) {
+        if (!first) {
+          outcomes.push({ ...skipped(project, grantIds), warning: `Not granted: ${messageOf(error)}` });
+          continue;
+        }
+        const why = messageOf(error);
+        people.forEach((p, i) => (results[i] ??= { email_address: p.email_address, status: 'failed', error: why }));
+        throw withRows(error, results as InviteRow[], projects, 'project');
+      }
+      const byEmail = new Map(answer.granted.flatMap((p) => (p.email_address ? [[normalEmail(p.email_address), p] as const] : [])));
+      const grantedIds = new Set(answer.granted.map((p) => p.id));
+      if (first) {
+        people.forEach((p, i) => {
+          if (results[i]) return;
+          const was = known(p);
+          const got = was ? (grantedIds.has(was.id) ? was : undefined) : byEmail.get(normalEmail(p.email_address));
+          results[i] = got
+            ? { email_address: p.email_address, status: was ? 'existing' : 'created', person: got }
+            : { email_address: p.email_address, status: 'failed', ...(was ? { person: was } : {}), error: `Basecamp left ${p.email_address} out of its answer: not invited.` };
+        });
+      }
+      const sent = first ? results.flatMap((r) => (r?.person ? [r.person.id] : [])) : grantIds;
+      outcomes.push(outcomeFor(project, sent.filter((id) => grantedIds.has(id)), sent.filter((id) => !grantedIds.has(id))));
+    }
+  } finally {
+    ctx.directory.invalidate();
+  }
+  return { results: results as InviteRow[], projects: outcomes };
+}
+
+/** `people[N]: message` parts of a per-row 422, by N (see the client's rowError). */
+function rowErrors(message: string | undefined): Map<number, string> {
+  const named = new Map<number, string>();
+  for (const part of message?.split('; ') ?? []) {
+    const m = /^people\[(\d+)\]: (.*)$/s.exec(part);
+    if (m) named.set(Number(m[1]), `Refused by Basecamp: ${m[2]}. Nobody in the batch was invited (Basecamp takes all or none).`);
+  }
+  return named;
+}
+
+function outcomeFor(project: Project, granted: number[], notGranted: number[]): ProjectOutcome {
+  const warning = granted.length ? grantWarning(project) : undefined;
+  return { id: project.id, name: project.name, granted, not_granted: notGranted, ...(warning ? { warning } : {}) };
+}
+
+const skipped = (project: Project, ids: number[]): ProjectOutcome => ({ id: project.id, name: project.name, granted: [], not_granted: ids });
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A failure of the first write, carrying every row's outcome (an InviteOutcome, as `result`) so the tool can
+ * report each person: nobody was invited.
+ */
+function withRows(error: unknown, results: InviteRow[], projects: Project[], via: InviteOutcome['via']): unknown {
+  if (error instanceof KnownError) {
+    const outcome: InviteOutcome = { results, projects: projects.map((p) => skipped(p, [])), via, notes: [] };
+    error.result = outcome;
+  }
+  return error;
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { normalEmail } from '../basecamp/directory.js';
+import { InvalidInputError, KnownError } from '../basecamp/errors.js';
+import { defineTool } from './define.js';
+import { invite, type InviteOutcome } from './invitations.js';
+import { email, projectId } from './params.js';
+import { compactPerson, toCompactPerson } from './shapes.js';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const invitePeople = defineTool({
+  name: 'invite_people',
+  title: 'Invite people (a batch)',
+  description:
+    'Invite up to 50 people in one call, as team members (default) or clients (as_client: true, project_ids required), ' +
+    'optionally giving them access to projects. People already on the account are never created again and get no ' +
+    'second invitation (status existing); the same address twice in the batch is invited once. Team members are ' +
+    'invited to the account in one request where Basecamp offers it, else through the first project (the HQ when ' +
+    'none is given). Access is read back from Basecamp: projects lists who really got it (not_granted: skipped by ' +
+    'Basecamp, e.g. a project the signed-in person cannot manage). Each person has their own status and error.',
+  inputSchema: {
+    people: z
+      .array(
+        z.object({
+          email_address: email.describe('Their email address; Basecamp sends the invitation there.'),
+          name: text(200).optional().describe('Full name (default: the email address).'),
+          title: text(200).optional().describe('Job title.'),
+          company_name: text(200).optional().describe('Their company (created in Basecamp if new).'),
+        }),
+      )
+      .min(1)
+      .max(50)
+      .describe('1-50 people.'),
+    project_ids: z.array(projectId).max(50).optional().describe('Projects to give them access to (default: the HQ for team members).'),
+    as_client: z.boolean().optional().describe('true: invite them as clients (project_ids required; clients see only what is shared with them).'),
+    notify: z.boolean().optional().describe('false: do not email new people an invitation (only where Basecamp offers account-level invites). Default true.'),
+    enable_clients: z.boolean().optional().describe('With as_client: turn clients on first on projects where they are off.'),
+  },
+  outputSchema: {
+    results: z
+      .array(
+        z.object({
+          email_address: z.string(),
+          status: z.enum(['created', 'existing', 'failed']),
+          person: compactPerson.optional(),
+          error: z.string().optional(),
+        }),
+      )
+      .describe('One per input person, in order.'),
+    projects: z
+      .array(z.object({ id: z.number(), name: z.string(), granted: z.array(z.number()), not_granted: z.array(z.number()), warning: z.string().optional() }))
+      .describe('Per project: the person ids Basecamp shows on it now, and those it did not grant.'),
+    via: z.enum(['enrollment', 'project']).describe('enrollment: one account-level invitation; project: through a project\'s people.'),
+    notes: z.array(z.string()),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  validate(args) {
+    if (args.as_client && !args.project_ids?.length) throw new InvalidInputError('as_client: true needs project_ids: clients are invited to projects. Find them with list_projects.');
+    if (args.enable_clients && !args.as_client) throw new InvalidInputError('enable_clients goes with as_client: true.');
+  },
+  async handler(args, ctx) {
+    const outcome = await invite(
+      ctx,
+      {
+        people: args.people.map((p) => ({ name: p.name ?? p.email_address, email_address: p.email_address, ...(p.title ? { title: p.title } : {}), ...(p.company_name ? { company_name: p.company_name } : {}) })),
+        projectIds: args.project_ids ?? [],
+        asClient: args.as_client === true,
+        notify: args.notify !== false,
+        enableClients: args.enable_clients,
+      },
+      ctx.signal,
+    ).catch((error: unknown) => {
+      // A failed batch write carries every row's outcome: report it in this tool's shape.
+      if (error instanceof KnownError && error.result) error.result = structuredOf(error.result as InviteOutcome);
+      throw error;
+    });
+    const structured = structuredOf(outcome);
+    // Nobody invited and nobody granted is a failure, reported as one (with every row's reason).
+    if (outcome.results.every((r) => r.status === 'failed')) throw new InvalidInputError(`Nobody was invited. ${summarize(outcome)}`, { result: structured });
+    return { structured, summary: summarize(outcome) };
+  },
+});
+
+export function structuredOf(outcome: InviteOutcome) {
+  return {
+    results: outcome.results.map((r) => ({ email_address: r.email_address, status: r.status, ...(r.person ? { person: toCompactPerson(r.person) } : {}), ...(r.error ? { error: r.error } : {}) })),
+    projects: outcome.projects,
+    via: outcome.via,
+    notes: outcome.notes,
+  };
+}
+
+function summarize(outcome: InviteOutcome): string {
+  // People, not rows: an address given twice is one person.
+  const count = (s: string) => new Set(outcome.results.filter((r) => r.status === s).map((r) => normalEmail(r.email_address))).size;
+  const failed = count('failed');
+  const partly = outcome.projects.filter((p) => p.not_granted.length);
+  return [
+    `${count('created')} invited, ${count('existing')} already on the account${failed ? `, ${failed} FAILED (see each error)` : ''}.`,
+    ...outcome.projects.map((p) => `${p.name}: ${p.granted.length} with access${p.not_granted.length ? `, ${p.not_granted.length} NOT granted` : ''}.`),
+    ...(partly.length ? ['Not granted means Basecamp skipped them there (the signed-in person may not manage that project).'] : []),
+    ...outcome.notes,
+  ].join(' ');
+}
