@@ -26,13 +26,15 @@ async function main(): Promise<void> {
     out(`  ${name}(${JSON.stringify(args)})`);
     const r = (await client.callTool({ name, arguments: args })) as Result;
     const text = r.content[0]?.text ?? '';
-    out(`  ${r.isError ? 'ERROR: ' : ''}${text.split('\n\n')[0]}`);
+    const [summary, ...rest] = text.split('\n');
+    out(`  ${r.isError ? 'ERROR: ' : ''}${summary}`);
+    // Listings: the first few lines a model reads (one per person or project).
+    if (!r.isError && (name === 'list_people' || name === 'list_projects')) for (const line of rest.slice(0, 4)) out(`    ${line}`);
     return r;
   };
 
   await step('Which account is this?', 'get_account');
-  const admins = await step('Who are our admins?', 'list_people', { role: 'admin' });
-  for (const p of (admins.structuredContent?.people ?? []) as { name: string; email_address: string }[]) out(`    ${p.name} <${p.email_address}>`);
+  await step('Who are our admins?', 'list_people', { role: 'admin' });
   await step('Everyone (every page is read; the tool pages its answer)', 'list_people', { limit: 5 });
   await step('Who is jan@acme.example?', 'get_person', { email: 'jan@acme.example' });
   const launch = await step('Find the Launch project', 'list_projects', { query: 'Launch' });
@@ -42,6 +44,14 @@ async function main(): Promise<void> {
   const q3 = await step('Find Q3 Planning', 'list_projects', { query: 'Q3' });
   const q3Id = (q3.structuredContent?.projects as { id: number }[])[0]!.id;
   await step('Give Dana and Adam access to Q3 Planning', 'update_project_access', { project_id: q3Id, grant: ['dana@acme.example', 'adam@acme.example'] });
+  await step('Invite three people at once (one of them is already here)', 'invite_people', {
+    people: [{ email_address: 'lee@acme.example', name: 'Lee Park' }, { email_address: 'sam@acme.example', name: 'Sam Ruiz' }, { email_address: 'DANA@acme.example' }],
+    project_ids: [q3Id],
+  });
+  await step('Invite a client from Globex to Launch', 'invite_person', { name: 'Gwen Globex', email_address: 'gwen@globex.example', company_name: 'Globex', project_id: launchId, as_client: true });
+  await step('Which clients from Globex do we have?', 'list_people', { client: true, company: 'globex' });
+  await step('Offboard the Globex client: the plan first', 'trash_person', { email: 'gwen@globex.example', dry_run: true });
+  await step('Offboard the Globex client (revoked through the client endpoint)', 'trash_person', { email: 'gwen@globex.example' });
   await step('Offboard jan@acme.example: the plan first', 'trash_person', { email: 'jan@acme.example', dry_run: true });
   await step('Offboard jan@acme.example', 'trash_person', { email: 'jan@acme.example' });
   await step('Bad input is refused before anything is sent', 'get_person', { email: 'not-an-email' });

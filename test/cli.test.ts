@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { connect } from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
+import { tools as registry } from '../src/tools/index.js';
 import { run as runInProcess } from '../src/commands/index.js';
 import type { ToolResult } from './helpers.js';
 
@@ -73,7 +74,7 @@ describe('command line', () => {
     transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const client = new Client({ name: 'cli-test', version: '1.0.0' });
     await client.connect(transport);
-    expect((await client.listTools()).tools).toHaveLength(7);
+    expect((await client.listTools()).tools).toHaveLength(registry.length);
     const r = (await client.callTool({ name: 'list_people', arguments: {} })) as ToolResult;
     expect(r.isError).toBe(true);
     expect(r.content[0]!.text).toMatch(/login/);
@@ -246,7 +247,7 @@ describe('MCP_SESSION_EVICT_GRACE_SECONDS', () => {
       await expect(connectClient()).rejects.toThrow(/503|Too many sessions/);
       await new Promise((r) => setTimeout(r, 1_500));
       const second = await connectClient();
-      expect((await second.listTools()).tools.length).toBe(7);
+      expect((await second.listTools()).tools.length).toBe(registry.length);
       await Promise.all([first.close(), second.close()]);
     } finally {
       child.kill('SIGTERM');
@@ -260,7 +261,7 @@ describe('MCP_HTTP_TOKEN', () => {
     try {
       const client = new Client({ name: 'cli-test', version: '1.0.0' });
       await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: 'Bearer secret' } } }));
-      expect((await client.listTools()).tools.length).toBe(7);
+      expect((await client.listTools()).tools.length).toBe(registry.length);
       await client.close();
       const wrong = await request(url, {
         method: 'POST',

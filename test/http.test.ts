@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tools as registry } from '../src/tools/index.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import type { Service } from '../src/service.js';
@@ -67,7 +68,7 @@ describe('streamable HTTP', () => {
   it('serves the same tools as stdio, with the token', async () => {
     const { http } = await start();
     const { client } = await connect(http.url);
-    expect((await client.listTools()).tools).toHaveLength(7);
+    expect((await client.listTools()).tools).toHaveLength(registry.length);
     const r = (await client.callTool({ name: 'get_person', arguments: { email: 'jan@acme.example' } })) as ToolResult;
     expect(r.structuredContent).toMatchObject({ person: { id: 1000003 } });
   });
@@ -126,7 +127,7 @@ describe('streamable HTTP', () => {
   it('serves unauthenticated on loopback without a token', async () => {
     const { http } = await start({ token: undefined });
     const { client } = await connect(http.url, undefined);
-    expect((await client.listTools()).tools.length).toBe(7);
+    expect((await client.listTools()).tools.length).toBe(registry.length);
   });
 
   it('/healthz answers without auth and without calling Basecamp', async () => {
@@ -170,7 +171,7 @@ describe('streamable HTTP', () => {
     expect(transport.sessionId).toBeUndefined();
     expect(((await client.callTool({ name: 'get_account', arguments: {} })) as ToolResult).isError).toBeFalsy();
     const { client: other } = await connect(http.url);
-    expect((await other.listTools()).tools).toHaveLength(7);
+    expect((await other.listTools()).tools).toHaveLength(registry.length);
     expect(http.sessions()).toBe(0);
     const get = await request(http.url, { headers: { authorization: `Bearer ${TOKEN}`, accept: 'text/event-stream' } });
     expect(get.statusCode).toBe(405);

@@ -134,7 +134,7 @@ export const listPeople = defineTool({
         next_cursor,
         ...(all.truncated ? { truncated: true } : {}),
       },
-      summary: `${matching.length} people match on ${where}; showing ${slice.length} from #${offset + 1}.${more}${hiddenNote}${missing}${warning}`,
+      summary: `${matching.length === 1 ? '1 person matches' : `${matching.length} people match`} on ${where}; showing ${slice.length} from #${offset + 1}.${more}${hiddenNote}${missing}${warning}`,
       text: args.detail === 'full' ? undefined : [...people.map(personLine), ...(next_cursor ? [`next_cursor: ${next_cursor}`] : [])].join('\n'),
     };
   },

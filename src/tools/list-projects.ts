@@ -38,7 +38,7 @@ export const listProjects = defineTool({
     return {
       structured: { projects, total: matching.length, next_cursor, ...(all.truncated ? { truncated: true } : {}) },
       text: args.detail === 'full' ? undefined : [...projects.map(projectLine), ...(next_cursor ? [`next_cursor: ${next_cursor}`] : [])].join('\n'),
-      summary: `${matching.length} ${status} projects match; showing ${slice.length}.${next_cursor ? ' More with next_cursor.' : ''}${all.truncated ? ` WARNING: incomplete, ${all.truncated}.` : ''}`,
+      summary: `${matching.length} ${status} ${matching.length === 1 ? 'project matches' : 'projects match'}; showing ${slice.length}.${next_cursor ? ' More with next_cursor.' : ''}${all.truncated ? ` WARNING: incomplete, ${all.truncated}.` : ''}`,
     };
   },
 });
