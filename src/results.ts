@@ -11,9 +11,11 @@ import {
 import { log } from './log.js';
 import type { ToolOutput } from './tools/define.js';
 
+export type ResultContent = { type: 'text'; text: string } | { type: 'resource'; resource: { uri: string; mimeType: string; text: string } };
+
 export interface TextResult {
   [key: string]: unknown;
-  content: { type: 'text'; text: string }[];
+  content: ResultContent[];
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
 }
@@ -22,13 +24,16 @@ export interface TextResult {
 export function successResult(output: ToolOutput<Record<string, unknown>>): TextResult {
   const body = output.text ?? JSON.stringify(output.structured);
   return {
-    content: [{ type: 'text', text: body ? `${output.summary}\n${body}` : output.summary }],
+    content: [
+      { type: 'text', text: body ? `${output.summary}\n${body}` : output.summary },
+      ...(output.attachments ?? []).map((resource) => ({ type: 'resource' as const, resource })),
+    ],
     structuredContent: output.structured,
   };
 }
 
 /** The one place failures become tool results: what failed, why, and what to do next. */
-export function errorResult(toolName: string, error: unknown): TextResult {
+export function errorResult(toolName: string, error: unknown): TextResult & { content: { type: 'text'; text: string }[] } {
   const details: Record<string, unknown> = {};
   let message: string;
   let kind: string;

@@ -46,6 +46,8 @@ export interface ToolOutput<O> {
    * give one line per item instead (everything a model needs to act on, without the JSON's repeated keys).
    */
   text?: string;
+  /** Files that come with the result as embedded resources (e.g. a CSV a person can save). */
+  attachments?: { uri: string; mimeType: string; text: string }[];
 }
 
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
