@@ -35,12 +35,22 @@ export interface Config {
   clientId?: string;
   clientSecret?: string;
   redirectUri?: string;
+  /** auto: ask a human when the client can, else require a plan token; human: refuse when no human can be asked. */
+  confirm: 'auto' | 'human';
+  /** Seals plan tokens; random per process when unset (tokens then work only on the instance that issued them). */
+  planSecret?: string;
+  /** The audit trail (JSON lines), or undefined when BASECAMP_AUDIT_LOG=off. */
+  auditLog?: string;
+}
+
+/** The folder for the token file and the audit trail. */
+export function configDir(env: Env = process.env): string {
+  if (process.platform === 'win32' && env.APPDATA) return join(env.APPDATA, 'basecamp-people-mcp');
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'basecamp-people-mcp');
 }
 
 export function defaultTokenFile(env: Env = process.env): string {
-  if (process.platform === 'win32' && env.APPDATA) return join(env.APPDATA, 'basecamp-people-mcp', 'token.json');
-  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
-  return join(base, 'basecamp-people-mcp', 'token.json');
+  return join(configDir(env), 'token.json');
 }
 
 /** Problems with the token file are the operator's to fix, not bugs: say what is wrong, where, and what to do. */
@@ -101,6 +111,9 @@ export function configFromSettings(settings: EnvironmentSettings, env: Env, opti
     clientId: settings.BASECAMP_CLIENT_ID,
     clientSecret: settings.BASECAMP_CLIENT_SECRET,
     redirectUri: settings.BASECAMP_REDIRECT_URI,
+    confirm: settings.BASECAMP_CONFIRM ?? 'auto',
+    planSecret: settings.BASECAMP_PLAN_SECRET,
+    auditLog: settings.BASECAMP_AUDIT_LOG === 'off' ? undefined : (settings.BASECAMP_AUDIT_LOG ?? join(configDir(env), 'audit.jsonl')),
   };
 }
 

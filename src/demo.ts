@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     const [summary, ...rest] = text.split('\n');
     out(`  ${r.isError ? 'ERROR: ' : ''}${summary}`);
     // Listings: the first few lines a model reads (one per person or project).
-    if (!r.isError && (name === 'list_people' || name === 'list_projects')) for (const line of rest.slice(0, 4)) out(`    ${line}`);
+    if (!r.isError && ['list_people', 'list_projects', 'list_changes', 'access_report'].includes(name)) for (const line of rest.slice(0, 4)) out(`    ${line}`);
     return r;
   };
 
@@ -50,10 +50,15 @@ async function main(): Promise<void> {
   });
   await step('Invite a client from Globex to Launch', 'invite_person', { name: 'Gwen Globex', email_address: 'gwen@globex.example', company_name: 'Globex', project_id: launchId, as_client: true });
   await step('Which clients from Globex do we have?', 'list_people', { client: true, company: 'globex' });
-  await step('Offboard the Globex client: the plan first', 'trash_person', { email: 'gwen@globex.example', dry_run: true });
-  await step('Offboard the Globex client (revoked through the client endpoint)', 'trash_person', { email: 'gwen@globex.example' });
-  await step('Offboard jan@acme.example: the plan first', 'trash_person', { email: 'jan@acme.example', dry_run: true });
-  await step('Offboard jan@acme.example', 'trash_person', { email: 'jan@acme.example' });
+  // This demo's client cannot ask a human (no elicitation): destructive changes need the exact plan's token.
+  const tokenOf = (r: Result) => (r.structuredContent as { plan_token: string }).plan_token;
+  const gwen = await step('Offboard the Globex client: the plan first (with a plan_token)', 'trash_person', { email: 'gwen@globex.example', dry_run: true });
+  await step('Offboard the Globex client with that plan (revoked through the client endpoint)', 'trash_person', { email: 'gwen@globex.example', plan_token: tokenOf(gwen) });
+  await step('Offboard jan@acme.example without a plan: refused, nothing changed', 'trash_person', { email: 'jan@acme.example' });
+  const jan = await step('Offboard jan@acme.example: the plan first', 'trash_person', { email: 'jan@acme.example', dry_run: true });
+  await step('Offboard jan@acme.example with that exact plan', 'trash_person', { email: 'jan@acme.example', plan_token: tokenOf(jan) });
+  await step('What did we change?', 'list_changes', { limit: 5 });
+  await step('Who can see Q3 Planning?', 'access_report', { project_id: q3Id });
   await step('Bad input is refused before anything is sent', 'get_person', { email: 'not-an-email' });
   await client.close();
   out();

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfirmationFailedError } from './basecamp/errors.js';
 import { VERSION } from './config.js';
 import { withLogSink, type LogSink } from './log.js';
+import { auditedApi, type CallRecord } from './governance/audited-api.js';
 import type { Service } from './service.js';
 import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/define.js';
 import { selectTools } from './tools/index.js';
@@ -60,7 +61,7 @@ async function runTool(
   return withLogSink(toClient, async () => {
     try {
       tool.validate?.(args as never);
-      const output = await tool.handler(args as never, makeContext(server, service, extra, options));
+      const output = await tool.handler(args as never, makeContext(server, service, tool, args, extra, options));
       return successResult(output);
     } catch (error) {
       return errorResult(tool.name, error);
@@ -68,11 +69,21 @@ async function runTool(
   });
 }
 
-function makeContext(server: McpServer, service: Service, extra: Extra, options: ServerOptions): ToolContext {
+function makeContext(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, extra: Extra, options: ServerOptions): ToolContext {
   const progressToken = extra._meta?.progressToken;
   let last = -1;
+  const { governance } = service;
+  // A plan token is recorded by its id only (set once it is verified), never as an argument.
+  const { plan_token: _planToken, ...recorded } = args;
+  const call: CallRecord = {
+    tool: tool.name,
+    arguments: recorded,
+    identity: (signal) => governance.identity(signal).catch(() => null),
+    account: (signal) => service.accountId(signal).catch(() => null),
+  };
   return {
-    api: service.api,
+    api: auditedApi(service.api, governance.audit, call),
+    governance: { plans: governance.plans, mode: governance.confirm, trail: governance.audit, call },
     directory: service.directory,
     account: { id: (signal) => service.accountId(signal), adminlandPeopleUrl: (signal) => service.adminlandPeopleUrl(signal) },
     signal: extra.signal,

@@ -8,10 +8,22 @@ import { BasecampHttp, type Credentials, type HttpOptions } from './basecamp/htt
 import { chooseAccount, fetchAuthorization } from './basecamp/launchpad.js';
 import { RateBudget } from './basecamp/rate-budget.js';
 import { parseAccountId, type Config } from './config.js';
+import { AuditLog } from './governance/audit-log.js';
+import { PlanSealer } from './governance/plan-token.js';
 
 /** Everything a tool needs, built once per process and shared by every session. */
+/** What makes writes accountable: the audit trail, plan tokens, and whether a human must always be asked. */
+export interface Governance {
+  audit?: AuditLog;
+  plans: PlanSealer;
+  confirm: 'auto' | 'human';
+  /** The signed-in person, for the audit trail (read once, then kept for ten minutes). */
+  identity(signal?: AbortSignal): Promise<{ id: number; email_address: string | null } | null>;
+}
+
 export interface Service {
   api: BasecampApi;
+  governance: Governance;
   directory: Directory;
   http: BasecampHttp;
   budget: RateBudget;
@@ -105,8 +117,23 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     ...options.http,
   });
   const api = new BasecampApi(http);
+  let me: { at: number; value: Promise<{ id: number; email_address: string | null } | null> } | undefined;
+  const governance: Governance = {
+    ...(config.auditLog ? { audit: new AuditLog(config.auditLog) } : {}),
+    plans: new PlanSealer(config.planSecret),
+    confirm: config.confirm,
+    identity(signal) {
+      if (!me || Date.now() - me.at > 10 * 60_000) {
+        const value = api.myProfile(signal).then((p) => ({ id: p.id, email_address: p.email_address ?? null }));
+        me = { at: Date.now(), value };
+        value.catch(() => (me = undefined));
+      }
+      return me.value;
+    },
+  };
   return {
     api,
+    governance,
     http,
     budget,
     directory: new Directory(api, config.cacheTtlMs),

@@ -154,11 +154,15 @@ const environmentSchema = z.object({
   MCP_SESSION_EVICT_GRACE_SECONDS: unsetIfEmpty(wholeNumber(1)),
   REDIS_URL: unsetIfEmpty(absoluteUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')),
   BASECAMP_RATE_BUDGET_ID: unsetIfEmpty(text),
+  BASECAMP_CONFIRM: unsetIfEmpty(z.string().trim().toLowerCase().pipe(z.enum(['auto', 'human'], 'must be auto or human'))),
+  // Seals plan tokens; the same value on every instance of a fleet lets any of them accept a token another issued.
+  BASECAMP_PLAN_SECRET: unsetIfEmpty(headerSecret.refine((v) => v.length >= 32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')),
+  BASECAMP_AUDIT_LOG: unsetIfEmpty(text),
 });
 export type EnvironmentSettings = z.infer<typeof environmentSchema>;
 
 /** Variables whose values never appear in a message (a REDIS_URL may hold a password). */
-const SECRET_VARIABLES = new Set(['BASECAMP_ACCESS_TOKEN', 'BASECAMP_CLIENT_SECRET', 'MCP_HTTP_TOKEN', 'REDIS_URL']);
+const SECRET_VARIABLES = new Set(['BASECAMP_ACCESS_TOKEN', 'BASECAMP_CLIENT_SECRET', 'MCP_HTTP_TOKEN', 'REDIS_URL', 'BASECAMP_PLAN_SECRET']);
 
 const flagSchema = z.object({
   help: z.boolean().optional(),

@@ -30,6 +30,10 @@ const PINNED: Record<string, string> = {
   NoHqProjectError: 'no_hq_project',
   IncompleteDataError: 'incomplete',
   ConfirmationFailedError: 'confirmation_failed',
+  ConfirmationRequiredError: 'confirmation_required',
+  PlanChangedError: 'plan_changed',
+  HumanRequiredError: 'human_required',
+  AuditUnavailableError: 'audit_unavailable',
 };
 
 const wireKind = (error: unknown): string => {

@@ -1,3 +1,4 @@
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -52,7 +53,8 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
-    ...loadConfig({ BASECAMP_ACCESS_TOKEN: 'test-token', BASECAMP_TOKEN_FILE: '/nonexistent/token.json' }),
+    // No audit trail unless a test asks for one: tests never write to the real config folder.
+    ...loadConfig({ BASECAMP_ACCESS_TOKEN: 'test-token', BASECAMP_TOKEN_FILE: '/nonexistent/token.json', BASECAMP_AUDIT_LOG: 'off' }),
     ...overrides,
   };
 }
@@ -168,6 +170,8 @@ export interface ToolSetupOptions {
   capabilities?: Record<string, unknown>;
   /** Shorthand for capabilities { elicitation: {} }. */
   elicitation?: boolean;
+  /** A human who says yes to every confirmation (elicitation declared and answered accept). */
+  autoConfirm?: boolean;
   readOnly?: boolean;
   /** Directory cache lifetime (60 s). */
   cacheTtlMs?: number;
@@ -200,7 +204,10 @@ export function toolHarness() {
         ...(credentials ? { credentials } : {}),
       }),
     );
-    const client = track(await connectClient(service, { readOnly: opts.readOnly }, opts.capabilities ?? (opts.elicitation ? { elicitation: {} } : {})));
+    const client = track(
+      await connectClient(service, { readOnly: opts.readOnly }, opts.capabilities ?? (opts.elicitation || opts.autoConfirm ? { elicitation: {} } : {})),
+    );
+    if (opts.autoConfirm) client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { confirm: true } }));
     return { sb, client };
   }
   return { setup, track };

@@ -124,6 +124,22 @@ describe('log', () => {
     expect(lines).toEqual([]);
   });
 
+  it('every log line goes through redact(): a secret in a message never reaches stderr', () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    setLogLevel('debug');
+    const secret = 'S3cr3tValue_abcdefXYZ0123';
+    for (const write of [log.debug, log.info, log.warn, log.error]) write(`refresh failed: {"refresh_token":"${secret}"}; Authorization: Bearer ${secret}`);
+    expect(lines).toHaveLength(4);
+    for (const line of lines) {
+      expect(line).not.toContain(secret);
+      expect(line).toContain('[redacted]');
+    }
+  });
+
   it('redacts a whole bearer token after any spacing, and leaves short words after "Bearer" alone', () => {
     const out = redact('Authorization: Bearer    abcdefghijklmnopqrstuvwxyz0123');
     expect(out).toBe('Authorization: Bearer    [redacted]');

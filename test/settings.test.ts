@@ -49,9 +49,12 @@ const variables: [string, [string, unknown][], string[]][] = [
   ['MCP_SESSION_EVICT_GRACE_SECONDS', [['60', 60]], ['abc', '0', '1m']],
   ['REDIS_URL', [['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'], ['rediss://u:p@r.example:6380/2', 'rediss://u:p@r.example:6380/2']], ['localhost:6379', 'http://r.example']],
   ['BASECAMP_RATE_BUDGET_ID', [['fleet-a', 'fleet-a']], ['  ']],
+  ['BASECAMP_CONFIRM', [['auto', 'auto'], ['HUMAN', 'human']], ['always', 'yes']],
+  ['BASECAMP_PLAN_SECRET', [['x'.repeat(32), 'x'.repeat(32)], [`${'k'.repeat(40)}\n`, 'k'.repeat(40)]], ['short-secret', 'a b'.repeat(12)]],
+  ['BASECAMP_AUDIT_LOG', [['/var/log/bpm/audit.jsonl', '/var/log/bpm/audit.jsonl'], ['off', 'off']], ['   ', 'a\nb']],
 ];
 
-const secretVariables = new Set(['BASECAMP_ACCESS_TOKEN', 'BASECAMP_CLIENT_SECRET', 'MCP_HTTP_TOKEN', 'REDIS_URL']);
+const secretVariables = new Set(['BASECAMP_ACCESS_TOKEN', 'BASECAMP_CLIENT_SECRET', 'MCP_HTTP_TOKEN', 'REDIS_URL', 'BASECAMP_PLAN_SECRET']);
 
 describe('environment variables', () => {
   describe.each(variables)('%s', (name, good, bad) => {

@@ -40,11 +40,19 @@ describe('stdio: the built CLI with --sandbox', () => {
     const launch = projects.projects[0]!.id;
     const invited = await call('invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: launch });
     expect(invited.structuredContent).toMatchObject({ created: true, project_id: launch });
-    const access = await call('update_project_access', { project_id: launch, revoke: ['dana@acme.example'] });
+    // This client cannot ask a human: a revocation answers with its plan and a plan_token, and runs with it.
+    const asked = await call('update_project_access', { project_id: launch, revoke: ['dana@acme.example'] });
+    expect(asked.isError).toBe(true);
+    expect(asked.content[0]!.text).toContain('"error":"confirmation_required"');
+    const revokeToken = (asked.structuredContent as { plan_token: string }).plan_token;
+    const access = await call('update_project_access', { project_id: launch, revoke: ['dana@acme.example'], plan_token: revokeToken });
     expect((access.structuredContent as { revoked: unknown[] }).revoked).toHaveLength(1);
     const plan = await call('trash_person', { email: 'jan@acme.example', dry_run: true });
     expect(plan.structuredContent).toMatchObject({ status: 'planned', account_removed: false });
-    const done = await call('trash_person', { email: 'jan@acme.example' });
+    const refused = await call('trash_person', { email: 'jan@acme.example' });
+    expect(refused.isError).toBe(true);
+    expect(refused.content[0]!.text).toContain('"error":"confirmation_required"');
+    const done = await call('trash_person', { email: 'jan@acme.example', plan_token: (plan.structuredContent as { plan_token: string }).plan_token });
     expect(done.structuredContent).toMatchObject({ status: 'done' });
     const after = await call('trash_person', { email: 'jan@acme.example', dry_run: true });
     expect((after.structuredContent as { projects: unknown[] }).projects).toHaveLength(0);

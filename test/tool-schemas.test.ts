@@ -18,6 +18,8 @@ describe('tool definitions', () => {
       'trash_person',
       'get_account',
       'list_projects',
+      'list_changes',
+      'access_report',
     ]);
   });
 

@@ -3,8 +3,22 @@ import type { BasecampHttp, Collection } from './http.js';
 import { asAccount, asPerson, asProject, isPersonRecord } from './records.js';
 import type { AccessChange, AccessResult, Account, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
 
+/** The people administration the tools use: reads, and the writes the audit trail records. */
+export interface PeopleApi {
+  listPeople(signal?: AbortSignal): Promise<Collection<Person>>;
+  listProjectPeople(projectId: number, signal?: AbortSignal): Promise<Collection<Person>>;
+  getPerson(personId: number, signal?: AbortSignal): Promise<Person>;
+  myProfile(signal?: AbortSignal): Promise<Person>;
+  getAccount(signal?: AbortSignal): Promise<Account>;
+  listProjects(status?: ProjectStatus, signal?: AbortSignal): Promise<Collection<Project>>;
+  getProject(projectId: number, signal?: AbortSignal): Promise<Project>;
+  updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as?: Membership): Promise<AccessResult>;
+  setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal): Promise<{ enabled: boolean; requestId?: string }>;
+  enrollPeople(enrollment: Enrollment, signal?: AbortSignal): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'>;
+}
+
 /** Typed Basecamp 4 calls used by the tools. Knows nothing about MCP. */
-export class BasecampApi {
+export class BasecampApi implements PeopleApi {
   constructor(private readonly http: BasecampHttp) {}
 
   listPeople(signal?: AbortSignal): Promise<Collection<Person>> {
@@ -59,16 +73,16 @@ export class BasecampApi {
     const res = await this.http.request<unknown>('PUT', path, { body, signal, seatLimited: as === 'client' });
     const result = parseAccessResult(res.data, { granted: !!(body.grant || body.create), revoked: !!body.revoke });
     if (!result) throw unreadableWrite(res, 'PUT', path, `did not say what it changed on project ${projectId}`, `list_people project_id=${projectId}`);
-    return result;
+    return { ...result, requestId: requestIdOf(res) };
   }
 
   /** POST (on) or DELETE (off) /projects/:id/client_enablement.json; resolves with the project's state after. */
-  async setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal): Promise<boolean> {
+  async setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal): Promise<{ enabled: boolean; requestId?: string }> {
     const path = `/projects/${projectId}/client_enablement.json`;
     const res = await this.http.request<unknown>(enabled ? 'POST' : 'DELETE', path, { signal });
     const state = (res.data as { clients_enabled?: unknown } | null)?.clients_enabled;
     if (typeof state !== 'boolean') throw unreadableWrite(res, enabled ? 'POST' : 'DELETE', path, 'did not say whether clients are now on', `list_projects`);
-    return state;
+    return { enabled: state, requestId: requestIdOf(res) };
   }
 
   /**
@@ -76,7 +90,7 @@ export class BasecampApi {
    * others are skipped silently, so read membership back). 'unavailable' when the account has no enrollments
    * (404): nothing was created, and the caller falls back to a project's users.json.
    */
-  async enrollPeople(enrollment: Enrollment, signal?: AbortSignal): Promise<Enrolled[] | 'unavailable'> {
+  async enrollPeople(enrollment: Enrollment, signal?: AbortSignal): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'> {
     const path = '/account/enrollments/people.json';
     let res;
     try {
@@ -90,16 +104,20 @@ export class BasecampApi {
     if (!enrolled || enrolled.includes(undefined)) {
       throw unreadableWrite(res, 'POST', path, 'did not list every person of the batch with its status', 'list_people query=<email>');
     }
-    return enrolled as Enrolled[];
+    return { enrolled: enrolled as Enrolled[], requestId: requestIdOf(res) };
   }
+}
+
+function requestIdOf(res: { headers: Record<string, string | string[] | undefined> }): string | undefined {
+  const id = res.headers['x-request-id'];
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** A 2xx to a write whose answer we cannot read: Basecamp took it, what it did is unknown. */
 function unreadableWrite(res: { status: number; headers: Record<string, string | string[] | undefined> }, method: string, path: string, what: string, check: string): OutcomeUnknownError {
-  const requestId = res.headers['x-request-id'];
   return new OutcomeUnknownError(
     `Basecamp answered ${res.status} but ${what}; it may or may not have applied; it was not re-sent. Check with ${check} before trying again.`,
-    { status: res.status, method, path, requestId: typeof requestId === 'string' ? requestId : undefined },
+    { status: res.status, method, path, requestId: requestIdOf(res) },
   );
 }
 

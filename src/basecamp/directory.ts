@@ -3,6 +3,18 @@ import type { Collection } from './http.js';
 import { CancelledError, IncompleteDataError } from './errors.js';
 import type { Person, Project, ProjectStatus } from './types.js';
 
+/** How a collection is read from the directory. */
+export interface ReadOptions {
+  signal?: AbortSignal;
+  /** Re-read from Basecamp even when a cached copy is fresh. */
+  fresh?: boolean;
+  /**
+   * Called (synchronously) when this read goes to Basecamp; not called when a cached copy or a read already under
+   * way serves it. Lets a tool say honestly what it cost: the collection's `pages` when called, else nothing.
+   */
+  onLoad?: () => void;
+}
+
 /**
  * A short-lived cache over the collections the tools read again and again (an email → a person, the
  * projects list), so repeated look-ups do not re-read the whole directory. Entries live `ttlMs`
@@ -20,13 +32,14 @@ export class Directory {
   private cached<T>(
     key: string,
     load: (signal: AbortSignal) => Promise<Collection<T>>,
-    opts: { signal?: AbortSignal; fresh?: boolean },
+    opts: ReadOptions,
   ): Promise<Collection<T>> {
     let entry = this.entries.get(key);
     if (opts.fresh || !entry || Date.now() - entry.at >= this.ttlMs || entry.controller.signal.aborted) {
       const controller = new AbortController();
       const fresh: Entry = { at: Date.now(), controller, waiting: 0, value: load(controller.signal) };
       this.entries.set(key, fresh);
+      opts.onLoad?.();
       // A failed or cancelled load must not be served to the next caller.
       fresh.value.catch(() => {
         if (this.entries.get(key) === fresh) this.entries.delete(key);
@@ -42,15 +55,15 @@ export class Directory {
     return hit ? Date.now() - hit.at : undefined;
   }
 
-  people(opts: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<Collection<Person>> {
+  people(opts: ReadOptions = {}): Promise<Collection<Person>> {
     return this.cached('people', (s) => this.api.listPeople(s), opts);
   }
 
-  projectPeople(projectId: number, opts: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<Collection<Person>> {
+  projectPeople(projectId: number, opts: ReadOptions = {}): Promise<Collection<Person>> {
     return this.cached(`project-people:${projectId}`, (s) => this.api.listProjectPeople(projectId, s), opts);
   }
 
-  projects(status: ProjectStatus, opts: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<Collection<Project>> {
+  projects(status: ProjectStatus, opts: ReadOptions = {}): Promise<Collection<Project>> {
     return this.cached(`projects:${status}`, (s) => this.api.listProjects(status, s), opts);
   }
 

@@ -183,6 +183,26 @@ export class ConfirmationFailedError extends ToolError {
   override readonly kind = 'confirmation_failed';
 }
 
+/** The audit trail cannot be written: the write was not sent (every write is recorded first). */
+export class AuditUnavailableError extends ToolError {
+  override readonly kind = 'audit_unavailable';
+}
+
+/** A destructive write needs a human's answer or an exact plan (a plan_token from a dry run); nothing was changed. */
+export class ConfirmationRequiredError extends ToolError {
+  override readonly kind = 'confirmation_required';
+}
+
+/** The plan_token no longer matches (expired, altered, someone else, or the account changed): nothing was changed. */
+export class PlanChangedError extends ToolError {
+  override readonly kind = 'plan_changed';
+}
+
+/** BASECAMP_CONFIRM=human and the client cannot ask a human: nothing was changed. */
+export class HumanRequiredError extends ToolError {
+  override readonly kind = 'human_required';
+}
+
 /** Every kind on the wire, pinned by a test: adding one is fine, renaming one breaks clients. */
 export const ERROR_KINDS = [
   'basecamp',
@@ -206,6 +226,10 @@ export const ERROR_KINDS = [
   'no_hq_project',
   'incomplete',
   'confirmation_failed',
+  'confirmation_required',
+  'plan_changed',
+  'human_required',
+  'audit_unavailable',
   'internal',
 ] as const;
 

@@ -77,4 +77,6 @@ export interface AccessChange {
 export interface AccessResult {
   granted: Person[];
   revoked: Person[];
+  /** Basecamp's X-Request-Id of the answer (for the audit trail). */
+  requestId?: string;
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configFromSettings, type Config } from '../config.js';
 import { TokenStore } from '../auth/token-store.js';
 import type { Credentials } from '../basecamp/http.js';
@@ -41,6 +44,12 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     const sandbox = await startSandbox({ people: flags.people ?? 120 });
     started.add(() => sandbox.close());
     config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId: sandbox.accountId, accessToken: sandbox.token, tokenSource: 'env' };
+    // A try-out keeps its own audit trail (list_changes works), in a folder removed when it stops.
+    if (!vars.BASECAMP_AUDIT_LOG) {
+      const folder = mkdtempSync(join(tmpdir(), 'basecamp-people-mcp-sandbox-'));
+      started.add(async () => rmSync(folder, { recursive: true, force: true }));
+      config = { ...config, auditLog: join(folder, 'audit.jsonl') };
+    }
     credentials = new StaticCredentials(sandbox.token, 'sandbox token');
     log.info(`using the SANDBOX account (simulated, ${sandbox.data.people.size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
   }
@@ -56,6 +65,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   }
   const service = createService(config, { credentials, budget });
   started.add(() => service.close());
+  log.info(config.auditLog ? `audit trail: ${config.auditLog}` : 'audit trail off (BASECAMP_AUDIT_LOG=off)');
   if (service.notConfigured) log.warn('not signed in to Basecamp: tools will answer with how to sign in (run `basecamp-people-mcp login`, or try `serve --sandbox`).');
 
   const count = selectTools({ readOnly }).length;

@@ -1,6 +1,9 @@
 import type { z } from 'zod';
-import type { BasecampApi } from '../basecamp/api.js';
+import type { PeopleApi } from '../basecamp/api.js';
 import type { Directory } from '../basecamp/directory.js';
+import type { AuditLog } from '../governance/audit-log.js';
+import type { CallRecord } from '../governance/audited-api.js';
+import type { PlanSealer } from '../governance/plan-token.js';
 
 export interface ToolAnnotationsSet {
   readOnlyHint: boolean;
@@ -23,13 +26,23 @@ export interface AccountAccess {
  * a raw request or touch the rate budget: those rules live in the client, below the API.
  */
 export interface ToolServices {
-  api: BasecampApi;
+  api: PeopleApi;
   directory: Directory;
   account: AccountAccess;
 }
 
+/** What a call needs to plan, ask and record: see src/tools/consent.ts and src/governance/. */
+export interface ToolGovernance {
+  plans: PlanSealer;
+  /** auto: ask a human when the client can, else require a plan token; human: refuse when no human can be asked. */
+  mode: 'auto' | 'human';
+  trail?: AuditLog;
+  call: CallRecord;
+}
+
 /** What a handler gets besides its arguments. No MCP types leak past this. */
 export interface ToolContext extends ToolServices {
+  governance: ToolGovernance;
   signal: AbortSignal;
   /** Reports progress when the client asked for it (a no-op otherwise). */
   progress(progress: number, total: number | undefined, message: string): Promise<void>;

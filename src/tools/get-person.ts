@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../basecamp/errors.js';
+import { RequestMeter, scanAccess } from './access-report.js';
 import { defineTool } from './define.js';
 import { email, personId } from './params.js';
 import { fullPerson } from './shapes.js';
@@ -11,13 +12,29 @@ export const getPerson = defineTool({
     'Get one person\'s full Basecamp record (roles, permissions, company, time zone). Give exactly one of ' +
     'person_id, email, or me: true (the signed-in person). By email the record comes from the people directory (cached ' +
     'for BASECAMP_CACHE_TTL, re-read when the email is not in it); out_of_office, which Basecamp sends only for one ' +
-    'person read by id, needs person_id.',
+    'person read by id, needs person_id. include_projects: true adds the projects, teams and HQ the person can reach ' +
+    '(active and archived; trashed ones are not counted), as access_report finds them: one membership read per project ' +
+    'the signed-in person can see, with progress, reused within BASECAMP_CACHE_TTL.',
   inputSchema: {
     person_id: personId.optional(),
     email: email.optional().describe('Look the person up by email address.'),
     me: z.literal(true).optional().describe('true: the person this server is signed in as.'),
+    include_projects: z
+      .boolean()
+      .optional()
+      .describe('true: also list the projects the person can reach (active and archived). Reads every project\'s membership (cached).'),
   },
-  outputSchema: { person: fullPerson },
+  outputSchema: {
+    person: fullPerson,
+    projects: z
+      .array(z.object({ id: z.number(), name: z.string(), status: z.string().nullable() }))
+      .optional()
+      .describe('With include_projects: the projects, teams and HQ the person is on (active and archived), in Basecamp\'s order.'),
+    projects_truncated: z
+      .boolean()
+      .optional()
+      .describe('With include_projects: true when a project list or membership could not be read to the end, so projects may be incomplete.'),
+  },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   validate(args) {
     const given = [args.person_id !== undefined, args.email !== undefined, args.me === true].filter(Boolean).length;
@@ -39,9 +56,19 @@ export const getPerson = defineTool({
       }
     }
     const roles = [person.owner && 'owner', person.admin && 'admin', person.client && 'client'].filter(Boolean).join(', ');
+    const summary = `${person.name}${person.email_address ? ` <${person.email_address}>` : ''} (id ${person.id}${roles ? `; ${roles}` : ''}).`;
+    if (!args.include_projects) return { structured: { person }, summary };
+
+    const id = person.id;
+    const scan = await scanAccess(ctx, new RequestMeter(), { includeArchived: true });
+    const projects = scan.projects
+      .filter((p) => scan.members.get(p.id)?.some((m) => m.id === id))
+      .map((p) => ({ id: p.id, name: p.name, status: p.status ?? null }));
+    const reach = ` On ${projects.length} of the ${scan.projects.length} active and archived projects the signed-in person can see.`;
+    const warning = scan.truncated.length ? ` WARNING: incomplete, could not read ${scan.truncated.join('; ')}.` : '';
     return {
-      structured: { person },
-      summary: `${person.name}${person.email_address ? ` <${person.email_address}>` : ''} (id ${person.id}${roles ? `; ${roles}` : ''}).`,
+      structured: { person, projects, ...(scan.truncated.length ? { projects_truncated: true } : {}) },
+      summary: `${summary}${reach}${warning}`,
     };
   },
 });

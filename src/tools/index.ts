@@ -1,9 +1,11 @@
+import { accessReport } from './access-report.js';
 import type { RegisteredTool } from './define.js';
 import { getAccount } from './get-account.js';
 import { getPerson } from './get-person.js';
 import { invitePeople } from './invite-people.js';
 import { invitePerson } from './invite-person.js';
 import { listPeople } from './list-people.js';
+import { listChanges } from './list-changes.js';
 import { listProjects } from './list-projects.js';
 import { trashPerson } from './trash-person.js';
 import { updateProjectAccess } from './update-project-access.js';
@@ -18,6 +20,8 @@ export const tools: RegisteredTool[] = [
   trashPerson,
   getAccount,
   listProjects,
+  listChanges,
+  accessReport,
 ];
 
 export function selectTools(options: { readOnly?: boolean } = {}): RegisteredTool[] {

@@ -122,7 +122,7 @@ async function inviteTeam(ctx: ToolServices, people: NewPerson[], projects: Proj
   }
   if (enrolled !== 'unavailable') {
     let next = 0;
-    const results = rows.map((row) => row ?? (({ person, status }) => ({ email_address: '', status, person }))(enrolled[next++]!));
+    const results = rows.map((row) => row ?? (({ person, status }) => ({ email_address: '', status, person }))(enrolled.enrolled[next++]!));
     const ids = results.filter((r) => r.status !== 'failed').map((r) => r.person!.id);
     // A 201 does not prove access: project ids the caller cannot manage are skipped silently. Read them back.
     const outcomes: ProjectOutcome[] = [];

@@ -3,10 +3,14 @@ import { normalEmail } from '../basecamp/directory.js';
 import { InvalidInputError, KnownError } from '../basecamp/errors.js';
 import { defineTool } from './define.js';
 import { invite, type InviteOutcome } from './invitations.js';
-import { email, projectId } from './params.js';
+import { email, planToken, projectId } from './params.js';
+import { obtainConsent } from './consent.js';
 import { compactPerson, toCompactPerson } from './shapes.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
+
+/** Batches larger than this need a human's answer or a plan token: a mistaken list emails many strangers. */
+export const CONFIRM_OVER = 10;
 
 export const invitePeople = defineTool({
   name: 'invite_people',
@@ -17,7 +21,9 @@ export const invitePeople = defineTool({
     'second invitation (status existing); the same address twice in the batch is invited once. Team members are ' +
     'invited to the account in one request where Basecamp offers it, else through the first project (the HQ when ' +
     'none is given). Access is read back from Basecamp: projects lists who really got it (not_granted: skipped by ' +
-    'Basecamp, e.g. a project the signed-in person cannot manage). Each person has their own status and error.',
+    'Basecamp, e.g. a project the signed-in person cannot manage). Each person has their own status and error. A batch of ' +
+    `more than ${CONFIRM_OVER} people asks the human first, or (where no human can be asked) answers confirmation_required ` +
+    'with a plan_token to send it with.',
   inputSchema: {
     people: z
       .array(
@@ -35,13 +41,14 @@ export const invitePeople = defineTool({
     as_client: z.boolean().optional().describe('true: invite them as clients (project_ids required; clients see only what is shared with them).'),
     notify: z.boolean().optional().describe('false: do not email new people an invitation (only where Basecamp offers account-level invites). Default true.'),
     enable_clients: z.boolean().optional().describe('With as_client: turn clients on first on projects where they are off.'),
+    plan_token: planToken,
   },
   outputSchema: {
     results: z
       .array(
         z.object({
           email_address: z.string(),
-          status: z.enum(['created', 'existing', 'failed']),
+          status: z.enum(['created', 'existing', 'failed', 'planned']).describe('planned: not sent yet (a batch waiting for confirmation).'),
           person: compactPerson.optional(),
           error: z.string().optional(),
         }),
@@ -50,7 +57,10 @@ export const invitePeople = defineTool({
     projects: z
       .array(z.object({ id: z.number(), name: z.string(), granted: z.array(z.number()), not_granted: z.array(z.number()), warning: z.string().optional() }))
       .describe('Per project: the person ids Basecamp shows on it now, and those it did not grant.'),
-    via: z.enum(['enrollment', 'project']).describe('enrollment: one account-level invitation; project: through a project\'s people.'),
+    via: z.enum(['enrollment', 'project', 'none']).describe('enrollment: one account-level invitation; project: through a project\'s people; none: nothing sent.'),
+    cancelled: z.boolean().optional().describe('true: the person asked said no; nobody was invited.'),
+    plan_token: z.string().optional().describe(`With confirmation_required (batches over ${CONFIRM_OVER} people): seals this batch; pass it back to send it.`),
+    expires_at: z.string().optional(),
     notes: z.array(z.string()),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -59,6 +69,29 @@ export const invitePeople = defineTool({
     if (args.enable_clients && !args.as_client) throw new InvalidInputError('enable_clients goes with as_client: true.');
   },
   async handler(args, ctx) {
+    const addresses = [...new Set(args.people.map((p) => normalEmail(p.email_address)))].sort();
+    if (addresses.length > CONFIRM_OVER) {
+      const projectIds = [...new Set(args.project_ids ?? [])].sort((a, b) => a - b);
+      const consent = await obtainConsent(ctx, {
+        plan: { tool: 'invite_people', subject: 'batch', changes: { addresses, project_ids: projectIds, as_client: args.as_client === true } },
+        question: `Invite ${addresses.length} people${args.as_client ? ' as clients' : ''}${projectIds.length ? ` to project(s) ${projectIds.join(', ')}` : ''}: ${addresses.join(', ')}?`,
+        planToken: args.plan_token,
+        changes: addresses.map((person) => ({ person, action: 'invite' })),
+        planned: (token) => ({
+          results: args.people.map((p) => ({ email_address: p.email_address, status: 'planned' as const })),
+          projects: [],
+          via: 'none' as const,
+          notes: [],
+          ...(token ?? {}),
+        }),
+      });
+      if (!consent.given) {
+        return {
+          structured: { results: args.people.map((p) => ({ email_address: p.email_address, status: 'planned' as const })), projects: [], via: 'none' as const, notes: [], cancelled: true },
+          summary: `Not confirmed (the person asked answered ${consent.answer}): nobody was invited.`,
+        };
+      }
+    }
     const outcome = await invite(
       ctx,
       {

@@ -22,3 +22,9 @@ export const detail = z
   .enum(['compact', 'full'])
   .optional()
   .describe('compact (default): one line per item in the text; full: the structured JSON in the text too.');
+export const planToken = z
+  .string()
+  .min(1)
+  .max(4000)
+  .optional()
+  .describe('The plan_token a dry run (or a confirmation_required answer) gave: runs exactly that plan where no human can be asked.');

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { BasecampError, IncompleteDataError, InvalidInputError, NotFoundError, OutcomeUnknownError, RateLimitedError } from '../basecamp/errors.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
+import { recordDecision } from '../governance/audited-api.js';
+import { obtainConsent } from './consent.js';
 import { defineTool, type ToolContext } from './define.js';
-import { email, personId } from './params.js';
+import { email, personId, planToken } from './params.js';
 import { compactPerson, compactProject, toCompactPerson, toCompactProject } from './shapes.js';
 
 /** Trashed projects too: they can be restored, and the person would be back on them. */
@@ -17,12 +19,15 @@ export const trashPerson = defineTool({
     'trashed project can be restored) that the ' +
     'signed-in person can see. Basecamp 4\'s API has NO way to remove a person from the account itself: after this, ' +
     'an admin must finish the removal in Adminland (the result gives the link). Run with dry_run: true first to see ' +
-    'the exact plan; without it the human is asked to confirm when the client supports that. Touches no one else. ' +
+    'the exact plan and a plan_token. A real run asks the human to confirm when the client supports that; otherwise ' +
+    '(and in stateless HTTP) it needs the plan_token from a dry run, shown to the person you act for, and runs only if ' +
+    'the plan is still exactly the same. Touches no one else. ' +
     'The account owner and the signed-in person cannot be offboarded.',
   inputSchema: {
     person_id: personId.optional(),
     email: email.optional().describe('The person\'s email address.'),
-    dry_run: z.boolean().optional().describe('true: only return the plan; change nothing.'),
+    dry_run: z.boolean().optional().describe('true: only return the plan (with a plan_token); change nothing.'),
+    plan_token: planToken,
   },
   outputSchema: {
     person: compactPerson,
@@ -36,13 +41,15 @@ export const trashPerson = defineTool({
     account_removed: z.literal(false).describe('Always false: Basecamp 4 has no API for this.'),
     adminland_url: z.string(),
     note: z.string(),
+    plan_token: z.string().optional().describe('Seals this exact plan: pass it back to run it where no human can be asked.'),
+    expires_at: z.string().optional().describe('When plan_token stops being accepted.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   validate(args) {
     if ((args.person_id === undefined) === (args.email === undefined)) throw new InvalidInputError('Give exactly one of person_id or email.');
   },
   async handler(args, ctx) {
-    const { signal, progress, confirm } = ctx;
+    const { signal, progress } = ctx;
     const person = await findPerson(ctx, args, signal);
     await refuseProtected(ctx, person, signal);
     const adminland = await ctx.account.adminlandPeopleUrl(signal);
@@ -59,20 +66,51 @@ export const trashPerson = defineTool({
       `Basecamp 4's API cannot remove a person from the account. ${person.name} is still on the account until an admin ` +
       `removes them in Adminland: ${adminland}. Only projects the signed-in person can see were checked.`;
 
+    const sealedPlan = {
+      tool: 'trash_person',
+      subject: `person:${person.id}`,
+      changes: plan.map((p) => [p.id, role]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    };
+    const auditChanges = plan.map((p) => ({ person: person.id, project_id: p.id, action: 'revoke' }));
+    const planSummary = `revoke ${person.name}${role === 'client' ? ' (a client)' : ''} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}`;
+
     if (args.dry_run) {
+      const token = ctx.governance.plans.seal({ ...sealedPlan, account: await ctx.account.id(signal) });
+      await recordDecision(ctx.governance.trail, ctx.governance.call, 'planned', auditChanges, 'dry run', signal);
       return {
-        structured: { ...base, dry_run: true, status: 'planned' as const, revoked_from: [], failed: [], note: `Dry run: nothing was changed. Would revoke ${person.name} from ${plan.length} project(s). ${finishNote}` },
-        summary: `Plan: revoke ${person.name}${role === 'client' ? ' (a client)' : ''} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}. Nothing changed.`,
+        structured: {
+          ...base,
+          dry_run: true,
+          status: 'planned' as const,
+          revoked_from: [],
+          failed: [],
+          note: `Dry run: nothing was changed. Would revoke ${person.name} from ${plan.length} project(s). ${finishNote}`,
+          plan_token: token.token,
+          expires_at: token.expires_at,
+        },
+        summary: `Plan: ${planSummary}. Nothing changed. plan_token (valid until ${token.expires_at}) runs exactly this plan.`,
       };
     }
 
     if (plan.length > 0) {
-      const answer = await confirm(
-        `Revoke ${person.name} (${person.email_address ?? `id ${person.id}`}) from ${plan.length} project(s): ${plan.map(label).join(', ')}?`,
-      );
-      if (answer === 'decline' || answer === 'cancel') {
+      const consent = await obtainConsent(ctx, {
+        plan: sealedPlan,
+        question: `Revoke ${person.name} (${person.email_address ?? `id ${person.id}`}) from ${plan.length} project(s): ${plan.map(label).join(', ')}?`,
+        planToken: args.plan_token,
+        changes: auditChanges,
+        planned: (token) => ({
+          ...base,
+          dry_run: false,
+          status: 'planned' as const,
+          revoked_from: [],
+          failed: [],
+          note: `Not done: ${planSummary}. ${finishNote}`,
+          ...(token ?? {}),
+        }),
+      });
+      if (!consent.given) {
         return {
-          structured: { ...base, dry_run: false, status: 'cancelled' as const, revoked_from: [], failed: [], note: `The person asked answered ${answer}; nothing was changed.` },
+          structured: { ...base, dry_run: false, status: 'cancelled' as const, revoked_from: [], failed: [], note: `The person asked answered ${consent.answer}; nothing was changed.` },
           summary: `Not confirmed: nothing was changed for ${person.name}.`,
         };
       }

@@ -3,9 +3,10 @@ import { normalEmail } from '../basecamp/directory.js';
 import { InvalidInputError, withResult } from '../basecamp/errors.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
+import { obtainConsent } from './consent.js';
 import { defineTool } from './define.js';
 import { grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
-import { email, personId, projectId } from './params.js';
+import { email, personId, planToken, projectId } from './params.js';
 import { compactPerson, toCompactPerson } from './shapes.js';
 
 const who = z.union([personId, email]);
@@ -70,7 +71,8 @@ export const updateProjectAccess = defineTool({
     'anything changes, and so does revoking the signed-in person or granting into a trashed project. People Basecamp left ' +
     'out of its answer come back in ignored, with the likely reason (not a person on the account, a removed person). ' +
     'Granting into an archived project works but is read-only for them: the result says so in warning. Revoking does not ' +
-    'remove anyone from the account.',
+    'remove anyone from the account. Revoking asks the human to confirm when the client can; otherwise the first call ' +
+    'answers confirmation_required with the plan and a plan_token, and the same call with plan_token runs exactly that.',
   inputSchema: {
     project_id: projectId,
     grant: people.optional().describe('Person ids or emails to give access.'),
@@ -79,6 +81,7 @@ export const updateProjectAccess = defineTool({
       .boolean()
       .optional()
       .describe('true: if a client is granted on a project where clients are off, turn clients on first (Basecamp applies its default client visibility).'),
+    plan_token: planToken,
   },
   outputSchema: {
     project_id: z.number(),
@@ -88,6 +91,9 @@ export const updateProjectAccess = defineTool({
     ignored: z.array(z.object({ person: z.union([z.number(), z.string()]), action: z.enum(['grant', 'revoke']), reason: z.string() })),
     warning: z.string().optional().describe('Set when the project is archived: people granted can see it, read-only.'),
     clients_enabled_now: z.boolean().optional().describe('true: clients were off on the project and this call turned them on (enable_clients).'),
+    cancelled: z.boolean().optional().describe('true: the person asked said no; nothing was changed.'),
+    plan_token: z.string().optional().describe('With confirmation_required: seals this exact change; pass it back to run it.'),
+    expires_at: z.string().optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   validate(args) {
@@ -127,11 +133,36 @@ export const updateProjectAccess = defineTool({
       );
     }
 
+    // Taking access away needs a human's answer or an exact plan.
+    if (revokeIds.length) {
+      const names = (ids: number[]) => ids.map((id) => nameOf(known.get(id), id)).join(', ');
+      const consent = await obtainConsent(ctx, {
+        plan: {
+          tool: 'update_project_access',
+          subject: `project:${project.id}`,
+          changes: { grant: [...grantIds].sort((a, b) => a - b), revoke: [...revokeIds].sort((a, b) => a - b), enable_clients: enableFirst },
+        },
+        question: `Revoke ${names(revokeIds)} from ${project.name}${grantIds.length ? ` (and grant ${names(grantIds)})` : ''}?`,
+        planToken: args.plan_token,
+        changes: [
+          ...grantIds.map((person) => ({ person, project_id: project.id, action: 'grant' })),
+          ...revokeIds.map((person) => ({ person, project_id: project.id, action: 'revoke' })),
+        ],
+        planned: (token) => ({ project_id: project.id, project_name: project.name, granted: [], revoked: [], ignored: [], ...(token ?? {}) }),
+      });
+      if (!consent.given) {
+        return {
+          structured: { project_id: project.id, project_name: project.name, granted: [], revoked: [], ignored: [], cancelled: true },
+          summary: `Not confirmed (the person asked answered ${consent.answer}): nothing was changed on ${project.name}.`,
+        };
+      }
+    }
+
     const result: { granted: Person[]; revoked: Person[] } = { granted: [], revoked: [] };
     let clientsEnabledNow = false;
     const done = () => ({ project_id: project.id, project_name: project.name, granted: result.granted.map(toCompactPerson), revoked: result.revoked.map(toCompactPerson), ignored: [] });
     try {
-      if (enableFirst) clientsEnabledNow = await ctx.api.setClientsEnabled(project.id, true, signal);
+      if (enableFirst) clientsEnabledNow = (await ctx.api.setClientsEnabled(project.id, true, signal)).enabled;
       for (const [i, w] of writes.entries()) {
         try {
           const r = await ctx.api.updateProjectPeople(project.id, { grant: w.grant, revoke: w.revoke }, signal, w.membership);

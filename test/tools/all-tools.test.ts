@@ -43,6 +43,15 @@ describe('bad input: a clear error and no request', () => {
     ['trash_person', { person_id: 1.5 }],
     ['list_projects', { status: 'deleted' }],
     ['list_projects', { limit: -3 }],
+    ['list_changes', { since: 'yesterday' }],
+    ['list_changes', { person: 'not-an-email' }],
+    ['list_changes', { limit: 0 }],
+    ['access_report', { person_id: 1, email: 'a@b.example' }],
+    ['access_report', { company: '' }],
+    ['access_report', { email: 'not-an-email' }],
+    ['access_report', { project_id: 'x' }],
+    ['access_report', { person_id: 0 }],
+    ['access_report', { include_archived: 'no' }],
   ];
   it.each(cases)('%s %j', async (name, args) => {
     const { sb, client } = await setup();
@@ -81,7 +90,7 @@ describe('failures are reported as failures', () => {
   it('--read-only registers only read-only tools (derived from readOnlyHint)', async () => {
     const { client } = await setup({ readOnly: true });
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(names).toEqual(['get_account', 'get_person', 'list_people', 'list_projects']);
+    expect(names).toEqual(['access_report', 'get_account', 'get_person', 'list_changes', 'list_people', 'list_projects']);
   });
 });
 
@@ -99,7 +108,7 @@ describe('never trips the rate limit', () => {
 
 describe('a 200 that does not say what changed is an unknown outcome (item 11)', () => {
   it('invite_person and trash_person get the same verdict (parsed once, in the API client)', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     sb.intercept((req) => (req.method !== 'GET' ? { status: 200 } : undefined));
     const invite = await call(client, 'invite_person', { name: 'Dana', email_address: 'dana@acme.example' });
     expect(invite.isError).toBe(true);
@@ -115,7 +124,7 @@ describe('a 200 that does not say what changed is an unknown outcome (item 11)',
 
 describe('archived and trashed projects (item 14)', () => {
   it('granting or inviting into a trashed project is refused before any write; revoking from one is allowed', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     const grant = await call(client, 'update_project_access', { project_id: ABANDONED, grant: [JAN] });
     expect(grant.isError).toBe(true);
     expect(text(grant)).toMatch(/Abandoned Idea \(project 2000013\) is in the trash.*Nothing was changed.*Restore it/s);
@@ -132,7 +141,7 @@ describe('archived and trashed projects (item 14)', () => {
 
 describe('guards on the promises the README makes', () => {
   it('each write tool clears the cache: the next listing shows what it changed', async () => {
-    const { client } = await setup();
+    const { client } = await setup({ autoConfirm: true });
     const onLaunch = async () => structured<{ people: { id: number }[] }>(await call(client, 'list_people', { project_id: LAUNCH })).people.map((p) => p.id);
     const named = async (q: string) => structured<{ total: number }>(await call(client, 'list_people', { query: q })).total;
 

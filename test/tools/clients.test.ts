@@ -31,7 +31,7 @@ const clientNotOn = (sb: Sandbox, projectId: number) =>
 
 describe('clients through the same tools as team members', () => {
   it('update_project_access grants and revokes a client through client_users.json', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     expect(sb.data.projects.get(WEBSITE)!.clients_enabled).toBe(true);
     const granted = await call(client, 'update_project_access', { project_id: WEBSITE, grant: ['rosa.petrov@client.example'] });
     expect(granted.isError).toBeFalsy();

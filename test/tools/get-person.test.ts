@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call, structured, text, toolHarness } from '../helpers.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { ABANDONED, call, CLIENT, JAN, OWNER, structured, text, toolHarness, type ToolResult } from '../helpers.js';
 
 const { setup } = toolHarness();
 
@@ -45,5 +46,55 @@ describe('get_person', () => {
     expect(summary).toMatch(/^Jan Jensen <jan@acme\.example> \(id 1000003/);
     expect(JSON.parse(json!)).toMatchObject({ person: { id: 1000003, name: 'Jan Jensen' } });
     expect(rest).toEqual([]);
+  });
+
+  describe('include_projects', () => {
+    /** The active and archived projects (those the signed-in owner can see) the person is on, in Basecamp's order. */
+    const reach = (sb: Sandbox, id: number) => {
+      const visible = [...sb.data.projects.values()].filter((p) => p.members.has(OWNER));
+      return [...visible.filter((p) => p.status === 'active'), ...visible.filter((p) => p.status === 'archived')]
+        .filter((p) => p.members.has(id))
+        .map((p) => ({ id: p.id, name: p.name, status: p.status }));
+    };
+    const projectsOf = (r: ToolResult) => structured<{ projects?: { id: number; name: string; status: string }[] }>(r).projects;
+
+    it('by id, email and me: the projects match the sandbox\'s membership (active and archived, never trashed)', async () => {
+      const { sb, client } = await setup();
+      sb.data.projects.get(ABANDONED)!.members.add(JAN);
+      const jan = reach(sb, JAN);
+      expect(jan.some((p) => p.status === 'archived')).toBe(true);
+      const byId = await call(client, 'get_person', { person_id: JAN, include_projects: true });
+      expect(byId.isError).toBeFalsy();
+      expect(projectsOf(byId)).toEqual(jan);
+      expect(structured<{ person: { id: number } }>(byId).person.id).toBe(JAN);
+      expect(text(byId).split('\n')[0]).toMatch(new RegExp(`^Jan Jensen <jan@acme\\.example> \\(id ${JAN}\\)\\. On ${jan.length} of the 12 active and archived projects the signed-in person can see\\.$`));
+      expect(projectsOf(await call(client, 'get_person', { email: 'jan@acme.example', include_projects: true }))).toEqual(jan);
+      expect(projectsOf(await call(client, 'get_person', { me: true, include_projects: true }))).toEqual(reach(sb, OWNER));
+      expect(projectsOf(await call(client, 'get_person', { person_id: CLIENT, include_projects: true }))).toEqual(reach(sb, CLIENT));
+      // Without it, no scan and no projects field.
+      const before = sb.apiRequests().length;
+      const plain = await call(client, 'get_person', { person_id: JAN });
+      expect(projectsOf(plain)).toBeUndefined();
+      expect(sb.apiRequests().length - before).toBe(1);
+    });
+
+    it('shares the access report\'s scan and cache: after a report, by email it costs no request', async () => {
+      const { sb, client } = await setup();
+      await call(client, 'access_report');
+      const before = sb.apiRequests().length;
+      const r = await call(client, 'get_person', { email: 'jan@acme.example', include_projects: true });
+      expect(projectsOf(r)).toEqual(reach(sb, JAN));
+      expect(sb.apiRequests().length - before).toBe(0);
+    });
+
+    it('reports progress while it reads each project', async () => {
+      const { client } = await setup();
+      const progress: number[] = [];
+      const r = (await client.callTool({ name: 'get_person', arguments: { person_id: JAN, include_projects: true } }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      })) as ToolResult;
+      expect(r.isError).toBeFalsy();
+      expect(progress).toEqual([...Array(13).keys()]);
+    });
   });
 });

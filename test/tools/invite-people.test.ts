@@ -31,7 +31,7 @@ async function noEnrollments() {
 
 describe('invite_people', () => {
   it('a 20-person batch with duplicates and existing people: one enrollment POST, truthful per-person statuses', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     const r = await call(client, 'invite_people', { people: batchOf20(), project_ids: [LAUNCH] });
     expect(r.isError).toBeFalsy();
     const out = structured<Out>(r);

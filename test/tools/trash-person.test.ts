@@ -69,7 +69,7 @@ describe('trash_person', () => {
   });
 
   it('stops at the first failed revocation and reports exactly what was and was not done', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     let puts = 0;
     sb.intercept((req) => (req.method === 'PUT' && ++puts === 3 ? { status: 403, body: { error: 'not allowed' } } : undefined));
     const r = await call(client, 'trash_person', { email: 'jan@acme.example' });
@@ -89,7 +89,7 @@ describe('trash_person', () => {
 
 describe('archived and trashed projects (item 14)', () => {
   it('trash_person plans and sweeps trashed projects too, and labels archived and trashed ones', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     sb.data.projects.get(ABANDONED)!.members.add(JAN);
     const dry = await call(client, 'trash_person', { person_id: JAN, dry_run: true });
     const plan = structured<{ projects: { id: number; status: string }[] }>(dry).projects;
@@ -144,7 +144,7 @@ describe('guards on the promises the README makes', () => {
 
 describe('a trash_person sweep stopped part-way keeps the kind of what stopped it', () => {
   it('a long Retry-After mid-sweep: partial, kind rate_limited with retry_after_seconds, later projects untouched', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     let puts = 0;
     sb.intercept((req) => (req.method === 'PUT' && ++puts === 2 ? { status: 429, headers: { 'Retry-After': '3600' }, body: { error: 'slow down' } } : undefined));
     const r = await call(client, 'trash_person', { person_id: JAN });

@@ -5,7 +5,7 @@ const { setup } = toolHarness();
 
 describe('update_project_access', () => {
   it('grants and revokes by id and email; unknown ids come back in ignored', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     const project = sb.data.projects.get(2000006)!;
     project.members.add(1000002);
     const r = await call(client, 'update_project_access', { project_id: 2000006, grant: ['jan@acme.example', 31337], revoke: [1000002] });
@@ -19,7 +19,7 @@ describe('update_project_access', () => {
   });
 
   it('fails on an unknown email before any write', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     const r = await call(client, 'update_project_access', { project_id: 2000006, grant: ['jan@acme.example', 'ghost@acme.example'] });
     expect(r.isError).toBe(true);
     expect(r.content[0]!.text).toMatch(/ghost@acme.example.*Nothing was changed/);
@@ -27,7 +27,7 @@ describe('update_project_access', () => {
   });
 
   it('refuses the same person in grant and revoke (also via id + email)', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     const r = await call(client, 'update_project_access', { project_id: 2000006, grant: [1000003], revoke: ['jan@acme.example'] });
     expect(r.isError).toBe(true);
     expect(r.content[0]!.text).toMatch(/both grant and revoke/);
@@ -46,7 +46,7 @@ describe('a 200 that does not say what changed is an unknown outcome (item 11)',
     ['no revoked list when revoking', { granted: [{ id: JAN, name: 'Jan Jensen' }] }],
   ];
   it.each(answers)('update_project_access, %s: outcome unknown, not re-sent, says where to check', async (_what, body) => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     sb.intercept((req) => (req.method === 'PUT' ? { status: 200, body } : undefined));
     const r = await call(client, 'update_project_access', { project_id: WEBSITE, grant: [JAN], revoke: [ADAM] });
     expect(r.isError).toBe(true);
@@ -58,7 +58,7 @@ describe('a 200 that does not say what changed is an unknown outcome (item 11)',
   });
 
   it('someone Basecamp left out is not "not a person" when the directory knows them: says why', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     const r = await call(client, 'update_project_access', {
       project_id: WEBSITE,
       grant: [TOMBSTONE, CLIENT, 31337, 'rosa.petrov@client.example', JAN],
@@ -75,7 +75,7 @@ describe('a 200 that does not say what changed is an unknown outcome (item 11)',
     expect(sb.data.projects.get(WEBSITE)!.members.has(CLIENT)).toBe(true);
   });
   it('a known team member left out without a reason is "left out", not "not a person"', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     sb.intercept((req) => (req.method === 'PUT' ? { status: 200, body: { granted: [], revoked: [] } } : undefined));
     const r = await call(client, 'update_project_access', { project_id: WEBSITE, grant: [JAN] });
     expect(structured<{ ignored: { reason: string }[] }>(r).ignored[0]!.reason).toMatch(
@@ -84,7 +84,7 @@ describe('a 200 that does not say what changed is an unknown outcome (item 11)',
   });
 
   it('when the directory cannot be read after the write, the result stands and says it cannot tell why', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     sb.intercept((req) =>
       req.method === 'PUT' ? { status: 200, body: { granted: [], revoked: [] } } : req.path.includes('/people.json') ? { status: 403, body: { error: 'no' } } : undefined,
     );
@@ -101,7 +101,7 @@ describe('update_project_access never cuts the server off (item 12)', () => {
     ['an admin, by id', ADAM, ADAM],
     ['an admin, by email', ADAM, 'adam@acme.example'],
   ] as const)('refuses revoking the signed-in person (%s) before any write', async (_who, signInAs, me) => {
-    const { sb, client } = await setup({ signInAs });
+    const { sb, client } = await setup({ signInAs, autoConfirm: true });
     const r = await call(client, 'update_project_access', { project_id: HQ, revoke: [JAN, me] });
     expect(r.isError).toBe(true);
     expect(text(r)).toMatch(/is the signed-in person: revoking them from Acme Co HQ would cut this server off.*Nothing was changed/s);
@@ -111,7 +111,7 @@ describe('update_project_access never cuts the server off (item 12)', () => {
   });
 
   it('an admin may still revoke someone else', async () => {
-    const { sb, client } = await setup({ signInAs: ADAM });
+    const { sb, client } = await setup({ signInAs: ADAM, autoConfirm: true });
     const r = await call(client, 'update_project_access', { project_id: HQ, revoke: [JAN] });
     expect(r.isError).toBeFalsy();
     expect(sb.data.projects.get(HQ)!.members.has(JAN)).toBe(false);
@@ -120,7 +120,7 @@ describe('update_project_access never cuts the server off (item 12)', () => {
 
 describe('archived and trashed projects (item 14)', () => {
   it('granting into an archived project works and warns that it is read-only', async () => {
-    const { sb, client } = await setup();
+    const { sb, client } = await setup({ autoConfirm: true });
     const r = await call(client, 'update_project_access', { project_id: OLD_WEBSITE, grant: [ADAM] });
     expect(r.isError).toBeFalsy();
     expect(structured<{ warning: string }>(r).warning).toMatch(/Old Website is archived: they can see it, but it is read-only/);

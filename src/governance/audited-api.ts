@@ -1,0 +1,133 @@
+import type { PeopleApi } from '../basecamp/api.js';
+import { CancelledError, KnownError, OutcomeUnknownError } from '../basecamp/errors.js';
+import type { AccessChange, AccessResult, Enrollment, Membership } from '../basecamp/types.js';
+import { normalEmail } from '../basecamp/directory.js';
+import { log } from '../log.js';
+import type { AuditChange, AuditLine, AuditLog, AuditOutcome } from './audit-log.js';
+
+/** Who and what one tool call is: the fields every line of its audit trail carries. */
+export interface CallRecord {
+  tool: string;
+  arguments: Record<string, unknown>;
+  /** Set once consent was given with a plan token; recorded on the writes that follow. */
+  planTokenId?: string;
+  identity(signal?: AbortSignal): Promise<{ id: number; email_address: string | null } | null>;
+  account(signal?: AbortSignal): Promise<number | null>;
+}
+
+/**
+ * The API as a tool call sees it: reads pass through; every write appends its intent to the audit trail before it
+ * is sent (an intent that cannot be recorded stops the write) and its outcome after, per person and project,
+ * with Basecamp's X-Request-Id. Tools cannot write around it: this is the only API they are given.
+ */
+export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: CallRecord): PeopleApi {
+  if (!trail) return api;
+  const write = async <T extends { requestId?: string }>(
+    request: string,
+    changes: AuditChange[],
+    signal: AbortSignal | undefined,
+    send: () => Promise<T>,
+    outcomes: (result: T) => AuditChange[],
+  ): Promise<T> => {
+    const id = trail.newId();
+    const base = await lineBase(call, signal);
+    await trail.append({ ...base, time: new Date().toISOString(), id, phase: 'intent', request, changes });
+    let result: T;
+    try {
+      result = await send();
+    } catch (error) {
+      const outcome = outcomeOfFailure(error);
+      await appendOutcome(trail, {
+        ...base,
+        time: new Date().toISOString(),
+        id,
+        phase: 'outcome',
+        request,
+        ...(error instanceof KnownError && 'requestId' in error && typeof error.requestId === 'string' ? { request_id: error.requestId } : {}),
+        changes: changes.map((c) => ({ ...c, outcome, error: error instanceof Error ? error.message : String(error) })),
+      });
+      throw error;
+    }
+    await appendOutcome(trail, { ...base, time: new Date().toISOString(), id, phase: 'outcome', request, ...(result.requestId ? { request_id: result.requestId } : {}), changes: outcomes(result) });
+    return result;
+  };
+
+  return {
+    listPeople: (signal) => api.listPeople(signal),
+    listProjectPeople: (projectId, signal) => api.listProjectPeople(projectId, signal),
+    getPerson: (personId, signal) => api.getPerson(personId, signal),
+    myProfile: (signal) => api.myProfile(signal),
+    getAccount: (signal) => api.getAccount(signal),
+    listProjects: (status, signal) => api.listProjects(status, signal),
+    getProject: (projectId, signal) => api.getProject(projectId, signal),
+
+    updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team') {
+      const endpoint = as === 'client' ? 'client_users' : 'users';
+      const changes: AuditChange[] = [
+        ...(change.grant ?? []).map((person) => ({ person, project_id: projectId, action: 'grant' })),
+        ...(change.revoke ?? []).map((person) => ({ person, project_id: projectId, action: 'revoke' })),
+        ...(change.create ?? []).map((p) => ({ person: p.email_address, project_id: projectId, action: 'create' })),
+      ];
+      return write(`PUT /projects/${projectId}/people/${endpoint}.json`, changes, signal, () => api.updateProjectPeople(projectId, change, signal, as), (r: AccessResult) => {
+        const granted = new Set(r.granted.map((p) => p.id));
+        const grantedEmails = new Set(r.granted.flatMap((p) => (p.email_address ? [normalEmail(p.email_address)] : [])));
+        const revoked = new Set(r.revoked.map((p) => p.id));
+        return changes.map((c) => {
+          const applied =
+            c.action === 'grant' ? granted.has(c.person as number) : c.action === 'revoke' ? revoked.has(c.person as number) : grantedEmails.has(normalEmail(c.person as string));
+          return { ...c, outcome: applied ? 'applied' : 'ignored' };
+        });
+      });
+    },
+
+    setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal) {
+      const changes: AuditChange[] = [{ project_id: projectId, action: enabled ? 'enable_clients' : 'disable_clients' }];
+      return write(`${enabled ? 'POST' : 'DELETE'} /projects/${projectId}/client_enablement.json`, changes, signal, () => api.setClientsEnabled(projectId, enabled, signal), (r) =>
+        changes.map((c) => ({ ...c, outcome: r.enabled === enabled ? 'applied' : 'ignored' })),
+      );
+    },
+
+    async enrollPeople(enrollment: Enrollment, signal?: AbortSignal) {
+      const changes: AuditChange[] = enrollment.people.map((p) => ({ person: p.email_address, action: 'enroll' }));
+      const request = 'POST /account/enrollments/people.json';
+      type Answer = Awaited<ReturnType<PeopleApi['enrollPeople']>>;
+      const answered = await write<{ answer: Answer; requestId?: string }>(
+        request,
+        changes,
+        signal,
+        async () => {
+          const answer = await api.enrollPeople(enrollment, signal);
+          return { answer, requestId: answer === 'unavailable' ? undefined : answer.requestId };
+        },
+        ({ answer }) =>
+          answer === 'unavailable'
+            ? changes.map((c) => ({ ...c, outcome: 'ignored' as const, error: 'account-level invitations are not available on this account (404); nothing was created' }))
+            : changes.map((c, i) => ({ ...c, person: answer.enrolled[i]?.person.id ?? c.person, outcome: 'applied' as const, ...(answer.enrolled[i] ? { detail: answer.enrolled[i].status } : {}) })),
+      );
+      return answered.answer;
+    },
+  };
+}
+
+async function lineBase(call: CallRecord, signal?: AbortSignal): Promise<Pick<AuditLine, 'tool' | 'identity' | 'account' | 'arguments' | 'plan_token_id'>> {
+  const [identity, account] = await Promise.all([call.identity(signal), call.account(signal)]);
+  return { tool: call.tool, identity, account, arguments: call.arguments, ...(call.planTokenId ? { plan_token_id: call.planTokenId } : {}) };
+}
+
+function outcomeOfFailure(error: unknown): AuditOutcome {
+  if (error instanceof OutcomeUnknownError) return 'unknown';
+  if (error instanceof CancelledError) return 'cancelled';
+  return 'failed';
+}
+
+/** The write happened (or was tried): a failure to record its outcome must not turn its result into a failure. */
+async function appendOutcome(trail: AuditLog, line: AuditLine): Promise<void> {
+  await trail.append(line).catch((error: unknown) => log.error(`Could not record the outcome of ${line.request} in the audit trail: ${error instanceof Error ? error.message : String(error)}`));
+}
+
+/** A decision made before any write (a dry run's plan, a refusal, a human's no), as one audit line. */
+export async function recordDecision(trail: AuditLog | undefined, call: CallRecord, outcome: AuditOutcome, changes: AuditChange[], note: string, signal?: AbortSignal): Promise<void> {
+  if (!trail) return;
+  const base = await lineBase(call, signal).catch(() => ({ tool: call.tool, identity: null, account: null, arguments: call.arguments }));
+  await appendOutcome(trail, { ...base, time: new Date().toISOString(), id: trail.newId(), phase: 'decision', changes: changes.map((c) => ({ ...c, outcome })), note });
+}

@@ -1,0 +1,343 @@
+import { z } from 'zod';
+import { normalEmail, type ReadOptions } from '../basecamp/directory.js';
+import { CancelledError, IncompleteDataError, InvalidInputError, NotFoundError } from '../basecamp/errors.js';
+import type { Collection } from '../basecamp/http.js';
+import type { Person, Project } from '../basecamp/types.js';
+import { defineTool, type ToolContext } from './define.js';
+import { email, personId, projectId } from './params.js';
+import { compactPerson, personLine, toCompactPerson } from './shapes.js';
+
+/** An access review covers what a person can reach today: active projects, and archived ones (which can be opened). */
+type ReviewStatus = 'active' | 'archived';
+
+/** Left out unless asked for by person_id or email, as list_people does: people already removed, and sample people. */
+const hiddenByDefault = ['Tombstone', 'DummyUser'] as const;
+const typeOf = (p: Person): string => p.personable_type ?? 'User';
+const isHidden = (p: Person): boolean => hiddenByDefault.some((t) => t.toLowerCase() === typeOf(p).toLowerCase());
+
+/**
+ * Counts what a tool's directory reads cost in Basecamp requests: a read that went to Basecamp costs its pages
+ * (one request each), a read served by the directory's cache or by a read already under way costs 0.
+ */
+export class RequestMeter {
+  requests = 0;
+
+  async read<T>(read: (opts: ReadOptions) => Promise<Collection<T>>, signal: AbortSignal, fresh = false): Promise<{ collection: Collection<T>; cached: boolean }> {
+    let loaded = false;
+    const collection = await read({
+      signal,
+      fresh,
+      onLoad: () => {
+        loaded = true;
+      },
+    });
+    if (loaded) this.requests += collection.pages;
+    return { collection, cached: !loaded };
+  }
+}
+
+/** The projects an access review covers, each with who is on it, and what could not be read to the end. */
+export interface AccessScan {
+  projects: Project[];
+  members: Map<number, Person[]>;
+  /** One reason per list that could not be read to the end. */
+  truncated: string[];
+}
+
+/**
+ * The projects of the review: active ones, and archived ones unless `includeArchived` is false, as the signed-in
+ * person sees them (Basecamp lists only the projects they are on). With `projectId`, that one project; a project
+ * missing from a cached list is looked for once more in a fresh read (it may have been made a moment ago).
+ */
+export async function reviewProjects(
+  ctx: ToolContext,
+  meter: RequestMeter,
+  opts: { includeArchived: boolean; projectId?: number },
+): Promise<{ projects: Project[]; truncated: string[] }> {
+  const statuses: ReviewStatus[] = opts.includeArchived ? ['active', 'archived'] : ['active'];
+  const readAll = async (fresh: boolean) => {
+    const projects: Project[] = [];
+    const truncated: string[] = [];
+    let cached = false;
+    for (const status of statuses) {
+      const read = await meter.read((o) => ctx.directory.projects(status, o), ctx.signal, fresh);
+      cached ||= read.cached;
+      const seen = new Set(projects.map((p) => p.id));
+      // The review's status is the list it came from (a record without status is still on that list).
+      projects.push(...read.collection.items.filter((p) => !seen.has(p.id)).map((p) => ({ ...p, status: p.status ?? status })));
+      if (read.collection.truncated) truncated.push(`the ${status} projects: ${read.collection.truncated}`);
+    }
+    return { projects, truncated, cached };
+  };
+  let all = await readAll(false);
+  if (opts.projectId === undefined) return { projects: all.projects, truncated: all.truncated };
+  let found = all.projects.find((p) => p.id === opts.projectId);
+  if (!found && all.cached) {
+    all = await readAll(true);
+    found = all.projects.find((p) => p.id === opts.projectId);
+  }
+  if (found) return { projects: [found], truncated: [] };
+  const where = `an active${opts.includeArchived ? ' or archived' : ''} project the signed-in person can see`;
+  if (all.truncated.length) {
+    throw new IncompleteDataError(`Could not read every project (${all.truncated.join('; ')}), so cannot tell whether ${opts.projectId} is ${where}.`);
+  }
+  throw new NotFoundError(
+    `Project ${opts.projectId} is not ${where} (trashed projects are not part of an access review${opts.includeArchived ? '' : '; archived ones need include_archived: true'}). Find ids with list_projects.`,
+  );
+}
+
+/**
+ * Who is on each project: one membership read per project (every page), through the directory's cache (fresh for
+ * BASECAMP_CACHE_TTL), paced by the rate budget below the API. Reports progress before each project (what keeps a
+ * client that resets its timeout on progress waiting through a long scan) and stops when the call is cancelled.
+ */
+export async function scanMembership(ctx: ToolContext, meter: RequestMeter, projects: Project[]): Promise<{ members: Map<number, Person[]>; truncated: string[] }> {
+  const members = new Map<number, Person[]>();
+  const truncated: string[] = [];
+  for (const [i, project] of projects.entries()) {
+    if (ctx.signal.aborted) throw new CancelledError(`Cancelled after reading the members of ${i} of ${projects.length} projects.`);
+    await ctx.progress(i, projects.length, `Reading who is on ${project.name} (${i + 1} of ${projects.length})`);
+    const { collection } = await meter.read((o) => ctx.directory.projectPeople(project.id, o), ctx.signal);
+    members.set(project.id, collection.items);
+    if (collection.truncated) truncated.push(`the members of ${project.name} (${project.id}): ${collection.truncated}`);
+  }
+  await ctx.progress(projects.length, projects.length, `Read who is on ${projects.length} project(s)`);
+  return { members, truncated };
+}
+
+/** Every project of the review and who is on it. */
+export async function scanAccess(ctx: ToolContext, meter: RequestMeter, opts: { includeArchived: boolean; projectId?: number }): Promise<AccessScan> {
+  const scope = await reviewProjects(ctx, meter, opts);
+  const scan = await scanMembership(ctx, meter, scope.projects);
+  return { projects: scope.projects, members: scan.members, truncated: [...scope.truncated, ...scan.truncated] };
+}
+
+/** The person with this id or email in the people directory; a miss in a cached copy is looked for once more in a fresh read. */
+async function findPerson(ctx: ToolContext, meter: RequestMeter, by: { person_id?: number; email?: string }): Promise<Person> {
+  const wanted = by.email === undefined ? undefined : normalEmail(by.email);
+  const match = (all: Collection<Person>) =>
+    all.items.find((p) => (wanted === undefined ? p.id === by.person_id : !!p.email_address && normalEmail(p.email_address) === wanted));
+  let read = await meter.read((o) => ctx.directory.people(o), ctx.signal);
+  let found = match(read.collection);
+  if (!found && read.cached) {
+    read = await meter.read((o) => ctx.directory.people(o), ctx.signal, true);
+    found = match(read.collection);
+  }
+  if (found) return found;
+  const who = wanted === undefined ? `id ${by.person_id}` : `email ${by.email}`;
+  if (read.collection.truncated) {
+    throw new IncompleteDataError(`Could not read the whole people directory (${read.collection.truncated}), so cannot tell whether a person with ${who} is on the account.`);
+  }
+  throw new NotFoundError(`No person with ${who} is on this account (or visible to this token). Find people with list_people.`);
+}
+
+const reportProject = z.object({
+  id: z.number(),
+  name: z.string(),
+  status: z.string().nullable().describe('active or archived.'),
+  purpose: z.string().nullable().describe('company_hq (the HQ), team, or topic (an ordinary project).'),
+  clients_enabled: z.boolean().nullable().describe('Whether clients can be given access; null when Basecamp did not say.'),
+  people_count: z.number().describe('How many of this report\'s people (after the filters) are on it.'),
+});
+
+const reportPerson = compactPerson.extend({
+  projects: z.array(z.number()).describe('Ids of the report\'s projects this person is on; [] when none.'),
+});
+type ReportPerson = z.infer<typeof reportPerson>;
+
+export const CSV_COLUMNS = ['person_id', 'name', 'email_address', 'client', 'project_id', 'project_name', 'project_status'] as const;
+
+export const accessReport = defineTool({
+  name: 'access_report',
+  title: 'Access report (who can reach what)',
+  description:
+    'An access review: who can reach which projects, teams and the HQ. Answers "who can see Q3 Planning?" (project_id), ' +
+    '"what can Jan reach?" (person_id or email), "which clients see which projects?" (clients_only: true), "what can ' +
+    'Northwind\'s people reach?" (company: a company-name substring) and "who is on no project at all?" (no filter: every ' +
+    'person of the account is listed, those on no project with projects: []). Covers active projects and archived ones ' +
+    '(include_archived: false for active only); trashed projects are NOT part of an access review (their people cannot ' +
+    'reach them until restored), and only projects the signed-in person is on are visible to Basecamp\'s API. Like ' +
+    'list_people it leaves out removed people (Tombstone) and sample people (DummyUser), unless asked for by id or email. ' +
+    'Reads every page of every project\'s membership (one read per project: on a large account about a minute for 300 ' +
+    'projects, within the rate limit, with progress notifications); what was read within BASECAMP_CACHE_TTL is reused, ' +
+    'and requests_used says what the report cost. Changes nothing. Comes with the same report as a CSV a person can save ' +
+    '(one row per person and project). The text: a summary, one line per project (id name: N people, archived ones ' +
+    'marked "(archived)"), then the ' +
+    'person\'s projects (with a person), who is on the project (with project_id), or who is on no project.',
+  inputSchema: {
+    person_id: personId.optional().describe('Only this person (from list_people).'),
+    email: email.optional().describe('Only the person with this email address.'),
+    project_id: projectId.optional().describe('Only this project (from list_projects): who can see it.'),
+    clients_only: z.boolean().optional().describe('true: only clients.'),
+    company: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('Only people whose company name contains this (case-insensitive); people without a company never match.'),
+    include_archived: z.boolean().optional().describe('Include archived projects (default true). Trashed projects are never included.'),
+  },
+  outputSchema: {
+    projects: z.array(reportProject).describe('The projects reviewed, in Basecamp\'s order: active first, then archived.'),
+    people: z
+      .array(reportPerson)
+      .describe(
+        'The people of the report, each with the projects they are on. Without project_id or a person: every person on the ' +
+          'account matching the filters (those on no project with []); with project_id: the people on it.',
+      ),
+    generated_at: z.string().describe('When the report was made (ISO 8601). What was read within BASECAMP_CACHE_TTL before came from the cache.'),
+    requests_used: z
+      .number()
+      .describe('Basecamp requests this report cost: one per page read (a request retried after a 429 or 503 counts once); 0 when everything came from the cache.'),
+    truncated: z.boolean().optional().describe('True when a list could not be read to the end: the report is incomplete (the summary says which).'),
+  },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  validate(args) {
+    if (args.person_id !== undefined && args.email !== undefined) {
+      throw new InvalidInputError('Give person_id or email, not both (or neither, for everyone).');
+    }
+  },
+  async handler(args, ctx) {
+    const meter = new RequestMeter();
+    const includeArchived = args.include_archived ?? true;
+    const byPerson = args.person_id !== undefined || args.email !== undefined;
+    const truncated: string[] = [];
+
+    // The person first (a wrong id or email fails before the scan), then the account's people when everyone is wanted.
+    const person = byPerson ? await findPerson(ctx, meter, args) : undefined;
+    let directory: Person[] = [];
+    if (!byPerson && args.project_id === undefined) {
+      const { collection } = await meter.read((o) => ctx.directory.people(o), ctx.signal);
+      directory = collection.items;
+      if (collection.truncated) truncated.push(`the people directory: ${collection.truncated}`);
+    }
+    const scan = await scanAccess(ctx, meter, { includeArchived, projectId: args.project_id });
+    truncated.push(...scan.truncated);
+
+    // Everyone the report could list: the person asked for; or the account's people and anyone else found on a project.
+    const candidates = new Map<number, Person>();
+    if (person) candidates.set(person.id, person);
+    else {
+      for (const p of directory) if (!candidates.has(p.id)) candidates.set(p.id, p);
+      for (const project of scan.projects) for (const p of scan.members.get(project.id) ?? []) if (!candidates.has(p.id)) candidates.set(p.id, p);
+    }
+    const company = args.company?.toLowerCase();
+    const matching = [...candidates.values()].filter(
+      (p) => (!args.clients_only || p.client === true) && (company === undefined || (p.company?.name.toLowerCase().includes(company) ?? false)),
+    );
+    const hidden = person ? [] : matching.filter(isHidden);
+    const kept = person ? matching : matching.filter((p) => !isHidden(p));
+
+    const onProject = new Map(scan.projects.map((project) => [project.id, new Set((scan.members.get(project.id) ?? []).map((p) => p.id))]));
+    const people: ReportPerson[] = kept.map((p) => ({
+      ...toCompactPerson(p),
+      projects: scan.projects.filter((project) => onProject.get(project.id)!.has(p.id)).map((project) => project.id),
+    }));
+    const projects = scan.projects.map((project) => ({
+      id: project.id,
+      name: project.name,
+      status: project.status ?? null,
+      purpose: project.purpose ?? null,
+      clients_enabled: project.clients_enabled ?? null,
+      people_count: people.filter((p) => p.projects.includes(project.id)).length,
+    }));
+
+    const generated_at = new Date().toISOString();
+    const structured = {
+      projects,
+      people,
+      generated_at,
+      requests_used: meter.requests,
+      ...(truncated.length ? { truncated: true } : {}),
+    };
+    const summary = summarize({ args, person: people.find((p) => p.id === person?.id), projects, people, hidden, includeArchived, requests: meter.requests, truncated });
+    return {
+      structured,
+      summary,
+      text: textLines({ byPerson, projectId: args.project_id, projects, people }).join('\n'),
+      attachments: [{ uri: `basecamp-people://access-report/${generated_at}.csv`, mimeType: 'text/csv', text: reportCsv(projects, people) }],
+    };
+  },
+});
+
+type ReportProject = z.infer<typeof reportProject>;
+
+/** A name on one line of text (a name with a newline must not start a line of its own). */
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+const projectRef = (p: ReportProject) => `${p.id} ${oneLine(p.name)}${p.status && p.status !== 'active' ? ` (${p.status})` : ''}`;
+
+function summarize(r: {
+  args: { person_id?: number; email?: string; project_id?: number; clients_only?: boolean; company?: string };
+  person: ReportPerson | undefined;
+  projects: ReportProject[];
+  people: ReportPerson[];
+  hidden: Person[];
+  includeArchived: boolean;
+  requests: number;
+  truncated: string[];
+}): string {
+  const archived = r.projects.filter((p) => p.status === 'archived').length;
+  const scope = r.includeArchived ? `${r.projects.length - archived} active, ${archived} archived` : 'active only';
+  const filters = [r.args.clients_only && 'clients only', r.args.company !== undefined && `company contains "${r.args.company}"`].filter(Boolean).join(', ');
+  const filterNote = filters ? ` (${filters})` : '';
+  let what: string;
+  if (r.args.person_id !== undefined || r.args.email !== undefined) {
+    const who = r.args.email ?? `person ${r.args.person_id}`;
+    if (!r.person) what = `${who} does not match the filters${filterNote}; nothing to report`;
+    else if (r.args.project_id !== undefined) {
+      what = `${oneLine(r.person.name)} ${r.person.projects.length ? 'is' : 'is NOT'} on ${projectRef(r.projects[0]!)}`;
+    } else what = `${oneLine(r.person.name)} can reach ${r.person.projects.length} of the ${count(r.projects.length, 'project', 'projects')} reviewed (${scope})`;
+  } else if (r.args.project_id !== undefined) {
+    what = `${count(r.people.length, 'person', 'people')}${filterNote} can reach ${projectRef(r.projects[0]!)}`;
+  } else {
+    const none = r.people.filter((p) => p.projects.length === 0).length;
+    what = `Access report: ${count(r.people.length, 'person', 'people')}${filterNote} across ${count(r.projects.length, 'project', 'projects')} (${scope}); ${none} on no project`;
+  }
+  const hiddenTypes = hiddenByDefault.filter((t) => r.hidden.some((p) => typeOf(p).toLowerCase() === t.toLowerCase()));
+  const hiddenNote = r.hidden.length ? ` ${r.hidden.length} left out (${hiddenTypes.join(', ')}).` : '';
+  const cost = ` ${count(r.requests, 'Basecamp request', 'Basecamp requests')}${r.requests === 0 ? ' (all from the cache)' : ''}.`;
+  const warning = r.truncated.length ? ` WARNING: incomplete, could not read ${r.truncated.join('; ')}.` : '';
+  return `${what}.${hiddenNote} Only projects the signed-in person is on are visible; trashed ones are not reviewed.${cost} CSV attached.${warning}`;
+}
+
+function textLines(r: { byPerson: boolean; projectId?: number; projects: ReportProject[]; people: ReportPerson[] }): string[] {
+  const lines = r.projects.map((p) => `${projectRef(p)}: ${count(p.people_count, 'person', 'people')}`);
+  const names = new Map(r.projects.map((p) => [p.id, p]));
+  if (r.byPerson) {
+    for (const p of r.people) {
+      lines.push(`${personLine({ ...p, name: oneLine(p.name) })} is on ${p.projects.length ? p.projects.map((id) => projectRef(names.get(id)!)).join(', ') : 'no project'}`);
+    }
+  } else if (r.projectId !== undefined) {
+    lines.push(...r.people.map((p) => personLine({ ...p, name: oneLine(p.name) })));
+  } else {
+    const none = r.people.filter((p) => p.projects.length === 0);
+    if (none.length) lines.push(`On no project: ${none.map((p) => `${p.id} ${oneLine(p.name)}`).join(', ')}`);
+  }
+  return lines;
+}
+
+/**
+ * One RFC 4180 field. A cell a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) gets a
+ * leading ' first; then a field with a comma, quote, CR or LF is quoted, its quotes doubled.
+ */
+export function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** The report as CSV (RFC 4180, CRLF): a header, then one row per person and project; a person on no project has one row with empty project cells. */
+export function reportCsv(projects: ReportProject[], people: ReportPerson[]): string {
+  const byId = new Map(projects.map((p) => [p.id, p]));
+  const rows: string[][] = [[...CSV_COLUMNS]];
+  for (const p of people) {
+    const personCells = [String(p.id), p.name, p.email_address ?? '', String(p.client)];
+    if (!p.projects.length) rows.push([...personCells, '', '', '']);
+    for (const id of p.projects) {
+      const project = byId.get(id)!;
+      rows.push([...personCells, String(project.id), project.name, project.status ?? '']);
+    }
+  }
+  return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+}

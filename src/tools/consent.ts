@@ -1,0 +1,78 @@
+import { ConfirmationRequiredError, HumanRequiredError, PlanChangedError } from '../basecamp/errors.js';
+import type { AuditChange } from '../governance/audit-log.js';
+import { recordDecision } from '../governance/audited-api.js';
+import type { Plan } from '../governance/plan-token.js';
+import type { ToolContext } from './define.js';
+
+/**
+ * Consent before a destructive write: a human's answer, or an exact, unexpired plan.
+ * - The client can ask a human (elicitation): ask, showing the plan (a given plan_token must still match).
+ * - It cannot (no elicitation; stateless HTTP): a plan_token sealing exactly this plan is required; without one
+ *   the call fails as `confirmation_required` with the plan and a fresh token, writing nothing.
+ * - A plan_token that no longer matches (expired, altered, someone else, the account changed): `plan_changed`,
+ *   with the current plan and a fresh token, writing nothing.
+ * - BASECAMP_CONFIRM=human: a human must answer; without one the call fails as `human_required`.
+ * What it protects against, and what not, is in the README ("Governance").
+ */
+export interface ConsentRequest {
+  /** The plan as it is now (tool, subject, exact changes; the account is added here). */
+  plan: Omit<Plan, 'account'>;
+  /** What the human is asked. */
+  question: string;
+  planToken: string | undefined;
+  /** The audit trail's view of the plan, per person and project. */
+  changes: AuditChange[];
+  /** The tool's own result for "nothing done; here is the plan" (its output schema), with a token when one helps. */
+  planned(token: { plan_token: string; expires_at: string } | undefined): Record<string, unknown>;
+}
+
+export type Consent = { given: true } | { given: false; answer: 'decline' | 'cancel' };
+
+export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Promise<Consent> {
+  const { governance, signal } = ctx;
+  const plan: Plan = { ...req.plan, account: (await ctx.account.id(signal)) ?? 0 };
+  const fresh = () => {
+    const sealed = governance.plans.seal(plan);
+    return { plan_token: sealed.token, expires_at: sealed.expires_at };
+  };
+  const refuse = async (note: string) => recordDecision(governance.trail, governance.call, 'refused', req.changes, note, signal);
+
+  let tokenOk = false;
+  if (req.planToken !== undefined) {
+    const verdict = governance.plans.verify(req.planToken, plan);
+    if (!verdict.ok) {
+      const token = fresh();
+      await refuse(`plan_changed: ${verdict.why}`);
+      throw new PlanChangedError(
+        `Nothing was changed: ${verdict.why}. This is the plan as it is now; review it (with the person you act for) and call again with the new plan_token (valid until ${token.expires_at}).`,
+        { result: req.planned(token) },
+      );
+    }
+    tokenOk = true;
+    governance.call.planTokenId = verdict.id;
+  }
+
+  const answer = await ctx.confirm(req.question);
+  if (answer === 'accept') return { given: true };
+  if (answer === 'decline' || answer === 'cancel') {
+    await recordDecision(governance.trail, governance.call, 'cancelled', req.changes, `the person asked answered ${answer}`, signal);
+    return { given: false, answer };
+  }
+  // The client cannot ask a human.
+  if (governance.mode === 'human') {
+    await refuse('human_required: BASECAMP_CONFIRM=human and the client cannot ask a human');
+    throw new HumanRequiredError(
+      'Nothing was changed: this server is set to always ask a human (BASECAMP_CONFIRM=human) before this change, and this client cannot ask ' +
+        '(it does not support MCP elicitation, or the server runs stateless). Make the change from a client that can ask, or in Basecamp.',
+      { result: req.planned(undefined) },
+    );
+  }
+  if (tokenOk) return { given: true };
+  const token = fresh();
+  await refuse('confirmation_required: no human could be asked and no plan_token was given');
+  throw new ConfirmationRequiredError(
+    `Nothing was changed: this change needs a human's confirmation, and this client cannot ask for one. Show this plan to the person you act for; ` +
+      `if they agree, call again with the same arguments and plan_token (valid until ${token.expires_at}). The plan is re-checked then: if anything changed, nothing is done.`,
+    { result: req.planned(token) },
+  );
+}
