@@ -117,16 +117,21 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     ...options.http,
   });
   const api = new BasecampApi(http);
-  let me: { at: number; value: Promise<{ id: number; email_address: string | null } | null> } | undefined;
+  // The signed-in person, per access token: a `login` as someone else, picked up while running, is seen at once.
+  let me: { at: number; token: string; value: Promise<{ id: number; email_address: string | null } | null> } | undefined;
   const governance: Governance = {
     ...(config.auditLog ? { audit: new AuditLog(config.auditLog) } : {}),
     plans: new PlanSealer(config.planSecret),
     confirm: config.confirm,
-    identity(signal) {
-      if (!me || Date.now() - me.at > 10 * 60_000) {
+    async identity(signal) {
+      const token = await credentials.accessToken(signal);
+      if (!me || me.token !== token || Date.now() - me.at > 10 * 60_000) {
         const value = api.myProfile(signal).then((p) => ({ id: p.id, email_address: p.email_address ?? null }));
-        me = { at: Date.now(), value };
-        value.catch(() => (me = undefined));
+        const mine = { at: Date.now(), token, value };
+        me = mine;
+        value.catch(() => {
+          if (me === mine) me = undefined;
+        });
       }
       return me.value;
     },

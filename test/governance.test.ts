@@ -180,6 +180,50 @@ describe('plans and consent: no destructive write without a human or an exact pl
   });
 });
 
+describe('a plan token runs its plan once, and seals everything the run sends', () => {
+  it('used once: the same token again is plan_changed, even where the plan would match again', async () => {
+    const { sb, client } = await world();
+    await call(client, 'update_project_access', { project_id: LAUNCH, grant: [ADAM] });
+    const token = tokenOf(await call(client, 'update_project_access', { project_id: LAUNCH, revoke: [ADAM] }));
+    expect((await call(client, 'update_project_access', { project_id: LAUNCH, revoke: [ADAM], plan_token: token })).isError).toBeFalsy();
+    sb.data.projects.get(LAUNCH)!.members.add(ADAM); // a human puts Adam back
+    const before = writes(sb).length;
+    const again = await call(client, 'update_project_access', { project_id: LAUNCH, revoke: [ADAM], plan_token: token });
+    expect(kindOf(again)).toBe('plan_changed');
+    expect(text(again)).toMatch(/already used/);
+    expect(writes(sb)).toHaveLength(before);
+  });
+
+  it('across instances sharing the audit trail: a token used on one is refused on the other', async () => {
+    const file = join(scratch(), 'audit.jsonl');
+    const sb = track(await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    const instance = async () => track(await connectClient(track(sandboxService(sb, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), config: { planSecret: SECRET, auditLog: file } }))));
+    const [a, b] = [await instance(), await instance()];
+    // Jan on Launch only, so that putting him back makes the old plan match again.
+    for (const p of sb.data.projects.values()) if (p.id !== LAUNCH) p.members.delete(JAN);
+    const dry = tokenOf(await call(a, 'trash_person', { person_id: JAN, dry_run: true }));
+    expect((await call(a, 'trash_person', { person_id: JAN, plan_token: dry })).isError).toBeFalsy();
+    sb.data.projects.get(LAUNCH)!.members.add(JAN);
+    const onB = await call(b, 'trash_person', { person_id: JAN, plan_token: dry });
+    expect(kindOf(onB)).toBe('plan_changed');
+    expect(text(onB)).toMatch(/already used/);
+  });
+
+  it('invite_people: a token for one batch does not send another (notify, details, enable_clients are sealed)', async () => {
+    const { sb, client } = await world();
+    const people = Array.from({ length: 11 }, (_, i) => ({ email_address: `quiet${i}@acme.example`, name: `Quiet ${i}` }));
+    const token = tokenOf(await call(client, 'invite_people', { people, notify: false }));
+    for (const other of [{ people, notify: true }, { people: people.map((p) => ({ ...p, company_name: 'Evil Co' })), notify: false }, { people: people.slice(1).concat({ email_address: 'else@acme.example', name: 'Else' }), notify: false }]) {
+      const r = await call(client, 'invite_people', { ...other, plan_token: token });
+      expect(kindOf(r)).toBe('plan_changed');
+    }
+    expect(writes(sb)).toHaveLength(0);
+    const done = await call(client, 'invite_people', { people, notify: false, plan_token: token });
+    expect(done.isError, text(done)).toBeFalsy();
+    expect(sb.data.invitationsSent).toEqual([]);
+  });
+});
+
 describe('the audit trail', () => {
   it('one intent and one outcome line per write, with request ids, 0600, no secret; list_changes filters', async () => {
     const file = join(scratch(), 'audit', 'audit.jsonl');
@@ -232,6 +276,32 @@ describe('the audit trail', () => {
     expect(kindOf(r)).toBe('audit_unavailable');
     expect(text(r)).toMatch(/cannot be written \((ENOTDIR|EEXIST)\), so the change was not sent/);
     expect(writes(sb)).toHaveLength(0);
+  });
+
+  it('an unwritable trail: a dry run hands out no token, and an offboarding stops before its first write with audit_unavailable', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'not-a-folder'), '');
+    const { sb, client } = await world({ auditLog: join(dir, 'not-a-folder', 'audit.jsonl') }, { elicitation: {} });
+    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { confirm: true } }));
+    const dry = await call(client, 'trash_person', { person_id: JAN, dry_run: true });
+    expect(kindOf(dry)).toBe('audit_unavailable');
+    const run = await call(client, 'trash_person', { person_id: JAN });
+    expect(kindOf(run)).toBe('audit_unavailable');
+    expect(text(run)).toMatch(/so the change was not sent/);
+    expect(writes(sb)).toHaveLength(0);
+  });
+
+  it('names the person signed in now: a login as someone else is seen at once', async () => {
+    const file = join(scratch(), 'audit.jsonl');
+    const sb = track(await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    let token = sb.token;
+    const service = track(sandboxService(sb, { credentials: { accessToken: async () => token }, budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), config: { auditLog: file } }));
+    const client = track(await connectClient(service));
+    await call(client, 'update_project_access', { project_id: LAUNCH, grant: [ADAM] });
+    token = sb.issueToken(ADAM).access_token;
+    await call(client, 'update_project_access', { project_id: LAUNCH, grant: [JAN] });
+    const intents = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditLine).filter((l) => l.phase === 'intent');
+    expect(intents.map((l) => l.identity?.id)).toEqual([sb.data.ownerId, ADAM]);
   });
 
   it('two processes appending at once never interleave lines', async () => {

@@ -93,6 +93,11 @@ export class AuditLog {
     });
   }
 
+  /** Whether any write was already made under this plan token (by any process sharing the file). */
+  async usedPlanToken(id: string): Promise<boolean> {
+    return (await this.read()).some((l) => l.phase === 'intent' && l.plan_token_id === id);
+  }
+
   /** The folder (0700) and, for a file made by someone else, a warning when others may read it. */
   private async prepare(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });

@@ -126,8 +126,19 @@ async function appendOutcome(trail: AuditLog, line: AuditLine): Promise<void> {
 }
 
 /** A decision made before any write (a dry run's plan, a refusal, a human's no), as one audit line. */
-export async function recordDecision(trail: AuditLog | undefined, call: CallRecord, outcome: AuditOutcome, changes: AuditChange[], note: string, signal?: AbortSignal): Promise<void> {
+export async function recordDecision(
+  trail: AuditLog | undefined,
+  call: CallRecord,
+  outcome: AuditOutcome,
+  changes: AuditChange[],
+  note: string,
+  signal?: AbortSignal,
+  options: { required?: boolean } = {},
+): Promise<void> {
   if (!trail) return;
   const base = await lineBase(call, signal).catch(() => ({ tool: call.tool, identity: null, account: null, arguments: call.arguments }));
-  await appendOutcome(trail, { ...base, time: new Date().toISOString(), id: trail.newId(), phase: 'decision', changes: changes.map((c) => ({ ...c, outcome })), note });
+  const line: AuditLine = { ...base, time: new Date().toISOString(), id: trail.newId(), phase: 'decision', changes: changes.map((c) => ({ ...c, outcome })), note };
+  // Required (a plan that hands out a token): a failure to record it fails the call. Otherwise best-effort, logged.
+  if (options.required) await trail.append(line);
+  else await appendOutcome(trail, line);
 }

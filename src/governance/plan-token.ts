@@ -31,6 +31,8 @@ export type Verdict = { ok: true; id: string } | { ok: false; why: string };
 
 export class PlanSealer {
   private readonly key: Buffer;
+  /** Tokens already used, by id, until they expire: a token runs its plan once. */
+  private readonly spent = new Map<string, number>();
   constructor(secret?: string, private readonly now: () => number = Date.now) {
     this.key = secret ? Buffer.from(secret, 'utf8') : randomBytes(32);
   }
@@ -60,7 +62,15 @@ export class PlanSealer {
     if (JSON.stringify(sealed.changes) !== JSON.stringify(current.changes)) {
       return { ok: false, why: 'the account changed since the plan was made (it would now do something else)' };
     }
+    if (this.spent.has(sealed.id)) return { ok: false, why: 'the plan_token was already used (a token runs its plan once)' };
     return { ok: true, id: sealed.id };
+  }
+
+  /** Marks a verified token as used, so it cannot run again (in this process; across a fleet, the audit trail tells). */
+  spend(id: string): void {
+    const now = this.now();
+    for (const [old, exp] of this.spent) if (exp <= now) this.spent.delete(old);
+    this.spent.set(id, now + PLAN_TOKEN_LIFETIME_MS);
   }
 
   private mac(body: string): string {

@@ -39,7 +39,9 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
 
   let tokenOk = false;
   if (req.planToken !== undefined) {
-    const verdict = governance.plans.verify(req.planToken, plan);
+    let verdict = governance.plans.verify(req.planToken, plan);
+    // Another instance sharing the audit trail may have run it already.
+    if (verdict.ok && (await governance.trail?.usedPlanToken(verdict.id))) verdict = { ok: false, why: 'the plan_token was already used (a token runs its plan once)' };
     if (!verdict.ok) {
       const token = fresh();
       await refuse(`plan_changed: ${verdict.why}`);
@@ -49,6 +51,7 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
       );
     }
     tokenOk = true;
+    governance.plans.spend(verdict.id);
     governance.call.planTokenId = verdict.id;
   }
 

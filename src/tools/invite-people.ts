@@ -73,7 +73,18 @@ export const invitePeople = defineTool({
     if (addresses.length > CONFIRM_OVER) {
       const projectIds = [...new Set(args.project_ids ?? [])].sort((a, b) => a - b);
       const consent = await obtainConsent(ctx, {
-        plan: { tool: 'invite_people', subject: 'batch', changes: { addresses, project_ids: projectIds, as_client: args.as_client === true } },
+        // Everything the run will send: who (with the details Basecamp will store), where, as what, and whether emailed.
+        plan: {
+          tool: 'invite_people',
+          subject: 'batch',
+          changes: {
+            people: sealedRows(args.people),
+            project_ids: projectIds,
+            as_client: args.as_client === true,
+            notify: args.notify !== false,
+            enable_clients: args.enable_clients === true,
+          },
+        },
         question: `Invite ${addresses.length} people${args.as_client ? ' as clients' : ''}${projectIds.length ? ` to project(s) ${projectIds.join(', ')}` : ''}: ${addresses.join(', ')}?`,
         planToken: args.plan_token,
         changes: addresses.map((person) => ({ person, action: 'invite' })),
@@ -121,6 +132,16 @@ export function structuredOf(outcome: InviteOutcome) {
     via: outcome.via,
     notes: outcome.notes,
   };
+}
+
+/** Each address once (its first spelling's details win, as when sending), with what Basecamp will store, in a stable order. */
+function sealedRows(people: { email_address: string; name?: string; title?: string; company_name?: string }[]): (string | null)[][] {
+  const rows = new Map<string, (string | null)[]>();
+  for (const p of people) {
+    const key = normalEmail(p.email_address);
+    if (!rows.has(key)) rows.set(key, [key, p.name ?? null, p.title ?? null, p.company_name ?? null]);
+  }
+  return [...rows.values()].sort((a, b) => String(a[0]).localeCompare(String(b[0])));
 }
 
 function summarize(outcome: InviteOutcome): string {

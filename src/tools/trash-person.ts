@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BasecampError, IncompleteDataError, InvalidInputError, NotFoundError, OutcomeUnknownError, RateLimitedError } from '../basecamp/errors.js';
+import { BasecampError, CancelledError, IncompleteDataError, InvalidInputError, KnownError, NotFoundError, OutcomeUnknownError, RateLimitedError, ToolError, withResult } from '../basecamp/errors.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { recordDecision } from '../governance/audited-api.js';
@@ -76,7 +76,8 @@ export const trashPerson = defineTool({
 
     if (args.dry_run) {
       const token = ctx.governance.plans.seal({ ...sealedPlan, account: await ctx.account.id(signal) });
-      await recordDecision(ctx.governance.trail, ctx.governance.call, 'planned', auditChanges, 'dry run', signal);
+      // A plan that hands out a token is recorded, or not handed out.
+      await recordDecision(ctx.governance.trail, ctx.governance.call, 'planned', auditChanges, 'dry run', signal, { required: true });
       return {
         structured: {
           ...base,
@@ -149,7 +150,9 @@ export const trashPerson = defineTool({
 });
 
 /** A sweep that stopped part-way keeps the kind of what stopped it where the client acts on it (outcome unknown, wait and retry). */
-function partialFailure(message: string, cause: unknown, result: Record<string, unknown>): BasecampError {
+function partialFailure(message: string, cause: unknown, result: Record<string, unknown>): KnownError {
+  // Failures found here (the audit trail could not be written, the call was cancelled) keep their own kind.
+  if (cause instanceof ToolError || cause instanceof CancelledError) return withResult(cause, result) as KnownError;
   if (cause instanceof OutcomeUnknownError) return new OutcomeUnknownError(message, {}, { cause, result });
   if (cause instanceof RateLimitedError) return new RateLimitedError(message, cause.retryAfterSeconds, {}, { cause, result });
   return new BasecampError(message, {}, { cause, result });
