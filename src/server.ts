@@ -79,6 +79,7 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
     tool: tool.name,
     arguments: recorded,
     identity: (signal) => governance.identity(signal).catch(() => null),
+    sawIdentity: (person, signal) => governance.rememberIdentity(person, signal).catch(() => undefined),
     account: (signal) => service.accountId(signal).catch(() => null),
   };
   return {

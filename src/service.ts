@@ -19,6 +19,8 @@ export interface Governance {
   confirm: 'auto' | 'human';
   /** The signed-in person, for the audit trail (read once, then kept for ten minutes). */
   identity(signal?: AbortSignal): Promise<{ id: number; email_address: string | null } | null>;
+  /** A profile a tool just read (GET /my/profile.json): the audit trail need not read it again. */
+  rememberIdentity(person: { id: number; email_address?: string | null }, signal?: AbortSignal): Promise<void>;
 }
 
 export interface Service {
@@ -134,6 +136,10 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         });
       }
       return me.value;
+    },
+    async rememberIdentity(person, signal) {
+      const token = await credentials.accessToken(signal);
+      me = { at: Date.now(), token, value: Promise.resolve({ id: person.id, email_address: person.email_address ?? null }) };
     },
   };
   return {

@@ -304,6 +304,12 @@ describe('the audit trail', () => {
     expect(intents.map((l) => l.identity?.id)).toEqual([sb.data.ownerId, ADAM]);
   });
 
+  it('costs no extra request: the identity comes from the profile the tool already read', async () => {
+    const { sb, client } = await world({ auditLog: join(scratch(), 'audit.jsonl') });
+    await call(client, 'trash_person', { person_id: JAN, dry_run: true });
+    expect(sb.apiRequests().filter((r) => r.path.endsWith('/my/profile.json'))).toHaveLength(1);
+  });
+
   it('two processes appending at once never interleave lines', async () => {
     const dir = scratch();
     const lib = join(dir, 'audit-log.mjs');

@@ -1,7 +1,8 @@
 // The processes the bench drives: MCP servers over stdio (ours, the bare floor) and sandbox hosts.
 import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 const PROTOCOL_VERSION = '2025-11-25';
@@ -98,7 +99,8 @@ export function cleanEnv(extra = {}) {
   for (const [k, v] of Object.entries(process.env)) {
     if (!/^(BASECAMP_|MCP_|REDIS_URL)/.test(k)) env[k] = v;
   }
-  return { ...env, BASECAMP_TOKEN_FILE: '/nonexistent/bench-token.json', ...extra };
+  // The audit trail on, as users run it, but in a scratch file rather than the real config folder.
+  return { ...env, BASECAMP_TOKEN_FILE: '/nonexistent/bench-token.json', BASECAMP_AUDIT_LOG: join(tmpdir(), `bpm-bench-audit-${process.pid}.jsonl`), ...extra };
 }
 
 export const bareServer = () => new StdioServer(process.execPath, ['bench/bare-server.mjs'], cleanEnv());

@@ -12,6 +12,8 @@ export interface CallRecord {
   /** Set once consent was given with a plan token; recorded on the writes that follow. */
   planTokenId?: string;
   identity(signal?: AbortSignal): Promise<{ id: number; email_address: string | null } | null>;
+  /** Told of every profile the tool reads, so the identity costs no second request. */
+  sawIdentity?(person: { id: number; email_address?: string | null }, signal?: AbortSignal): Promise<void>;
   account(signal?: AbortSignal): Promise<number | null>;
 }
 
@@ -56,7 +58,11 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
     listPeople: (signal) => api.listPeople(signal),
     listProjectPeople: (projectId, signal) => api.listProjectPeople(projectId, signal),
     getPerson: (personId, signal) => api.getPerson(personId, signal),
-    myProfile: (signal) => api.myProfile(signal),
+    myProfile: async (signal) => {
+      const me = await api.myProfile(signal);
+      await call.sawIdentity?.(me, signal);
+      return me;
+    },
     getAccount: (signal) => api.getAccount(signal),
     listProjects: (status, signal) => api.listProjects(status, signal),
     getProject: (projectId, signal) => api.getProject(projectId, signal),
