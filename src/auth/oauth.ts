@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { undici } from '../basecamp/undici.js';
 import { AuthenticationError, BasecampError, NetworkError, TokenRefreshUnavailableError } from '../basecamp/errors.js';
 import { assertSecureUrl } from '../security.js';
 
@@ -21,7 +21,7 @@ async function postToken(launchpadUrl: string, form: Record<string, string>, use
   const url = assertSecureUrl(`${launchpadUrl}/authorization/token`, 'BASECAMP_LAUNCHPAD_URL');
   let res;
   try {
-    res = await request(url, {
+    res = await (await undici()).request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent, accept: 'application/json' },
       body: new URLSearchParams(form).toString(),

@@ -1,4 +1,5 @@
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.js';
 import { CancelledError, errorForFailure, UpstreamError, type UpstreamDetails } from './errors.js';
 import { decide } from './request-rules.js';
 import { nextPageUrl, withoutFragment } from './link-header.js';
@@ -150,7 +151,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export class BasecampHttp {
   private readonly options: Required<Omit<HttpOptions, 'dispatcher' | 'accountBase'>> & Pick<HttpOptions, 'accountBase'>;
-  private readonly dispatcher: Dispatcher;
+  /** The keep-alive agent, made with the first request (undici is loaded only when a request is sent). */
+  private dispatcher: Promise<Dispatcher> | undefined;
   private readonly ownsDispatcher: boolean;
   constructor(options: HttpOptions) {
     this.options = {
@@ -165,13 +167,13 @@ export class BasecampHttp {
     };
     if (typeof options.accountBase === 'string') assertSecureUrl(options.accountBase, 'BASECAMP_API_URL');
     this.ownsDispatcher = !options.dispatcher;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connect: { timeout: this.options.connectTimeoutMs },
-        keepAliveTimeout: 10_000,
-        connections: 16,
-      });
+    if (options.dispatcher) this.dispatcher = Promise.resolve(options.dispatcher);
+  }
+
+  private agent(): Promise<Dispatcher> {
+    return (this.dispatcher ??= undici().then(
+      ({ Agent }) => new Agent({ connect: { timeout: this.options.connectTimeoutMs }, keepAliveTimeout: 10_000, connections: 16 }),
+    ));
   }
 
   get credentials(): Credentials {
@@ -183,7 +185,7 @@ export class BasecampHttp {
   }
 
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    if (this.ownsDispatcher && this.dispatcher) await (await this.dispatcher).close();
   }
 
   private async resolveUrl(pathOrUrl: string, query: RequestOptions['query'], signal?: AbortSignal): Promise<URL> {
@@ -311,11 +313,12 @@ export class BasecampHttp {
     const forward = () => attemptAbort.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     try {
-      const res = await undiciRequest(url, {
+      const [{ request }, dispatcher] = await Promise.all([undici(), this.agent()]);
+      const res = await request(url, {
         method,
         headers,
         body,
-        dispatcher: this.dispatcher,
+        dispatcher,
         signal: attemptAbort.signal,
         headersTimeout: this.options.requestTimeoutMs,
         bodyTimeout: this.options.requestTimeoutMs,

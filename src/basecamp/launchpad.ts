@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { undici } from './undici.js';
 import { AuthenticationError, ConfigurationError, NetworkError, UpstreamError } from './errors.js';
 import { assertSecureUrl } from '../security.js';
 
@@ -26,7 +26,7 @@ export async function fetchAuthorization(
   const url = assertSecureUrl(`${launchpadUrl}/authorization.json`, 'BASECAMP_LAUNCHPAD_URL');
   let res;
   try {
-    res = await request(url, {
+    res = await (await undici()).request(url, {
       headers: { authorization: `Bearer ${accessToken}`, 'user-agent': userAgent, accept: 'application/json' },
       signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
     });
