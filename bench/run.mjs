@@ -29,6 +29,8 @@ const runs = (section) => chosen.length === 0 || chosen.includes(section);
 const startedAt = performance.now();
 const ms = (v) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 const mb = (v) => `${v.toFixed(1)} MB`;
+/** A difference with its sign: +1.2, -5.5. */
+const signed = (v, digits) => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
 
 /** Lines of the table. `pass` undefined: shown for information, no target. */
 function table() {
@@ -131,8 +133,8 @@ async function memory(t, sandbox) {
   const bare = median(samples.bare);
   const ours = median(samples.realistic);
   const sandboxed = median(samples.sandboxed);
-  t.add('RSS after initialize, idle (serve with a token)', mb(ours), `${mb(bare)} bare SDK server`, `+${(ours - bare).toFixed(1)} MB`, '≤ bare + 10 MB', ours <= bare + 10);
-  t.add('RSS after initialize, serve --sandbox (information)', mb(sandboxed), `${mb(bare)} bare SDK server`, `+${(sandboxed - bare).toFixed(1)} MB`, '—');
+  t.add('RSS after initialize, idle (serve with a token)', mb(ours), `${mb(bare)} bare SDK server`, `${signed(ours - bare, 1)} MB`, '≤ bare + 10 MB', ours <= bare + 10);
+  t.add('RSS after initialize, serve --sandbox (information)', mb(sandboxed), `${mb(bare)} bare SDK server`, `${signed(sandboxed - bare, 1)} MB`, '—');
 }
 
 async function perCall(t, sandbox) {
@@ -174,7 +176,7 @@ async function perCall(t, sandbox) {
     'get_person over stdio, p50 (budget raised out of the way)',
     ms(ourCall),
     `${ms(floor)} = raw HTTP ${ms(raw)} + bare tool call ${ms(bareCall)}`,
-    `+${(ourCall - floor).toFixed(2)} ms`,
+    `${signed(ourCall - floor, 2)} ms`,
     '≤ floor + 1 ms',
     ourCall <= floor + 1,
   );
@@ -276,7 +278,7 @@ async function parallelJob(t, n) {
     const failed = results.filter((r) => r.isError).length;
     const { throttled } = await sb.stats();
     const floor = (Math.ceil(n / STRICT.max) - 1) * (STRICT.windowMs / 1000);
-    t.add(`${n} parallel get_person, strict 50/10 s: seconds`, `${seconds.toFixed(2)} s`, `${floor} s`, `+${(seconds - floor).toFixed(2)} s`, `≤ ${floor + 1} s (floor + 1 s), 0 failed`, seconds <= floor + 1 && failed === 0);
+    t.add(`${n} parallel get_person, strict 50/10 s: seconds`, `${seconds.toFixed(2)} s`, `${floor} s`, `${signed(seconds - floor, 2)} s`, `≤ ${floor + 1} s (floor + 1 s), 0 failed`, seconds <= floor + 1 && failed === 0);
     t.add(`${n} parallel get_person: 429s from the sandbox (${failed} calls failed)`, String(throttled), '0', `+${throttled}`, '0', throttled === 0);
   } finally {
     await server.close();
