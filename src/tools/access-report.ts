@@ -4,7 +4,7 @@ import { CancelledError, IncompleteDataError, InvalidInputError, NotFoundError }
 import type { Collection } from '../basecamp/http.js';
 import type { Person, Project } from '../basecamp/types.js';
 import { defineTool, type ToolContext } from './define.js';
-import { email, personId, projectId } from './params.js';
+import { company, email, personId, projectId } from './params.js';
 import { compactPerson, personLine, toCompactPerson } from './shapes.js';
 
 /** An access review covers what a person can reach today: active projects, and archived ones (which can be opened). */
@@ -169,13 +169,7 @@ export const accessReport = defineTool({
     email: email.optional().describe('Only the person with this email address.'),
     project_id: projectId.optional().describe('Only this project (from list_projects): who can see it.'),
     clients_only: z.boolean().optional().describe('true: only clients.'),
-    company: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe('Only people whose company name contains this (case-insensitive); people without a company never match.'),
+    company,
     include_archived: z.boolean().optional().describe('Include archived projects (default true). Trashed projects are never included.'),
   },
   outputSchema: {

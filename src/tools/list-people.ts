@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../basecamp/errors.js';
 import type { Person } from '../basecamp/types.js';
 import { defineTool } from './define.js';
-import { cursor, detail, limit, projectId } from './params.js';
+import { company, cursor, detail, limit, projectId } from './params.js';
 import { compactPerson, personLine, toCompactPerson } from './shapes.js';
 import { decodeCursor, listingKey, matchesText, normalSet, page, sortListing, timeValue } from './listing.js';
 
@@ -32,13 +32,7 @@ export const listPeople = defineTool({
     project_id: projectId.optional().describe('Only people on this project (from list_projects).'),
     query: z.string().trim().min(1).max(200).optional().describe('Case-insensitive substring of name or email.'),
     role: z.enum(roles).optional().describe('Only people with this role.'),
-    company: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe('Case-insensitive substring of the company name; people without a company never match.'),
+    company,
     client: z.boolean().optional().describe('true: only clients; false: only people who are not clients.'),
     ids: z
       .array(z.number().int().positive())

@@ -28,3 +28,10 @@ export const planToken = z
   .max(4000)
   .optional()
   .describe('The plan_token a dry run (or a confirmation_required answer) gave: runs exactly that plan where no human can be asked.');
+export const company = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .optional()
+  .describe('Case-insensitive substring of the company name; people without a company never match.');
