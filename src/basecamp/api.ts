@@ -18,7 +18,11 @@ export interface PeopleApi {
 }
 
 /** Typed Basecamp 4 calls used by the tools. Knows nothing about MCP. */
+/** How long a 404 from the enrollments endpoint is believed (an account may gain them later). */
+const NO_ENROLLMENTS_MEMORY_MS = 60 * 60_000;
+
 export class BasecampApi implements PeopleApi {
+  private noEnrollmentsUntil = 0;
   constructor(private readonly http: BasecampHttp) {}
 
   listPeople(signal?: AbortSignal): Promise<Collection<Person>> {
@@ -92,11 +96,16 @@ export class BasecampApi implements PeopleApi {
    */
   async enrollPeople(enrollment: Enrollment, signal?: AbortSignal): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'> {
     const path = '/account/enrollments/people.json';
+    // An account without enrollments answered 404 recently: do not spend a request of the budget asking again.
+    if (this.noEnrollmentsUntil > Date.now()) return 'unavailable';
     let res;
     try {
       res = await this.http.request<unknown>('POST', path, { body: enrollment, signal });
     } catch (error) {
-      if (error instanceof NotFoundError) return 'unavailable';
+      if (error instanceof NotFoundError) {
+        this.noEnrollmentsUntil = Date.now() + NO_ENROLLMENTS_MEMORY_MS;
+        return 'unavailable';
+      }
       throw error;
     }
     const rows = Array.isArray(res.data) ? res.data : undefined;

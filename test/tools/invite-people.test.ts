@@ -166,10 +166,13 @@ describe('invite_person without a project uses the account-level path', () => {
     expect(JSON.parse(writes(sb)[0]!.body!)).toMatchObject({ project_ids: [HQ] });
   });
 
-  it('falls back to the HQ users.json when the account has no enrollments', async () => {
+  it('falls back to the HQ users.json when the account has no enrollments, and does not ask again for an hour', async () => {
     const { sb, client } = await noEnrollments();
     const r = await call(client, 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example' });
     expect(structured(r)).toMatchObject({ created: true, project_id: HQ });
     expect(writePaths(sb)).toEqual(['POST /account/enrollments/people.json', `PUT /projects/${HQ}/people/users.json`]);
+    const second = await call(client, 'invite_person', { name: 'Eli Doe', email_address: 'eli@acme.example' });
+    expect(structured(second)).toMatchObject({ created: true, project_id: HQ });
+    expect(writePaths(sb).slice(2)).toEqual([`PUT /projects/${HQ}/people/users.json`]);
   });
 });
