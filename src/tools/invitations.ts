@@ -212,7 +212,8 @@ async function throughProjects(
             : { email_address: p.email_address, status: 'failed', ...(was ? { person: was } : {}), error: `Basecamp left ${p.email_address} out of its answer: not invited.` };
         });
       }
-      const sent = first ? results.flatMap((r) => (r?.person ? [r.person.id] : [])) : grantIds;
+      // Who this write was for: the people granted, and on the first project those it created (not rows refused before it).
+      const sent = first ? [...grantIds, ...results.flatMap((r) => (r?.status === 'created' ? [r.person!.id] : []))] : grantIds;
       outcomes.push(outcomeFor(project, sent.filter((id) => grantedIds.has(id)), sent.filter((id) => !grantedIds.has(id))));
     }
   } finally {

@@ -135,6 +135,8 @@ describe('invite_people', () => {
     expect(out.results[0]!.person!.client).toBe(true);
     expect(out.results[1]!.error).toMatch(/team member/);
     expect(writePaths(sb)).toEqual([`PUT /projects/${WEBSITE}/people/client_users.json`]);
+    // Jan was refused before the write: not "not granted" by Basecamp.
+    expect(out.projects).toEqual([{ id: WEBSITE, name: expect.any(String), granted: [out.results[0]!.person!.id], not_granted: [] }]);
   });
 
   it('bad input changes nothing and sends nothing', async () => {
