@@ -98,7 +98,7 @@ function read(req: SandboxRequest, path: string, meId: number, data: SandboxData
 }
 
 /** JSON with an ETag; 304 and no body when the client already has this version. */
-function withEtag(req: SandboxRequest, body: unknown, headers: Record<string, string> = {}): Reply {
+export function withEtag(req: SandboxRequest, body: unknown, headers: Record<string, string> = {}): Reply {
   const etag = `W/"${createHash('sha1').update(JSON.stringify(body)).digest('hex').slice(0, 20)}"`;
   if (req.headers['if-none-match'] === etag) return { status: 304, headers: { ETag: etag, ...headers } };
   return { status: 200, body, headers: { ETag: etag, 'Cache-Control': 'max-age=0, private, must-revalidate', ...headers } };

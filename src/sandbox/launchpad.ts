@@ -17,6 +17,19 @@ export interface LaunchpadOptions {
   oauthClient?: { id: string; secret: string };
 }
 
+/**
+ * Who the tokens stand for and which accounts authorization.json lists first, when the sandbox is not just
+ * the one Basecamp 4 account of `data` (a Basecamp 2 account, or both products listed).
+ */
+export interface LaunchpadIdentities {
+  /** The person tokens are issued to by default and who approves the consent step. */
+  ownerId: number;
+  /** The person behind a grant, on whichever account they are. */
+  person(personId: number): { name: string; email_address: string | null; identity_id: number } | undefined;
+  /** Listed before `extraAccounts`, in this order. */
+  accounts: { product: 'bc3' | 'bcx'; id: number; name: string }[];
+}
+
 export interface AccessGrant {
   personId: number;
   expiresAt: number;
@@ -44,12 +57,13 @@ export class Launchpad {
   constructor(
     private readonly data: SandboxData,
     private readonly options: LaunchpadOptions = {},
+    private readonly identities?: LaunchpadIdentities,
   ) {
     this.tokenLifetime = options.tokenLifetimeSeconds ?? 1_209_600;
     this.client = options.oauthClient ?? { id: 'sandbox-client', secret: 'sandbox-secret' };
   }
 
-  issueTokens(personId = this.data.ownerId, lifetimeSeconds = this.tokenLifetime): IssuedTokens {
+  issueTokens(personId = this.identities?.ownerId ?? this.data.ownerId, lifetimeSeconds = this.tokenLifetime): IssuedTokens {
     const refresh = `sbr_${randomBytes(16).toString('hex')}`;
     this.refreshTokens.set(refresh, { personId });
     return { access_token: this.issueAccessToken(personId, lifetimeSeconds), refresh_token: refresh, expires_in: lifetimeSeconds };
@@ -93,22 +107,28 @@ export class Launchpad {
     if (!grant || grant === 'expired') {
       return { status: 401, body: { error: grant ? 'OAuth token expired (old age).' : 'OAuth token is invalid' } };
     }
-    const person = this.data.people.get(grant.personId)!;
+    const person = this.identities
+      ? this.identities.person(grant.personId)
+      : { ...this.data.people.get(grant.personId)!, identity_id: 9_000_000 + grant.personId };
+    if (!person) return { status: 401, body: { error: 'Unknown Basecamp ID.' } };
     const [first, ...rest] = person.name.split(' ');
-    const accounts = [
-      { product: 'bc3', id: this.data.accountId, name: this.data.accountName },
-      ...(this.options.extraAccounts ?? []).map((a) => ({ product: a.product ?? 'bc3', id: a.id, name: a.name })),
-    ].map((a) => ({
-      ...a,
+    const hrefs = (a: { product: string; id: number }) =>
       // Basecamp 2 ("bcx") accounts have their API under /api/v1.
-      href: a.product === 'bc3' ? `${req.baseUrl}/${a.id}` : `${req.baseUrl}/${a.id}/api/v1`,
-      app_href: `https://3.basecamp.com/${a.id}`,
+      a.product === 'bc3' ? { href: `${req.baseUrl}/${a.id}` } : { href: `${req.baseUrl}/${a.id}/api/v1` };
+    const own = (this.identities?.accounts ?? [{ product: 'bc3' as const, id: this.data.accountId, name: this.data.accountName }]).map((a) => ({
+      ...a,
+      ...hrefs(a),
+      app_href: a.product === 'bc3' ? `https://3.basecamp.com/${a.id}` : `https://basecamp.com/${a.id}`,
     }));
+    const extra = (this.options.extraAccounts ?? [])
+      .map((a) => ({ product: a.product ?? 'bc3', id: a.id, name: a.name }))
+      .map((a) => ({ ...a, ...hrefs(a), app_href: `https://3.basecamp.com/${a.id}` }));
+    const accounts = [...own, ...extra];
     return {
       status: 200,
       body: {
         expires_at: new Date(grant.expiresAt).toISOString(),
-        identity: { id: 9_000_000 + person.id, first_name: first, last_name: rest.join(' '), email_address: person.email_address },
+        identity: { id: person.identity_id, first_name: first, last_name: rest.join(' '), email_address: person.email_address },
         accounts,
       },
     };
@@ -120,7 +140,7 @@ export class Launchpad {
     const redirectUri = url.searchParams.get('redirect_uri') ?? '';
     if (clientId !== this.client.id || !redirectUri) return { status: 400, body: { error: 'unknown client_id or missing redirect_uri' } };
     const code = `sbc_${randomBytes(12).toString('hex')}`;
-    this.codes.set(code, { personId: this.data.ownerId, redirectUri });
+    this.codes.set(code, { personId: this.identities?.ownerId ?? this.data.ownerId, redirectUri });
     const target = new URL(redirectUri);
     target.searchParams.set('code', code);
     const state = url.searchParams.get('state');

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basecampApi, type BasecampOptions } from './basecamp.js';
-import { isLaunchpadPath, Launchpad, type LaunchpadOptions } from './launchpad.js';
+import { basecampApi, type Authenticate, type BasecampOptions } from './basecamp.js';
+import { bcxApi } from './bcx/routes.js';
+import { seedBcxAccount, type BcxData, type BcxPerson } from './bcx/seed.js';
+import { isLaunchpadPath, Launchpad, type LaunchpadIdentities, type LaunchpadOptions } from './launchpad.js';
 import type { Reply, SandboxRequest } from './reply.js';
 import { seedAccount, type SandboxData, type SeedOptions } from './seed.js';
 
@@ -11,13 +13,25 @@ import { seedAccount, type SandboxData, type SeedOptions } from './seed.js';
  * 127.0.0.1, behaving as docs/basecamp-api.md says. This file is what both share: the request log, test
  * interceptors, X-Request-Id, and the User-Agent check and rate limit in front of the API.
  * Used by `serve --sandbox`, `sandbox`, the demo, the benchmark and the tests.
+ *
+ * With `product: 'bcx'` the sandbox's account is a Basecamp 2 one (./bcx/): its API is under
+ * `/{account_id}/api/v1`, and a Basecamp 4 account (`data`, the usual seed) is served and listed beside it,
+ * so choosing between products can be tried; `alsoList: true` does the same for a Basecamp 4 sandbox. The
+ * owner is one Launchpad identity on both accounts (the same email address), so one token works on either.
  */
 
 export interface SandboxOptions extends SeedOptions, BasecampOptions, LaunchpadOptions {
   port?: number;
   host?: string;
-  /** Requests allowed per window before 429 (Basecamp: 50 per 10 s). */
+  /** Requests allowed per window before 429 (Basecamp 4: 50 per 10 s; Basecamp 2: 500 per 10 s). */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * The product of the sandbox's account: 'bc3' (Basecamp 4, the default) or 'bcx' (Basecamp 2). The seed
+   * options (`people`, `seed`, `accountId`) shape that account.
+   */
+  product?: 'bc3' | 'bcx';
+  /** Also serve, and list in authorization.json, an account of the other product (always so for 'bcx'). */
+  alsoList?: boolean;
 }
 
 export interface RecordedRequest {
@@ -41,8 +55,16 @@ export interface Sandbox {
   url: string;
   /** A valid access token for the account owner. */
   token: string;
+  /** The sandbox account's id (the Basecamp 2 one when `product` is 'bcx'). */
   accountId: number;
+  /** The product of the account `accountId` names. */
+  product?: 'bc3' | 'bcx';
+  /** That account's API base, as authorization.json's `href`: `${url}/${accountId}` (bc3) or `${url}/${accountId}/api/v1` (bcx). */
+  apiBase?: string;
+  /** The Basecamp 4 account's data (beside the Basecamp 2 one when `product` is 'bcx'). */
   data: SandboxData;
+  /** The Basecamp 2 account's data, when there is one (`product: 'bcx'` or `alsoList`). */
+  bcx?: BcxData;
   requests: RecordedRequest[];
   /** Number of 429s answered. */
   throttled: number;
@@ -59,13 +81,20 @@ export interface Sandbox {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const data = seedAccount(options);
+  const product = options.product ?? 'bc3';
+  const isBcx = product === 'bcx';
+  // The seed options shape the sandbox's own account; the account beside it gets the usual seed.
+  const data = seedAccount(isBcx ? { seed: options.seed } : options);
   if (options.clientSeats !== undefined) data.clientSeats = options.clientSeats;
   if (options.userLimit !== undefined) data.userLimit = options.userLimit;
-  const launchpad = new Launchpad(data, options);
+  const bcx = isBcx ? seedBcxAccount(options) : options.alsoList ? seedBcxAccount({ seed: options.seed }) : undefined;
+  const launchpad = new Launchpad(data, options, bcx && identities(data, bcx, isBcx));
   const ownerToken = launchpad.issueTokens().access_token;
-  const basecamp = basecampApi(data, options, (authorization) => launchpad.grantFor(authorization));
-  const admit = slidingWindow(options.rateLimit ?? { max: 50, windowMs: 10_000 });
+  const grantFor: Authenticate = (authorization) => launchpad.grantFor(authorization);
+  const basecamp = basecampApi(data, options, bcx ? bc3Person(data, bcx, grantFor) : grantFor);
+  const basecamp2 = bcx && bcxApi(bcx, grantFor, (id) => samePerson(bcx.people.get(id), data.people.get(id)?.email_address, bcx.people));
+  const bcxPrefix = bcx && `/${bcx.accountId}/api/v1/`;
+  const admit = slidingWindow(options.rateLimit ?? { max: isBcx ? 500 : 50, windowMs: 10_000 });
   const requests: RecordedRequest[] = [];
   let interceptor: Interceptor | undefined;
   let throttled = 0;
@@ -82,6 +111,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       throttled++;
       return { status: 429, body: { error: 'Rate limit exceeded' }, headers: { 'Retry-After': String(retryAfter) } };
     }
+    if (basecamp2 && bcxPrefix && req.url.pathname.startsWith(bcxPrefix)) return basecamp2(req);
     return basecamp(req);
   }
 
@@ -132,12 +162,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const address = server.address() as AddressInfo;
   baseUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const accountId = isBcx ? bcx!.accountId : data.accountId;
 
   return {
     url: baseUrl,
     token: ownerToken,
-    accountId: data.accountId,
+    accountId,
+    product,
+    apiBase: isBcx ? `${baseUrl}/${accountId}/api/v1` : `${baseUrl}/${accountId}`,
     data,
+    ...(bcx ? { bcx } : {}),
     requests,
     get throttled() {
       return throttled;
@@ -154,6 +188,41 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** Launchpad's view when both products are served: the sandbox's own account is listed first. */
+function identities(data: SandboxData, bcx: BcxData, bcxFirst: boolean): LaunchpadIdentities {
+  const bc3Account = { product: 'bc3' as const, id: data.accountId, name: data.accountName };
+  const bcxAccount = { product: 'bcx' as const, id: bcx.accountId, name: bcx.accountName };
+  return {
+    ownerId: bcxFirst ? bcx.ownerId : data.ownerId,
+    person(id) {
+      const p = bcx.people.get(id) ?? bcx.trashedPeople.get(id);
+      if (p) return p;
+      const q = data.people.get(id);
+      // As without a Basecamp 2 account; the owners of both accounts are one identity (10000001) by seed.
+      return q && { name: q.name, email_address: q.email_address, identity_id: 9_000_000 + q.id };
+    },
+    accounts: bcxFirst ? [bcxAccount, bc3Account] : [bc3Account, bcxAccount],
+  };
+}
+
+/** A person of `people` — the one given, or else the one with that email address (the same identity). */
+function samePerson<P extends { email_address: string | null }>(given: P | undefined, email: string | null | undefined, people: Map<number, P>): P | undefined {
+  if (given) return given;
+  const wanted = email?.toLowerCase();
+  return wanted ? [...people.values()].find((p) => p.email_address?.toLowerCase() === wanted) : undefined;
+}
+
+/** Basecamp 4 authentication when tokens may stand for Basecamp 2 people: they act as the same identity there. */
+function bc3Person(data: SandboxData, bcx: BcxData, grantFor: Authenticate): Authenticate {
+  return (authorization) => {
+    const grant = grantFor(authorization);
+    if (!grant || grant === 'expired' || data.people.has(grant.personId)) return grant;
+    const bcxPerson: BcxPerson | undefined = bcx.people.get(grant.personId) ?? bcx.trashedPeople.get(grant.personId);
+    const person = samePerson(undefined, bcxPerson?.email_address, data.people);
+    return person ? { personId: person.id } : undefined;
   };
 }
 
