@@ -66,6 +66,8 @@ export interface Collection<T> {
   truncated?: string;
 }
 
+type Wire = { request: (typeof import('undici'))['request']; dispatcher: Dispatcher };
+
 /** One attempt on the wire. */
 type Sent =
   | { type: 'answered'; status: number; headers: Record<string, string | string[] | undefined>; raw: string }
@@ -226,8 +228,10 @@ export class BasecampHttp {
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new CancelledError('Cancelled; nothing more was sent.', describe({}));
       const token = await credentials.accessToken(signal);
+      // Loaded before the grant: time spent between a grant and its arrival at Basecamp shifts the sliding window.
+      const wire = await this.wire();
       await this.options.budget.acquire(signal);
-      const sent = await this.send(method, url, token, body, signal);
+      const sent = await this.send(wire, method, url, token, body, signal);
       const rules = {
         write,
         attempt,
@@ -294,8 +298,14 @@ export class BasecampHttp {
     }
   }
 
+  /** undici's request and the agent, loaded and made with the first request. */
+  private async wire(): Promise<Wire> {
+    const [{ request }, dispatcher] = await Promise.all([undici(), this.agent()]);
+    return { request, dispatcher };
+  }
+
   /** One attempt on the wire: its answer, or why there was none. Never throws. */
-  private async send(method: Method, url: URL, token: string, body: string | undefined, signal: AbortSignal | undefined): Promise<Sent> {
+  private async send(wire: Wire, method: Method, url: URL, token: string, body: string | undefined, signal: AbortSignal | undefined): Promise<Sent> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       'user-agent': this.options.userAgent,
@@ -313,12 +323,11 @@ export class BasecampHttp {
     const forward = () => attemptAbort.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     try {
-      const [{ request }, dispatcher] = await Promise.all([undici(), this.agent()]);
-      const res = await request(url, {
+      const res = await wire.request(url, {
         method,
         headers,
         body,
-        dispatcher,
+        dispatcher: wire.dispatcher,
         signal: attemptAbort.signal,
         headersTimeout: this.options.requestTimeoutMs,
         bodyTimeout: this.options.requestTimeoutMs,
