@@ -388,6 +388,37 @@ export class BasecampHttp {
     }
     return { items, total, pages };
   }
+
+  /**
+   * Reads a collection paged by number (Basecamp 2's accesses: `?page=N`, no Link header): asks page N+1 only
+   * while page N came back full (`perPage` entries), up to the page cap. Each page number is asked once, and an
+   * entity (same `id`) is returned once; a full page that brings nothing new (the pages going round) and the
+   * cap are reported in `truncated`, never silently cut. Reads only: the rules of `request` apply to each page.
+   */
+  async getAllByPage<T>(
+    path: string,
+    perPage: number,
+    opts: { query?: RequestOptions['query']; signal?: AbortSignal; maxPages?: number } = {},
+  ): Promise<Collection<T>> {
+    if (!Number.isInteger(perPage) || perPage < 1) throw new RangeError(`getAllByPage: perPage must be a positive whole number, not ${perPage}`);
+    const maxPages = opts.maxPages ?? this.options.maxPages;
+    const items: T[] = [];
+    const seenIds = new Set<string | number>();
+    for (let page = 1; ; page++) {
+      if (page > maxPages) {
+        return { items, pages: page - 1, truncated: `stopped after the safety cap of ${maxPages} pages` };
+      }
+      const res = await this.request<unknown>('GET', path, { query: { ...opts.query, page }, signal: opts.signal });
+      if (!Array.isArray(res.data)) throw new UpstreamError(`Expected a list from GET ${path} (page ${page}), got something else.`);
+      const added = addNewEntities(items, res.data as T[], seenIds);
+      if (res.data.length < perPage) return { items, pages: page };
+      if (added === 0) {
+        const why = `page ${page} held only entries already read, so the pages are going round in a loop`;
+        log.warn(`Stopped reading ${path}: ${why}`);
+        return { items, pages: page, truncated: why };
+      }
+    }
+  }
 }
 
 /** Appends the items whose `id` was not seen yet (items without one always); returns how many were added. */

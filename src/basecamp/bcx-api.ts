@@ -1,0 +1,223 @@
+import type { PeopleApi } from './api.js';
+import { BasecampError, ForbiddenError, InvalidInputError, NotFoundError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
+import type { BasecampHttp, Collection, HttpResponse } from './http.js';
+import { asPerson, asProject } from './records.js';
+import type { AccessChange, AccessResult, Account, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
+
+/**
+ * Typed Basecamp 2 ("bcx") calls behind the same PeopleApi as Basecamp 4 (docs/basecamp-api.md, "Basecamp 2").
+ * `http`'s accountBase is the account's API base (`https://basecamp.com/{account_id}/api/v1`, Launchpad's `href`).
+ * Basecamp 2 JSON is mapped to the shared types: a person gets `personable_type` 'User' ('Tombstone' when
+ * `trashed`) and `client` only where Basecamp 2 knows it (a project's accesses: `is_client`); `owner` is unknown.
+ * A project gets `status` from `archived`/`trashed`, `purpose: 'topic'` and `clients_enabled: is_client_project`.
+ * Knows nothing about MCP; retries and write safety are the client's (request-rules.ts).
+ */
+
+/** Basecamp 2 serves a project's accesses 50 to a page (`?page=N`, no Link header). */
+export const BCX_ACCESSES_PER_PAGE = 50;
+
+/** What Launchpad's authorization.json says about the account (Basecamp 2 has no account endpoint). */
+export interface BcxAccountInfo {
+  id: number;
+  name: string;
+}
+
+export class Basecamp2Api implements PeopleApi {
+  constructor(
+    private readonly http: BasecampHttp,
+    private readonly account: BcxAccountInfo,
+  ) {}
+
+  /** GET /people.json: every person on the account, in one response (no paging). */
+  async listPeople(signal?: AbortSignal): Promise<Collection<Person>> {
+    return { items: await this.people('/people.json', signal), pages: 1 };
+  }
+
+  /** GET /projects/:id/accesses.json, 50 a page: page N+1 is asked while page N is full. `is_client` → client. */
+  async listProjectPeople(projectId: number, signal?: AbortSignal): Promise<Collection<Person>> {
+    const path = `/projects/${projectId}/accesses.json`;
+    const all = await this.http.getAllByPage<unknown>(path, BCX_ACCESSES_PER_PAGE, { signal });
+    return { ...all, items: all.items.map((item) => bcxPerson(item, `GET ${path}`, true)) };
+  }
+
+  async getPerson(personId: number, signal?: AbortSignal): Promise<Person> {
+    return this.one(`/people/${personId}.json`, (v, where) => bcxPerson(v, where), signal);
+  }
+
+  /** GET /people/me.json. */
+  async myProfile(signal?: AbortSignal): Promise<Person> {
+    return this.one('/people/me.json', (v, where) => bcxPerson(v, where), signal);
+  }
+
+  /** No request: Basecamp 2 has no account endpoint; the id and name are Launchpad's. */
+  async getAccount(): Promise<Account> {
+    return { id: this.account.id, name: this.account.name, product: 'bcx' };
+  }
+
+  /** 'active' → GET /projects.json, 'archived' → GET /projects/archived.json; 'trashed' is refused, nothing sent. */
+  async listProjects(status: ProjectStatus = 'active', signal?: AbortSignal): Promise<Collection<Project>> {
+    if (status === 'trashed') {
+      throw new InvalidInputError(
+        'Basecamp 2 cannot list trashed projects: its API lists only active and archived ones. Look in the Trash in Basecamp, or list the projects of a person (which includes deleted ones).',
+      );
+    }
+    const path = status === 'archived' ? '/projects/archived.json' : '/projects.json';
+    return { items: await this.projects(path, signal), pages: 1 };
+  }
+
+  async getProject(projectId: number, signal?: AbortSignal): Promise<Project> {
+    return this.one(`/projects/${projectId}.json`, bcxProject, signal);
+  }
+
+  /**
+   * grant + create → ONE `POST /projects/:id/accesses.json` (client_accesses.json for clients) with `{ids,
+   * email_addresses}`; its 204 says nothing, so `granted` is read back from the project's accesses (the people
+   * asked for, by id or address, now on it as that kind of member). revoke → the project's accesses are read
+   * first (who is on it), then one `DELETE /projects/:id/accesses/:person_id.json` per person: a 204 for someone
+   * who was on it is `revoked`; a 404, or a 204 for someone who was not, is in neither list. Basecamp 2 revokes
+   * either kind of member there, whatever `as` says. A failure part-way carries what was already done.
+   */
+  async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team'): Promise<AccessResult> {
+    const grant = change.grant ?? [];
+    const create = change.create ?? [];
+    const revoke = change.revoke ?? [];
+    const before = revoke.length ? await this.accessesOrFail(projectId, signal) : undefined;
+    let requestId: string | undefined;
+    let granted: Person[] = [];
+    const revoked: Person[] = [];
+
+    if (grant.length || create.length) {
+      const path = `/projects/${projectId}/${as === 'client' ? 'client_accesses' : 'accesses'}.json`;
+      const body = { ids: grant, email_addresses: create.map((p) => p.email_address) };
+      const res = await this.http.request<unknown>('POST', path, { body, signal });
+      requestId = requestIdOf(res);
+      let after: Collection<Person>;
+      try {
+        after = await this.listProjectPeople(projectId, signal);
+        if (after.truncated) throw new UpstreamError(`the project's people could not be read to the end (${after.truncated})`);
+      } catch (error) {
+        throw new OutcomeUnknownError(
+          `Basecamp accepted POST ${path} (${res.status}), but the project's people could not be read back to see who was granted (${(error as Error).message}). Check with list_people project_id=${projectId} before trying again; it was not re-sent.`,
+          { status: res.status, method: 'POST', path, requestId },
+          { cause: error },
+        );
+      }
+      const ids = new Set(grant);
+      const emails = new Set(create.map((p) => p.email_address.trim().toLowerCase()));
+      granted = after.items.filter(
+        (p) => (p.client ?? false) === (as === 'client') && (ids.has(p.id) || (typeof p.email_address === 'string' && emails.has(p.email_address.trim().toLowerCase()))),
+      );
+    }
+
+    const wasOn = new Map((before?.items ?? []).map((p) => [p.id, p]));
+    for (const personId of revoke) {
+      const path = `/projects/${projectId}/accesses/${personId}.json`;
+      try {
+        const res = await this.http.request<unknown>('DELETE', path, { signal });
+        requestId = requestIdOf(res) ?? requestId;
+        const person = wasOn.get(personId);
+        if (person) revoked.push(person);
+      } catch (error) {
+        if (error instanceof NotFoundError) continue; // not on the project (or already gone): neither list
+        throw withResult(error, { granted, revoked, not_attempted: revoke.slice(revoke.indexOf(personId) + 1) });
+      }
+    }
+    return { granted, revoked, requestId };
+  }
+
+  /** Basecamp 2 has no such endpoint: whether a project has clients is set in Basecamp (a client project). */
+  async setClientsEnabled(projectId: number, _enabled?: boolean, _signal?: AbortSignal): Promise<{ enabled: boolean; requestId?: string }> {
+    throw new InvalidInputError(
+      `Basecamp 2 cannot turn clients on or off through its API (project ${projectId}): a project is made a client project in Basecamp itself. Nothing was sent.`,
+    );
+  }
+
+  /** Basecamp 2 has no account-level invitations: invite by email on a project (updateProjectPeople create). */
+  async enrollPeople(_enrollment: Enrollment): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'> {
+    return 'unavailable';
+  }
+
+  // ---- Basecamp 2 only ----
+
+  /** GET /people/trashed.json: people deleted from the account (Tombstones). Admins only. */
+  async listRemovedPeople(signal?: AbortSignal): Promise<Collection<Person>> {
+    try {
+      return { items: await this.people('/people/trashed.json', signal), pages: 1 };
+    } catch (error) {
+      if (error instanceof ForbiddenError) {
+        throw new ForbiddenError(
+          'Only admins of this Basecamp 2 account can see the people removed from it (403). Sign in as an admin.',
+          detailsOf(error),
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** GET /people/:id/projects.json: every project the person can access (archived and deleted ones too), as far as the caller sees. */
+  async personProjects(personId: number, signal?: AbortSignal): Promise<Collection<Project>> {
+    return { items: await this.projects(`/people/${personId}/projects.json`, signal), pages: 1 };
+  }
+
+  /** DELETE /people/:id.json: removes the person from the account (and every project). 204; 403 if not allowed. */
+  async removeFromAccount(personId: number, signal?: AbortSignal): Promise<{ removed: true; requestId?: string }> {
+    const res = await this.http.request<unknown>('DELETE', `/people/${personId}.json`, { signal });
+    return { removed: true, requestId: requestIdOf(res) };
+  }
+
+  // ---- helpers ----
+
+  private async one<T>(path: string, as: (value: unknown, where: string) => T, signal?: AbortSignal): Promise<T> {
+    return as((await this.http.request<unknown>('GET', path, { signal })).data, `GET ${path}`);
+  }
+
+  private async people(path: string, signal?: AbortSignal): Promise<Person[]> {
+    return listOf(await this.http.request<unknown>('GET', path, { signal }), path).map((p) => bcxPerson(p, `GET ${path}`));
+  }
+
+  private async projects(path: string, signal?: AbortSignal): Promise<Project[]> {
+    return listOf(await this.http.request<unknown>('GET', path, { signal }), path).map((p) => bcxProject(p, `GET ${path}`));
+  }
+
+  /** The project's accesses, read to the end before a revoke (a listing cut short would make `revoked` a guess). */
+  private async accessesOrFail(projectId: number, signal?: AbortSignal): Promise<Collection<Person>> {
+    const all = await this.listProjectPeople(projectId, signal);
+    if (all.truncated) {
+      throw new UpstreamError(`The people of project ${projectId} could not be read to the end (${all.truncated}); nothing was revoked. Try again later.`);
+    }
+    return all;
+  }
+}
+
+function listOf(res: HttpResponse<unknown>, path: string): unknown[] {
+  if (!Array.isArray(res.data)) throw new UpstreamError(`Expected a list from GET ${path}, got something else.`);
+  return res.data;
+}
+
+/** A Basecamp 2 person as the shared Person: 'User', or 'Tombstone' when deleted; `client` from an access's `is_client`. */
+export function bcxPerson(value: unknown, where: string, fromAccess = false): Person {
+  const person = asPerson(value, where);
+  const raw = value as { trashed?: unknown; is_client?: unknown };
+  const mapped: Person = { ...person, personable_type: raw.trashed === true ? 'Tombstone' : 'User' };
+  delete mapped.is_client;
+  if (fromAccess && typeof raw.is_client === 'boolean') mapped.client = raw.is_client;
+  return mapped;
+}
+
+/** A Basecamp 2 project as the shared Project: status from `trashed`/`archived`, purpose 'topic', clients from `is_client_project`. */
+export function bcxProject(value: unknown, where: string): Project {
+  const raw = (value ?? {}) as { archived?: unknown; trashed?: unknown; is_client_project?: unknown };
+  const status: ProjectStatus = raw.trashed === true ? 'trashed' : raw.archived === true ? 'archived' : 'active';
+  const project = asProject({ ...(value as object), status, purpose: 'topic', clients_enabled: raw.is_client_project === true }, where);
+  return project;
+}
+
+function requestIdOf(res: { headers: Record<string, string | string[] | undefined> }): string | undefined {
+  const id = res.headers['x-request-id'];
+  return typeof id === 'string' ? id : undefined;
+}
+
+function detailsOf(error: BasecampError) {
+  return { status: error.status, basecampMessage: error.basecampMessage, requestId: error.requestId, method: error.method, path: error.path };
+}
