@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setClientEnablement, updateProjectClients } from './clients.js';
 import { enrollPeople } from './enrollments.js';
 import { updateProjectPeople } from './project-people.js';
-import type { Reply, SandboxRequest } from './reply.js';
+import { type Reply, type SandboxRequest, unauthorized } from './reply.js';
 import type { SandboxData, SandboxProject } from './seed.js';
 
 /**
@@ -38,13 +38,7 @@ const NOT_FOUND: Reply = { status: 404, body: { error: 'Not found' } };
 export function basecampApi(data: SandboxData, options: BasecampOptions, authenticate: Authenticate): (req: SandboxRequest) => Reply {
   return (req) => {
     const auth = authenticate(req.headers.authorization);
-    if (auth === 'expired') {
-      return {
-        status: 401,
-        body: { error: 'OAuth token expired (old age). Refresh your token or acquire a new one at https://launchpad.37signals.com/authorization/new' },
-      };
-    }
-    if (!auth) return { status: 401, body: { error: 'OAuth token is invalid' }, headers: { 'WWW-Authenticate': 'Bearer realm="Basecamp"' } };
+    if (auth === 'expired' || !auth) return unauthorized(auth);
     const m = /^\/(\d+)(\/.*)$/.exec(req.url.pathname);
     if (!m || Number(m[1]) !== data.accountId) return NOT_FOUND;
     if (options.inactive) return { status: 404, body: { error: 'Account Inactive' }, headers: { Reason: 'Account Inactive' } };

@@ -17,3 +17,10 @@ export interface Reply {
   body?: unknown;
   headers?: Record<string, string>;
 }
+
+/** Both APIs' answer to a token they cannot use: expired (Basecamp's own wording) or unknown. */
+export function unauthorized(auth: 'expired' | undefined): Reply {
+  return auth === 'expired'
+    ? { status: 401, body: { error: 'OAuth token expired (old age). Refresh your token or acquire a new one at https://launchpad.37signals.com/authorization/new' } }
+    : { status: 401, body: { error: 'OAuth token is invalid' }, headers: { 'WWW-Authenticate': 'Bearer realm="Basecamp"' } };
+}

@@ -1,6 +1,6 @@
 import { withEtag, type Authenticate } from '../basecamp.js';
 import { isEmail, parseBody, Refusal, requireJson } from '../project-people.js';
-import type { Reply, SandboxRequest } from '../reply.js';
+import { type Reply, type SandboxRequest, unauthorized } from '../reply.js';
 import { makeBcxPerson, type BcxData, type BcxPerson, type BcxProject } from './seed.js';
 
 /**
@@ -24,13 +24,7 @@ export type ResolvePerson = (personId: number) => BcxPerson | undefined;
 export function bcxApi(data: BcxData, authenticate: Authenticate, resolve: ResolvePerson = (id) => data.people.get(id)): (req: SandboxRequest) => Reply {
   return (req) => {
     const auth = authenticate(req.headers.authorization);
-    if (auth === 'expired') {
-      return {
-        status: 401,
-        body: { error: 'OAuth token expired (old age). Refresh your token or acquire a new one at https://launchpad.37signals.com/authorization/new' },
-      };
-    }
-    if (!auth) return { status: 401, body: { error: 'OAuth token is invalid' }, headers: { 'WWW-Authenticate': 'Bearer realm="Basecamp"' } };
+    if (auth === 'expired' || !auth) return unauthorized(auth);
     const m = /^\/(\d+)\/api\/v1(\/.*)$/.exec(req.url.pathname);
     if (!m || Number(m[1]) !== data.accountId) return NOT_FOUND;
     // A token whose identity is not (or no longer) on this account sees nothing of it.
