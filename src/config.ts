@@ -16,6 +16,8 @@ export interface TokenFile {
   /** ISO-8601 or epoch seconds. */
   expires_at?: string | number;
   account_id?: number | string;
+  /** The product of account_id, as Launchpad said at sign-in (`bc3` or `bcx`). */
+  account_product?: string;
   client_id?: string;
 }
 
@@ -30,7 +32,14 @@ export interface Config {
   accountId?: number;
   /** BASECAMP_ACCOUNT_ID alone (the file's account_id is re-read by the service as the file changes). */
   accountIdFromEnv?: number;
+  /**
+   * The product of `accountId` when known without asking Launchpad ('bc3': the API base is `apiUrl/{id}`).
+   * Unknown (or 'bcx', whose API base is Launchpad's `href`): the service asks Launchpad once.
+   */
+  accountProduct?: 'bc3' | 'bcx';
   rateLimit: RateLimit;
+  /** BASECAMP_RATE_LIMIT was set: it holds whatever the product (else the default follows the account's product). */
+  rateLimitSet: boolean;
   cacheTtlMs: number;
   clientId?: string;
   clientSecret?: string;
@@ -106,7 +115,9 @@ export function configFromSettings(settings: EnvironmentSettings, env: Env, opti
     accessToken: accessToken ?? file?.access_token,
     accountId: settings.BASECAMP_ACCOUNT_ID ?? parseAccountId(file?.account_id),
     accountIdFromEnv: settings.BASECAMP_ACCOUNT_ID,
-    rateLimit: settings.BASECAMP_RATE_LIMIT ?? parseRateLimit('50/10s'),
+    accountProduct: fileProduct(file, settings.BASECAMP_ACCOUNT_ID),
+    rateLimit: settings.BASECAMP_RATE_LIMIT ?? DEFAULT_RATE_LIMITS.bc3,
+    rateLimitSet: settings.BASECAMP_RATE_LIMIT !== undefined,
     cacheTtlMs: (settings.BASECAMP_CACHE_TTL ?? 60) * 1000,
     clientId: settings.BASECAMP_CLIENT_ID,
     clientSecret: settings.BASECAMP_CLIENT_SECRET,
@@ -115,6 +126,15 @@ export function configFromSettings(settings: EnvironmentSettings, env: Env, opti
     planSecret: settings.BASECAMP_PLAN_SECRET,
     auditLog: settings.BASECAMP_AUDIT_LOG === 'off' ? undefined : (settings.BASECAMP_AUDIT_LOG ?? join(configDir(env), 'audit.jsonl')),
   };
+}
+
+/** Basecamp's documented limits: Basecamp 4 about 50 requests per 10 s; Basecamp 2 500 per 10 s per account. */
+export const DEFAULT_RATE_LIMITS: Record<'bc3' | 'bcx', RateLimit> = { bc3: parseRateLimit('50/10s'), bcx: parseRateLimit('500/10s') };
+
+/** The token file's account_product, when it is about the account in use (BASECAMP_ACCOUNT_ID may name another). */
+export function fileProduct(file: TokenFile | undefined, envAccount: number | undefined): 'bc3' | 'bcx' | undefined {
+  if (!file || (envAccount !== undefined && parseAccountId(file.account_id) !== envAccount)) return undefined;
+  return file.account_product === 'bc3' || file.account_product === 'bcx' ? file.account_product : undefined;
 }
 
 /** Settings from these variables, validated (throws SettingsError), then the configuration. */

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: starts the server exactly as an MCP client would (over stdio, against the built-in
  * sandbox account), calls every tool, and prints what each answered. No Basecamp account needed.
+ * `npm run demo -- --product bcx` does the same on the sandbox's Basecamp 2 account.
  */
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -11,11 +12,15 @@ type Result = { content: { type: string; text: string }[]; isError?: boolean; st
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--product');
+  const product = at >= 0 ? args[at + 1] : (args.find((a) => a.startsWith('--product='))?.slice('--product='.length) ?? 'bc3');
+  if (product !== 'bc3' && product !== 'bcx') throw new Error(`--product must be bc3 (Basecamp 4) or bcx (Basecamp 2), got ${JSON.stringify(product)}`);
   const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
   const client = new Client({ name: 'basecamp-people-mcp-demo', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--sandbox'], stderr: 'ignore' }));
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--sandbox', '--product', product], stderr: 'ignore' }));
   const { tools } = await client.listTools();
-  out(`Connected over stdio to basecamp-people-mcp on the SANDBOX account. ${tools.length} tools:`);
+  out(`Connected over stdio to basecamp-people-mcp on the SANDBOX ${product === 'bcx' ? 'Basecamp 2' : 'Basecamp 4'} account. ${tools.length} tools:`);
   for (const t of tools) {
     const a = t.annotations ?? {};
     out(`  - ${t.name}: ${t.title}${a.readOnlyHint ? ' [read-only]' : a.destructiveHint ? ' [destructive]' : ''}`);
@@ -33,6 +38,13 @@ async function main(): Promise<void> {
     return r;
   };
 
+  if (product === 'bcx') {
+    await basecamp2Tour(step);
+    await client.close();
+    out();
+    out('Done. Connect your own MCP client with: npx @modelcontextprotocol/inspector node dist/cli.js serve --sandbox --product bcx');
+    return;
+  }
   await step('Which account is this?', 'get_account');
   await step('Who are our admins?', 'list_people', { role: 'admin' });
   await step('Everyone (every page is read; the tool pages its answer)', 'list_people', { limit: 5 });
@@ -63,6 +75,30 @@ async function main(): Promise<void> {
   await client.close();
   out();
   out('Done. Connect your own MCP client with: npx @modelcontextprotocol/inspector node dist/cli.js serve --sandbox');
+}
+
+type Step = (what: string, name: string, args?: Record<string, unknown>) => Promise<Result>;
+
+/** The same tools on a Basecamp 2 account: no HQ, invitations by email on a project, and a real removal. */
+async function basecamp2Tour(step: Step): Promise<void> {
+  const tokenOf = (r: Result) => (r.structuredContent as { plan_token: string }).plan_token;
+  await step('Which account is this (and what can its API not do)?', 'get_account');
+  await step('Who are our admins?', 'list_people', { role: 'admin' });
+  await step('Who is jan@acme.example?', 'get_person', { email: 'jan@acme.example', include_projects: true });
+  const launch = await step('Find the Launch project', 'list_projects', { query: 'Launch' });
+  const launchId = (launch.structuredContent?.projects as { id: number }[])[0]!.id;
+  await step('Archived projects too', 'list_projects', { status: 'archived' });
+  await step('Invite without a project: Basecamp 2 has no HQ, so the error says how to find one', 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example' });
+  await step('Invite Dana to Launch by email', 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: launchId });
+  await step('Invite a client to Launch (a client project)', 'invite_person', { name: 'Gwen Globex', email_address: 'gwen@globex.example', project_id: launchId, as_client: true });
+  await step('Who on Launch is a client?', 'list_people', { project_id: launchId, client: true });
+  const revoke = await step('Take Dana off Launch: the plan first (no human to ask here)', 'update_project_access', { project_id: launchId, revoke: ['dana@acme.example'] });
+  await step('Take Dana off Launch with that plan (one DELETE)', 'update_project_access', { project_id: launchId, revoke: ['dana@acme.example'], plan_token: tokenOf(revoke) });
+  const jan = await step('Offboard jan@acme.example: the plan (one request lists every project of theirs)', 'trash_person', { email: 'jan@acme.example', dry_run: true });
+  await step('Offboard jan@acme.example with that exact plan: removed from the account', 'trash_person', { email: 'jan@acme.example', plan_token: tokenOf(jan) });
+  await step('The people removed from the account', 'list_people', { include_removed: true, types: ['Tombstone'] });
+  await step('What did we change?', 'list_changes', { limit: 5 });
+  await step('Which clients can see what?', 'access_report', { clients_only: true });
 }
 
 main().catch((error: unknown) => {

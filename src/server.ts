@@ -26,9 +26,10 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
     {
       capabilities: { logging: {} },
       instructions:
-        'Administer the people of a Basecamp 4 account: team members and clients. invite_person and invite_people invite to ' +
-        'the account (and the HQ) or to projects; Basecamp 4 cannot remove a person from the account (trash_person revokes ' +
-        'every project and says how to finish in Adminland). Use dry_run before trash_person.',
+        'Administer the people of a Basecamp account (Basecamp 4 or Basecamp 2): team members and clients. get_account says ' +
+        'which product it is and what its API cannot do. invite_person and invite_people invite to the account (and the HQ) ' +
+        'or to projects (Basecamp 2 has no HQ: a project is required). On Basecamp 4 trash_person revokes every project and ' +
+        'says how to finish in Adminland; on Basecamp 2 it removes the person from the account. Use dry_run before trash_person.',
     },
   );
   for (const tool of selectTools({ readOnly: options.readOnly })) {
@@ -86,7 +87,7 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
     api: auditedApi(service.api, governance.audit, call),
     governance: { plans: governance.plans, mode: governance.confirm, trail: governance.audit, call },
     directory: service.directory,
-    account: { id: (signal) => service.accountId(signal), adminlandPeopleUrl: (signal) => service.adminlandPeopleUrl(signal) },
+    account: { id: (signal) => service.accountId(signal), name: async (signal) => (await service.account(signal)).name },
     signal: extra.signal,
     async progress(progress, total, message) {
       if (progressToken === undefined || progress <= last) return;

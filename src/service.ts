@@ -1,13 +1,16 @@
-import { BasecampApi } from './basecamp/api.js';
+import { AccountApi } from './basecamp/account-api.js';
+import { BasecampApi, type PeopleApi } from './basecamp/api.js';
+import { Basecamp2Api } from './basecamp/bcx-api.js';
 import { Directory } from './basecamp/directory.js';
 import { FileCredentials } from './auth/credentials.js';
 import { SIGN_IN_HELP } from './auth/sign-in-help.js';
 import { TokenStore } from './auth/token-store.js';
-import { CancelledError } from './basecamp/errors.js';
+import { AuthenticationError, CancelledError } from './basecamp/errors.js';
 import { BasecampHttp, type Credentials, type HttpOptions } from './basecamp/http.js';
 import { chooseAccount, fetchAuthorization } from './basecamp/launchpad.js';
 import { RateBudget } from './basecamp/rate-budget.js';
-import { parseAccountId, type Config } from './config.js';
+import { DEFAULT_RATE_LIMITS, fileProduct, parseAccountId, type Config } from './config.js';
+import type { Product } from './basecamp/types.js';
 import { AuditLog } from './governance/audit-log.js';
 import { PlanSealer } from './governance/plan-token.js';
 
@@ -23,15 +26,23 @@ export interface Governance {
   rememberIdentity(person: { id: number; email_address?: string | null }, signal?: AbortSignal): Promise<void>;
 }
 
+/** The account in use: its id, product and API base (and its name, when Launchpad was asked). */
+export interface ResolvedAccount {
+  id: number;
+  product: Product;
+  base: string;
+  name?: string;
+}
+
 export interface Service {
-  api: BasecampApi;
+  /** The account's backend (Basecamp 4 or Basecamp 2), found per call: the tools see one PeopleApi. */
+  api: PeopleApi;
   governance: Governance;
   directory: Directory;
   http: BasecampHttp;
   budget: RateBudget;
   accountId(signal?: AbortSignal): Promise<number>;
-  /** Adminland's people page, where account-level removal is finished by hand. */
-  adminlandPeopleUrl(signal?: AbortSignal): Promise<string>;
+  account(signal?: AbortSignal): Promise<ResolvedAccount>;
   /** Set when no credentials were found at start (for one line on stderr); tools then say how to sign in, and a later `login` is picked up. */
   notConfigured?: string;
   close(): Promise<void>;
@@ -69,13 +80,18 @@ function untilAborted<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
 export interface ServiceOptions {
   credentials?: Credentials;
   budget?: RateBudget;
+  /**
+   * Whether the budget's limit follows the account's product (Basecamp 4: 50 per 10 s, Basecamp 2: 500 per
+   * 10 s). Default: yes unless BASECAMP_RATE_LIMIT is set or a budget is given.
+   */
+  budgetFollowsProduct?: boolean;
   http?: Partial<HttpOptions>;
 }
 
 export function createService(config: Config, options: ServiceOptions = {}): Service {
   const store = new TokenStore(config.tokenFile);
   const fromEnv = config.tokenSource === 'env' && config.accessToken;
-  const credentials =
+  const credentials: Credentials =
     options.credentials ??
     (fromEnv
       ? new StaticCredentials(config.accessToken!, 'BASECAMP_ACCESS_TOKEN')
@@ -86,29 +102,59 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         }));
   const budget = options.budget ?? new RateBudget(config.rateLimit);
 
-  // Which account: BASECAMP_ACCOUNT_ID, else the token file's account_id (re-read as the file changes),
-  // else Launchpad's authorization.json (one Basecamp 4 account: it; several: an error listing them).
-  const fixedAccount = (): number | undefined => {
-    if (options.credentials || fromEnv) return config.accountId;
-    return config.accountIdFromEnv ?? parseAccountId(store.read()?.account_id);
+  const followProduct = options.budgetFollowsProduct ?? (!options.budget && !config.rateLimitSet);
+
+  // Which account: BASECAMP_ACCOUNT_ID, else the token file's account_id (re-read as the file changes), else
+  // Launchpad's authorization.json (one account: it; several: an error listing them). Its product is the token
+  // file's (login saves it) or Launchpad's; a Basecamp 2 account's API base is always Launchpad's href.
+  const fixedAccount = (): { id?: number; product?: Product } => {
+    if (options.credentials || fromEnv) return { id: config.accountId, product: config.accountProduct };
+    const file = store.read();
+    return { id: config.accountIdFromEnv ?? parseAccountId(file?.account_id), product: fileProduct(file, config.accountIdFromEnv) };
   };
-  let discovered: { token: string; value: Promise<{ id: number; base: string }> } | undefined;
-  const resolveAccount = async (signal?: AbortSignal) => {
-    const id = fixedAccount();
-    if (id) return { id, base: `${config.apiUrl}/${id}` };
-    const token = await credentials.accessToken(signal);
-    if (discovered?.token !== token) {
+  let discovered: { key: string; value: Promise<ResolvedAccount> } | undefined;
+  const resolveAccount = async (signal?: AbortSignal): Promise<ResolvedAccount> => {
+    const fixed = fixedAccount();
+    const resolved =
+      fixed.id !== undefined && fixed.product === 'bc3'
+        ? { id: fixed.id, product: 'bc3' as const, base: `${config.apiUrl}/${fixed.id}` }
+        : await fromLaunchpad(fixed.id, signal);
+    if (followProduct) budget.setLimit(DEFAULT_RATE_LIMITS[resolved.product]);
+    return resolved;
+  };
+  const fromLaunchpad = async (wanted: number | undefined, signal?: AbortSignal): Promise<ResolvedAccount> => {
+    // An account named by id keeps its product and base whatever the token (a refresh changes the token); the
+    // only account a sign-in reaches is looked for again with each new token (a new login may reach others).
+    let token = wanted !== undefined && discovered?.key === `id:${wanted}` ? undefined : await credentials.accessToken(signal);
+    const key = wanted !== undefined ? `id:${wanted}` : `token:${token}`;
+    if (discovered?.key !== key) {
+      token ??= await credentials.accessToken(signal);
       // Shared by every caller, so no caller's signal may abort it (Launchpad's own timeout bounds it).
-      const value = (async () => {
-        const account = chooseAccount(await fetchAuthorization(config.launchpadUrl, token, config.userAgent));
-        return { id: account.id, base: account.href };
+      const value = (async (): Promise<ResolvedAccount> => {
+        const account = chooseAccount(await authorization(token), wanted);
+        // A Basecamp 4 account named by id keeps BASECAMP_API_URL's base, as before Launchpad was asked.
+        const base = account.product === 'bc3' && wanted !== undefined ? `${config.apiUrl}/${account.id}` : account.href;
+        return { id: account.id, product: account.product, base, name: account.name };
       })();
-      discovered = { token, value };
+      discovered = { key, value };
       value.catch(() => {
         if (discovered?.value === value) discovered = undefined; // try again on the next call
       });
     }
     return untilAborted(discovered.value, signal);
+  };
+  // Launchpad's authorization.json; a 401 gets the one refresh a Basecamp request would get.
+  const authorization = async (token: string) => {
+    try {
+      return await fetchAuthorization(config.launchpadUrl, token, config.userAgent);
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      if (credentials.recoverFromUnauthorized && (await credentials.recoverFromUnauthorized(token, error.basecampMessage))) {
+        return fetchAuthorization(config.launchpadUrl, await credentials.accessToken(), config.userAgent);
+      }
+      const advice = credentials.unauthorizedAdvice?.(error.basecampMessage);
+      throw advice ? new AuthenticationError(`Launchpad rejected the access token (401). ${advice}`, { status: 401 }, { cause: error }) : error;
+    }
   };
 
   const http = new BasecampHttp({
@@ -118,7 +164,18 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     budget,
     ...options.http,
   });
-  const api = new BasecampApi(http);
+  // One backend per account (and product), kept: a backend remembers things (an account without enrollments).
+  const backends = new Map<string, PeopleApi>();
+  const api = new AccountApi(async (signal) => {
+    const account = await resolveAccount(signal);
+    const key = `${account.product}|${account.id}`;
+    let backend = backends.get(key);
+    if (!backend) {
+      backend = account.product === 'bcx' ? new Basecamp2Api(http, { id: account.id, name: account.name ?? `Basecamp 2 account ${account.id}` }) : new BasecampApi(http, { id: account.id });
+      backends.set(key, backend);
+    }
+    return backend;
+  });
   // The signed-in person, per access token: a `login` as someone else, picked up while running, is seen at once.
   let me: { at: number; token: string; value: Promise<{ id: number; email_address: string | null } | null> } | undefined;
   const governance: Governance = {
@@ -149,7 +206,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     budget,
     directory: new Directory(api, config.cacheTtlMs),
     accountId: async (signal) => (await resolveAccount(signal)).id,
-    adminlandPeopleUrl: async (signal) => `https://3.basecamp.com/${(await resolveAccount(signal)).id}/account/people`,
+    account: resolveAccount,
     notConfigured: options.credentials || config.accessToken ? undefined : SIGN_IN_HELP,
     async close() {
       await budget.stop();

@@ -174,6 +174,7 @@ const flagSchema = z.object({
   'no-browser': z.boolean().optional(),
   port: wholeNumber(0, 65535).optional(),
   people: wholeNumber(1, 100_000).optional(),
+  product: z.enum(['bc3', 'bcx'], { error: 'must be bc3 (Basecamp 4) or bcx (Basecamp 2)' }).optional(),
   account: wholeNumber(1).optional(),
   timeout: wholeNumber(1, 86_400).optional(),
   host: text.refine((v) => !/[\s/]/.test(v), 'must be a host name or IP address').optional(),
@@ -187,8 +188,8 @@ export type Command = (typeof COMMANDS)[number];
 
 /** Which flags mean something to which command; any other is refused rather than silently ignored. */
 const FLAGS_OF: Record<Command, (keyof Flags)[]> = {
-  serve: ['sandbox', 'read-only', 'people', 'http', 'host', 'port', 'stateless'],
-  sandbox: ['port', 'people'],
+  serve: ['sandbox', 'read-only', 'people', 'product', 'http', 'host', 'port', 'stateless'],
+  sandbox: ['port', 'people', 'product'],
   login: ['account', 'client-id', 'redirect-uri', 'port', 'timeout', 'no-browser'],
   accounts: [],
   logout: [],
@@ -232,6 +233,7 @@ const parseArgsOptions = {
   'no-browser': { type: 'boolean' },
   port: { type: 'string' },
   people: { type: 'string' },
+  product: { type: 'string' },
   account: { type: 'string' },
   timeout: { type: 'string' },
   host: { type: 'string' },
@@ -285,6 +287,9 @@ export function parseSettings(argv: string[], env: Env): Settings {
     problems.push(...error.problems);
   }
   if (flags.success && environment && command === 'serve') problems.push(...httpProblems(flags.data, environment));
+  if (flags.success && environment && command === 'serve' && flags.data.product && !flags.data.sandbox && environment.BASECAMP_SANDBOX !== true) {
+    problems.push('Flag --product chooses the sandbox account\'s product: it goes with --sandbox (a real account\'s product comes from Launchpad).');
+  }
   if (problems.length || !flags.success || !environment) throw new SettingsError(problems);
   return {
     command: command as Command,

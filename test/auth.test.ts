@@ -64,7 +64,7 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     expect(callback.statusCode).toBe(200);
     await callback.body.dump();
     expect(await run.exited).toBe(0);
-    expect(run.out()).toMatch(/Signed in as Olivia Owner to Acme Co \(sandbox\) \(5550001\)/);
+    expect(run.out()).toMatch(/Signed in as Olivia Owner to Acme Co \(sandbox\) \(5550001, Basecamp 4\)/);
 
     const st = statSync(tokenFile);
     expect(st.mode & 0o777).toBe(0o600);
@@ -122,7 +122,7 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     expect(tokenCalls(sb)).toHaveLength(0);
   });
 
-  it('several Basecamp 4 accounts: --account picks one; without it (no terminal) the error lists them', async () => {
+  it('several accounts (Basecamp 4 and 2): --account picks one; without it (no terminal) the error lists them all', async () => {
     sb = await startSandbox({ extraAccounts: [{ id: 7770001, name: 'Other Co' }, { id: 42, name: 'Old BCX', product: 'bcx' }] });
     const tokenFile = tempTokenFile();
     const approveAndFinish = async (run: ReturnType<typeof runCli>) => {
@@ -135,26 +135,26 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     };
     const ambiguous = runCli(['login', '--port', '0', '--no-browser'], loginEnv(sb, tokenFile));
     expect(await approveAndFinish(ambiguous)).toBe(1);
-    expect(ambiguous.err()).toMatch(/several Basecamp 4 accounts: 5550001 \(Acme Co \(sandbox\)\), 7770001 \(Other Co\)/);
+    expect(ambiguous.err()).toMatch(/several Basecamp accounts: 5550001 \(Acme Co \(sandbox\), Basecamp 4\), 7770001 \(Other Co, Basecamp 4\), 42 \(Old BCX, Basecamp 2\)/);
     expect(existsSync(tokenFile)).toBe(false);
 
     const chosen = runCli(['login', '--port', '0', '--no-browser', '--account', '7770001'], loginEnv(sb, tokenFile));
     expect(await approveAndFinish(chosen)).toBe(0);
-    expect(JSON.parse(readFileSync(tokenFile, 'utf8')).account_id).toBe(7770001);
+    expect(JSON.parse(readFileSync(tokenFile, 'utf8'))).toMatchObject({ account_id: 7770001, account_product: 'bc3' });
 
     const accounts = runCli(['accounts'], loginEnv(sb, tokenFile));
     expect(await accounts.exited).toBe(0);
-    expect(accounts.out()).toMatch(/^\* 7770001 {2}Other Co {2}\[bc3\]$/m);
-    expect(accounts.out()).toMatch(/^ {2}5550001 {2}Acme Co \(sandbox\) {2}\[bc3\]$/m);
-    expect(accounts.out()).toMatch(/42 {2}Old BCX {2}\[bcx\] \(not Basecamp 4/);
+    expect(accounts.out()).toMatch(/^\* 7770001 {2}Other Co {2}\[bc3\] Basecamp 4$/m);
+    expect(accounts.out()).toMatch(/^ {2}5550001 {2}Acme Co \(sandbox\) {2}\[bc3\] Basecamp 4$/m);
+    expect(accounts.out()).toMatch(/^ {2}42 {2}Old BCX {2}\[bcx\] Basecamp 2$/m);
 
     const logout = runCli(['logout'], loginEnv(sb, tokenFile));
     expect(await logout.exited).toBe(0);
     expect(existsSync(tokenFile)).toBe(false);
   });
 
-  it('the server picks the only Basecamp 4 account itself, and lists them when there are several', async () => {
-    sb = await startSandbox({ extraAccounts: [{ id: 42, name: 'Old BCX', product: 'bcx' }] });
+  it('the server picks the only Basecamp account itself (other products do not count), and lists them when there are several', async () => {
+    sb = await startSandbox({ extraAccounts: [{ id: 42, name: 'Campfire', product: 'campfire' }] });
     service = createService(testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accessToken: sb.token, tokenSource: 'env', accountId: undefined }));
     expect(await service.accountId()).toBe(sb.accountId);
     await service.close();
@@ -164,7 +164,7 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     const client = await connectClient(service);
     const r = await call(client, 'get_account');
     expect(r.isError).toBe(true);
-    expect(r.content[0]!.text).toMatch(/5550001 \(Acme Co \(sandbox\)\), 7770001 \(Other Co\).*BASECAMP_ACCOUNT_ID/);
+    expect(r.content[0]!.text).toMatch(/5550001 \(Acme Co \(sandbox\), Basecamp 4\), 7770001 \(Other Co, Basecamp 4\).*BASECAMP_ACCOUNT_ID/);
     expect(r.content[0]!.text).toContain('"error":"configuration"'); // the operator's to fix, not Basecamp's
     await client.close();
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Basecamp2Api } from '../src/basecamp/bcx-api.js';
-import { ForbiddenError, InvalidInputError } from '../src/basecamp/errors.js';
+import { ForbiddenError, NotSupportedError } from '../src/basecamp/errors.js';
 import { BasecampHttp } from '../src/basecamp/http.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
@@ -62,9 +62,10 @@ describe('Basecamp2Api: reads', () => {
     expect(new Set(ids(people.items)).size).toBe(people.items.length);
     const owner = people.items.find((p) => p.id === OWNER)!;
     expect(owner).toMatchObject({ personable_type: 'User', admin: true, trashed: false });
-    expect(owner.owner).toBeUndefined();
+    expect(owner.owner).toBeNull(); // Basecamp 2 does not say who owns the account: unknown, not false
+    expect(owner.employee).toBeNull();
     expect(owner.app_url).toBe(`https://basecamp.com/${sb.accountId}/people/${OWNER}`);
-    expect(people.items.every((p) => p.personable_type === 'User' && p.client === undefined)).toBe(true);
+    expect(people.items.every((p) => p.personable_type === 'User' && p.client === null)).toBe(true);
   });
 
   it('listProjectPeople: reads the accesses past 50 (page 2), each page once, no id twice, is_client → client', async () => {
@@ -91,14 +92,22 @@ describe('Basecamp2Api: reads', () => {
     expect(all.truncated).toMatch(/safety cap of 1 page/);
   });
 
-  it('getPerson, myProfile (GET /people/me.json) and getAccount (no request)', async () => {
+  it('getPerson, myProfile (GET /people/me.json) and getAccount (Launchpad id and name, with counts)', async () => {
     const { sb, api } = await setup({ as: JAN });
     expect(await api.getPerson(ADAM)).toMatchObject({ id: ADAM, admin: true, personable_type: 'User' });
     expect(await api.myProfile()).toMatchObject({ id: JAN, admin: false, personable_type: 'User' });
-    const before = sb.apiRequests().length;
-    expect(await api.getAccount()).toEqual({ id: sb.accountId, name: sb.bcx!.accountName, product: 'bcx' });
-    expect(sb.apiRequests().length).toBe(before);
     expect(requestsSince(sb, 0)).toEqual([`GET /people/${ADAM}.json`, 'GET /people/me.json']);
+    const before = sb.apiRequests().length;
+    // No account endpoint: id and name are Launchpad's; the counts cost one request per list.
+    expect(await api.getAccount()).toEqual({
+      id: sb.accountId,
+      name: sb.bcx!.accountName,
+      product: 'bcx',
+      people_count: sb.bcx!.people.size,
+      projects_count: 3, // as Jan sees them: not Hiring
+      archived_projects_count: 2,
+    });
+    expect(requestsSince(sb, before).sort()).toEqual(['GET /people.json', 'GET /projects.json', 'GET /projects/archived.json']);
   });
 
   it('listProjects and getProject: status, purpose topic, clients_enabled from is_client_project', async () => {
@@ -119,8 +128,8 @@ describe('Basecamp2Api: reads', () => {
   it("listProjects('trashed') is refused before any request", async () => {
     const { sb, api } = await setup();
     const error = await api.listProjects('trashed').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidInputError);
-    expect((error as Error).message).toMatch(/Basecamp 2 cannot list trashed projects/);
+    expect(error).toBeInstanceOf(NotSupportedError);
+    expect((error as Error).message).toMatch(/Basecamp 2's API cannot list trashed projects/);
     expect(sb.apiRequests()).toHaveLength(0);
   });
 
@@ -150,7 +159,7 @@ describe('Basecamp2Api: reads', () => {
 
   it('setClientsEnabled is refused and enrollPeople is unavailable, neither sending anything', async () => {
     const { sb, api } = await setup();
-    await expect(api.setClientsEnabled(LAUNCH, true)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(api.setClientsEnabled(LAUNCH, true)).rejects.toBeInstanceOf(NotSupportedError);
     expect(await api.enrollPeople({ people: [{ name: 'N', email_address: 'n@acme.example' }] })).toBe('unavailable');
     expect(sb.apiRequests()).toHaveLength(0);
   });

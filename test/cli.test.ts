@@ -226,6 +226,39 @@ describe('settings are validated before anything starts', () => {
     expect(refused).toBe(true);
   }, 40_000);
 
+  it('`serve --sandbox --product bcx`: the tools work on the sandbox\'s Basecamp 2 account; BASECAMP_ACCOUNT_ID may pick its Basecamp 4 one', async () => {
+    const productOf = async (env: Record<string, string>) => {
+      const client = new Client({ name: 'cli-test', version: '1.0.0' });
+      await client.connect(
+        new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--sandbox', '--product', 'bcx'], stderr: 'ignore', env: { PATH: process.env.PATH ?? '', ...env } }),
+      );
+      const account = (await client.callTool({ name: 'get_account', arguments: {} })) as unknown as { structuredContent: { product: { id: string }; account: { id: number } } };
+      const people = (await client.callTool({ name: 'list_people', arguments: { limit: 1 } })) as unknown as { isError?: boolean; structuredContent: { total: number } };
+      await client.close();
+      return { product: account.structuredContent.product.id, id: account.structuredContent.account.id, people: people.isError ? -1 : people.structuredContent.total };
+    };
+    expect(await productOf({})).toEqual({ product: 'bcx', id: 4440001, people: 119 });
+    expect(await productOf({ BASECAMP_ACCOUNT_ID: '5550001' })).toMatchObject({ product: 'bc3', id: 5550001 });
+  });
+
+  it('`sandbox --product bcx` serves the Basecamp 2 account and prints its API base', async () => {
+    const child = spawn(process.execPath, [cli, 'sandbox', '--product', 'bcx', '--people', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('BASECAMP_ACCESS_TOKEN=') && out.includes('Ctrl-C')) resolve();
+      });
+    });
+    child.kill('SIGTERM');
+    expect(out).toMatch(/Sandbox Basecamp 2 account .*\(29 people, 1 removed\).*also lists Basecamp 4 account 5550001/);
+    expect(out).toMatch(/BASECAMP_ACCOUNT_ID=4440001/);
+    const base = /(http:\/\/\S+\/4440001\/api\/v1)\/people\.json/.exec(out)![1]!;
+    const token = /BASECAMP_ACCESS_TOKEN=(\S+)/.exec(out)![1]!;
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/4440001\/api\/v1$/);
+    expect(token.length).toBeGreaterThan(10);
+  });
+
   it('`BASECAMP_READ_ONLY=on` registers only the read-only tools', async () => {
     const client = new Client({ name: 'cli-test', version: '1.0.0' });
     await client.connect(

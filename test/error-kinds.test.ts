@@ -28,6 +28,7 @@ const PINNED: Record<string, string> = {
   OutcomeUnknownError: 'outcome_unknown',
   CancelledError: 'cancelled',
   NoHqProjectError: 'no_hq_project',
+  NotSupportedError: 'not_supported',
   IncompleteDataError: 'incomplete',
   ConfirmationFailedError: 'confirmation_failed',
   ConfirmationRequiredError: 'confirmation_required',
@@ -58,7 +59,7 @@ describe('error kinds on the wire', () => {
   });
 
   it('failures found here are ToolErrors, Basecamp\'s answers BasecampErrors; only the latter carry status and request id', () => {
-    for (const Cls of [errors.InvalidInputError, errors.NotConfiguredError, errors.ConfigurationError, errors.NoHqProjectError, errors.IncompleteDataError, errors.ConfirmationFailedError, errors.RateBudgetUnavailableError]) {
+    for (const Cls of [errors.InvalidInputError, errors.NotConfiguredError, errors.ConfigurationError, errors.NoHqProjectError, errors.NotSupportedError, errors.IncompleteDataError, errors.ConfirmationFailedError, errors.RateBudgetUnavailableError]) {
       expect(new Cls('x')).toBeInstanceOf(errors.ToolError);
       expect(new Cls('x')).not.toBeInstanceOf(BasecampError);
     }

@@ -55,13 +55,17 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     // No audit trail unless a test asks for one: tests never write to the real config folder.
     ...loadConfig({ BASECAMP_ACCESS_TOKEN: 'test-token', BASECAMP_TOKEN_FILE: '/nonexistent/token.json', BASECAMP_AUDIT_LOG: 'off' }),
+    // A Basecamp 4 account unless a test says otherwise: scripted servers need not play Launchpad.
+    accountProduct: 'bc3',
     ...overrides,
   };
 }
 
 /** A service pointed at a sandbox, with fast retries so fault tests do not wait seconds. */
 export function sandboxService(sandbox: Sandbox, options: ServiceOptions & { config?: Partial<Config> } = {}): Service {
-  const config = testConfig({ apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId: sandbox.accountId, ...options.config });
+  // A Basecamp 2 account is found through the sandbox's Launchpad (its API base is Launchpad's href).
+  const product = sandbox.product === 'bcx' ? undefined : 'bc3';
+  const config = testConfig({ apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId: sandbox.accountId, accountProduct: product, ...options.config });
   return createService(config, {
     credentials: new StaticCredentials(sandbox.token, 'test token'),
     budget: options.budget ?? new RateBudget(config.rateLimit),
@@ -177,6 +181,8 @@ export interface ToolSetupOptions {
   cacheTtlMs?: number;
   /** Sign in as this person instead of the owner. */
   signInAs?: number;
+  /** The sandbox account's product: bc3 (Basecamp 4, default) or bcx (Basecamp 2, found through the sandbox's Launchpad). */
+  product?: 'bc3' | 'bcx';
 }
 
 /**
@@ -195,7 +201,7 @@ export function toolHarness() {
     return thing;
   };
   async function setup(opts: ToolSetupOptions = {}): Promise<{ sb: Sandbox; client: Client }> {
-    const sb = track(await startSandbox({ people: opts.people ?? 120, rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    const sb = track(await startSandbox({ people: opts.people ?? 120, rateLimit: { max: 10_000, windowMs: 10_000 }, product: opts.product }));
     const credentials = opts.signInAs ? new StaticCredentials(sb.issueToken(opts.signInAs).access_token, 'test token') : undefined;
     const service = track(
       sandboxService(sb, {

@@ -115,7 +115,7 @@ describe('RateBudget (sliding window)', () => {
   it('a cancelled waiter spends no grant: the next one in line gets the freed slot', async () => {
     const log = new LocalGrantLog(1, 350);
     let recorded = 0;
-    const grantLog = { tryGrant: async () => log.tryGrant().then((a) => (a.granted && recorded++, a)) };
+    const grantLog = { tryGrant: async () => log.tryGrant().then((a) => (a.granted && recorded++, a)), setLimit: () => undefined };
     const budget = new RateBudget({ max: 1, windowMs: 300, grantLog });
     await budget.acquire();
     const controller = new AbortController();

@@ -104,6 +104,8 @@ describe('command line', () => {
     [['serve', '--http', '--port', '8787', '--host', '127.0.0.2', '--stateless'], { port: 8787, host: '127.0.0.2', stateless: true }],
     [['serve', '--http', '--port', '0'], { port: 0 }],
     [['sandbox', '--port', '65535', '--people', '40'], { port: 65535, people: 40 }],
+    [['sandbox', '--product', 'bcx'], { product: 'bcx' }],
+    [['serve', '--sandbox', '--product', 'bcx'], { product: 'bcx', sandbox: true }],
     [['login', '--account', '5550001', '--timeout', '30', '--client-id', 'c', '--redirect-uri', 'http://127.0.0.1:1/cb', '--no-browser'], { account: 5550001, timeout: 30 }],
   ])('accepts %j', (argv, flags) => {
     expect(parse(argv).flags).toMatchObject(flags);
@@ -115,12 +117,15 @@ describe('command line', () => {
     [['serve', '--http', '--port', 'abc'], /^Flag --port must be a whole number from 0 to 65535 \(got "abc"\)/],
     [['serve', '--http', '--port', '65536'], /^Flag --port must be a whole number from 0 to 65535/],
     [['sandbox', '--people', '0'], /^Flag --people must be a whole number from 1 to 100000/],
+    [['sandbox', '--product', 'bc4'], /^Flag --product must be bc3 \(Basecamp 4\) or bcx \(Basecamp 2\) \(got "bc4"\)/],
+    [['serve', '--product', 'bcx'], /^Flag --product chooses the sandbox account's product: it goes with --sandbox/],
+    [['login', '--product', 'bcx'], /^Flag --product does not apply to `login`/],
     [['login', '--account', 'x'], /^Flag --account must be a whole number, at least 1/],
     [['login', '--timeout=-3'], /^Flag --timeout must be/],
     [['login', '--redirect-uri', 'nope'], /^Flag --redirect-uri must be a URL/],
     [['serve', '--http', '--host', 'a b'], /^Flag --host must be a host name or IP address/],
     [['logout', '--port', '1'], /^Flag --port does not apply to `logout` \(its flags: none\)/],
-    [['sandbox', '--http'], /^Flag --http does not apply to `sandbox` \(its flags: --port, --people\)/],
+    [['sandbox', '--http'], /^Flag --http does not apply to `sandbox` \(its flags: --port, --people, --product\)/],
     [['serve', '--http', '--host', '0.0.0.0'], /^Refusing to serve on 0\.0\.0\.0 without MCP_HTTP_TOKEN/],
   ])('refuses %j', (argv, message) => {
     expect(problems(() => parse(argv)).some((p) => message.test(p))).toBe(true);

@@ -45,6 +45,7 @@ function writeLoginToken(s: Sandbox, path: string, expiresInS: number) {
     ...issued,
     expires_at: new Date(Date.now() + expiresInS * 1000).toISOString(),
     account_id: s.accountId,
+    account_product: 'bc3', // as `login` writes it
     client_id: 'sandbox-client',
     client_secret: 'sandbox-secret',
   };

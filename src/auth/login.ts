@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline/promises';
 import { BasecampError } from '../basecamp/errors.js';
 import { assertSecureUrl } from '../security.js';
-import { basecamp4Accounts, chooseAccount, fetchAuthorization, type LaunchpadAccount } from '../basecamp/launchpad.js';
+import { chooseAccount, fetchAuthorization, PRODUCT_NAMES, usableAccounts, type LaunchpadAccount } from '../basecamp/launchpad.js';
 import { exchangeCode, expiresAtFrom, type OAuthClient } from './oauth.js';
 import type { TokenStore } from './token-store.js';
 import { isLoopbackHost, secretsEqual } from '../security.js';
@@ -127,7 +127,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     const code = await gotCode;
     const tokens = await exchangeCode(options.launchpadUrl, options.client, code, redirectUri, options.userAgent);
     const auth = await fetchAuthorization(options.launchpadUrl, tokens.access_token, options.userAgent);
-    const accounts = basecamp4Accounts(auth);
+    const accounts = usableAccounts(auth);
     let account: LaunchpadAccount;
     if (options.accountId === undefined && accounts.length > 1 && options.pickAccount) account = await options.pickAccount(accounts);
     else account = chooseAccount(auth, options.accountId);
@@ -137,6 +137,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
       expires_at: expiresAtFrom(tokens.expires_in),
       account_id: account.id,
+      account_product: account.product,
       client_id: options.client.clientId,
       client_secret: options.client.clientSecret,
     });
@@ -153,8 +154,8 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
 export async function pickAccountOnTerminal(accounts: LaunchpadAccount[]): Promise<LaunchpadAccount> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    process.stdout.write('This sign-in reaches several Basecamp 4 accounts:\n');
-    accounts.forEach((a, i) => process.stdout.write(`  ${i + 1}. ${a.name} (${a.id})\n`));
+    process.stdout.write('This sign-in reaches several Basecamp accounts:\n');
+    accounts.forEach((a, i) => process.stdout.write(`  ${i + 1}. ${a.name} (${a.id}, ${PRODUCT_NAMES[a.product] ?? a.product})\n`));
     for (;;) {
       const answer = (await rl.question(`Which one? [1-${accounts.length}] `)).trim();
       const n = Number(answer);

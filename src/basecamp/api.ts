@@ -1,10 +1,22 @@
-import { NotFoundError, OutcomeUnknownError } from './errors.js';
+import { NotFoundError, NotSupportedError, OutcomeUnknownError } from './errors.js';
 import type { BasecampHttp, Collection } from './http.js';
 import { asAccount, asPerson, asProject, isPersonRecord } from './records.js';
-import type { AccessChange, AccessResult, Account, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
+import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
 
-/** The people administration the tools use: reads, and the writes the audit trail records. */
+/** What removeFromAccount did: removed now, or (a re-sent DELETE answered 404) already gone after an earlier try. */
+export interface Removal {
+  removed: true;
+  alreadyGone?: boolean;
+  requestId?: string;
+}
+
+/**
+ * The people administration the tools use: reads, and the writes the audit trail records. Basecamp 4
+ * (BasecampApi) and Basecamp 2 (Basecamp2Api, bcx-api.ts) implement it; `capabilities` says what this
+ * account's product can do, and a method it cannot do throws NotSupportedError before sending anything.
+ */
 export interface PeopleApi {
+  capabilities(signal?: AbortSignal): Promise<Capabilities>;
   listPeople(signal?: AbortSignal): Promise<Collection<Person>>;
   listProjectPeople(projectId: number, signal?: AbortSignal): Promise<Collection<Person>>;
   getPerson(personId: number, signal?: AbortSignal): Promise<Person>;
@@ -15,6 +27,33 @@ export interface PeopleApi {
   updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as?: Membership): Promise<AccessResult>;
   setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal): Promise<{ enabled: boolean; requestId?: string }>;
   enrollPeople(enrollment: Enrollment, signal?: AbortSignal): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'>;
+  /** The people already removed from the account (capabilities.removedPeople). */
+  listRemovedPeople(signal?: AbortSignal): Promise<Collection<Person>>;
+  /** Every project one person can access, in one request (capabilities.personProjects). */
+  personProjects(personId: number, signal?: AbortSignal): Promise<Collection<Project>>;
+  /** Removes the person from the whole account (capabilities.removeFromAccount). */
+  removeFromAccount(personId: number, signal?: AbortSignal): Promise<Removal>;
+  /** How updateProjectPeople sends this change, as the audit trail records it (e.g. `PUT /projects/1/people/users.json`). */
+  accessRequest(projectId: number, change: AccessChange, as?: Membership, signal?: AbortSignal): Promise<string>;
+}
+
+/** Basecamp 4's capabilities for an account (its Adminland is at 3.basecamp.com). */
+export function basecamp4Capabilities(accountId: number): Capabilities {
+  return {
+    product: 'bc3',
+    productName: 'Basecamp 4',
+    hq: true,
+    accountInvitations: true,
+    namesInvitees: true,
+    removeFromAccount: false,
+    removedPeople: false,
+    personProjects: false,
+    trashedProjects: true,
+    clientSwitch: true,
+    clientsInDirectory: true,
+    ownerKnown: true,
+    peopleAdminUrl: `https://3.basecamp.com/${accountId}/account/people`,
+  };
 }
 
 /** Typed Basecamp 4 calls used by the tools. Knows nothing about MCP. */
@@ -23,7 +62,37 @@ const NO_ENROLLMENTS_MEMORY_MS = 60 * 60_000;
 
 export class BasecampApi implements PeopleApi {
   private noEnrollmentsUntil = 0;
-  constructor(private readonly http: BasecampHttp) {}
+  private readonly caps: Capabilities;
+  constructor(
+    private readonly http: BasecampHttp,
+    account: { id: number } = { id: 0 },
+  ) {
+    this.caps = basecamp4Capabilities(account.id);
+  }
+
+  async capabilities(): Promise<Capabilities> {
+    return this.caps;
+  }
+
+  async accessRequest(projectId: number, _change: AccessChange, as: Membership = 'team'): Promise<string> {
+    return `PUT /projects/${projectId}/people/${as === 'client' ? 'client_users' : 'users'}.json`;
+  }
+
+  async listRemovedPeople(): Promise<Collection<Person>> {
+    throw new NotSupportedError(
+      'Basecamp 4\'s API cannot list the people removed from the account. list_people with types ["Tombstone"] shows the removed people it still lists.',
+    );
+  }
+
+  async personProjects(personId: number): Promise<Collection<Project>> {
+    throw new NotSupportedError(`Basecamp 4 has no endpoint for one person's projects (person ${personId}): each project's people must be read.`);
+  }
+
+  async removeFromAccount(personId: number): Promise<Removal> {
+    throw new NotSupportedError(
+      `Basecamp 4's API cannot remove a person from the account (person ${personId}); nothing was sent. An admin does it in Adminland: ${this.caps.peopleAdminUrl}.`,
+    );
+  }
 
   listPeople(signal?: AbortSignal): Promise<Collection<Person>> {
     return this.list('/people.json', asPerson, { signal });

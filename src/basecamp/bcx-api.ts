@@ -1,14 +1,15 @@
-import type { PeopleApi } from './api.js';
-import { BasecampError, ForbiddenError, InvalidInputError, NotFoundError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
+import type { PeopleApi, Removal } from './api.js';
+import { BasecampError, ForbiddenError, NotFoundError, NotSupportedError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
 import type { BasecampHttp, Collection, HttpResponse } from './http.js';
 import { asPerson, asProject } from './records.js';
-import type { AccessChange, AccessResult, Account, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
+import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
 
 /**
  * Typed Basecamp 2 ("bcx") calls behind the same PeopleApi as Basecamp 4 (docs/basecamp-api.md, "Basecamp 2").
  * `http`'s accountBase is the account's API base (`https://basecamp.com/{account_id}/api/v1`, Launchpad's `href`).
  * Basecamp 2 JSON is mapped to the shared types: a person gets `personable_type` 'User' ('Tombstone' when
- * `trashed`) and `client` only where Basecamp 2 knows it (a project's accesses: `is_client`); `owner` is unknown.
+ * `trashed`), `owner` and `employee` null (Basecamp 2 does not say), and `client` only where Basecamp 2 knows it
+ * (a project's accesses: `is_client`; null elsewhere).
  * A project gets `status` from `archived`/`trashed`, `purpose: 'topic'` and `clients_enabled: is_client_project`.
  * Knows nothing about MCP; retries and write safety are the client's (request-rules.ts).
  */
@@ -22,11 +23,44 @@ export interface BcxAccountInfo {
   name: string;
 }
 
+/** Basecamp 2's capabilities for an account: no HQ, no account-level invitations, but a real removal. */
+export function basecamp2Capabilities(accountId: number): Capabilities {
+  return {
+    product: 'bcx',
+    productName: 'Basecamp 2',
+    hq: false,
+    accountInvitations: false,
+    namesInvitees: false,
+    removeFromAccount: true,
+    removedPeople: true,
+    personProjects: true,
+    trashedProjects: false,
+    clientSwitch: false,
+    clientsInDirectory: false,
+    ownerKnown: false,
+    peopleAdminUrl: `https://basecamp.com/${accountId}/people`,
+  };
+}
+
 export class Basecamp2Api implements PeopleApi {
+  private readonly caps: Capabilities;
   constructor(
     private readonly http: BasecampHttp,
     private readonly account: BcxAccountInfo,
-  ) {}
+  ) {
+    this.caps = basecamp2Capabilities(account.id);
+  }
+
+  async capabilities(): Promise<Capabilities> {
+    return this.caps;
+  }
+
+  async accessRequest(projectId: number, change: AccessChange, as: Membership = 'team'): Promise<string> {
+    const parts = [];
+    if (change.grant?.length || change.create?.length) parts.push(`POST /projects/${projectId}/${as === 'client' ? 'client_accesses' : 'accesses'}.json`);
+    if (change.revoke?.length) parts.push(`DELETE /projects/${projectId}/accesses/{person_id}.json ×${change.revoke.length}`);
+    return parts.join(' + ');
+  }
 
   /** GET /people.json: every person on the account, in one response (no paging). */
   async listPeople(signal?: AbortSignal): Promise<Collection<Person>> {
@@ -49,16 +83,27 @@ export class Basecamp2Api implements PeopleApi {
     return this.one('/people/me.json', (v, where) => bcxPerson(v, where), signal);
   }
 
-  /** No request: Basecamp 2 has no account endpoint; the id and name are Launchpad's. */
-  async getAccount(): Promise<Account> {
-    return { id: this.account.id, name: this.account.name, product: 'bcx' };
+  /**
+   * Basecamp 2 has no account endpoint: the id and name are Launchpad's. The people and project counts are
+   * cheap there (each list is one response), so they come along: three requests.
+   */
+  async getAccount(signal?: AbortSignal): Promise<Account> {
+    const [people, projects, archived] = await Promise.all([this.listPeople(signal), this.listProjects('active', signal), this.listProjects('archived', signal)]);
+    return {
+      id: this.account.id,
+      name: this.account.name,
+      product: 'bcx',
+      people_count: people.items.length,
+      projects_count: projects.items.length,
+      archived_projects_count: archived.items.length,
+    };
   }
 
   /** 'active' → GET /projects.json, 'archived' → GET /projects/archived.json; 'trashed' is refused, nothing sent. */
   async listProjects(status: ProjectStatus = 'active', signal?: AbortSignal): Promise<Collection<Project>> {
     if (status === 'trashed') {
-      throw new InvalidInputError(
-        'Basecamp 2 cannot list trashed projects: its API lists only active and archived ones. Look in the Trash in Basecamp, or list the projects of a person (which includes deleted ones).',
+      throw new NotSupportedError(
+        'Basecamp 2\'s API cannot list trashed projects, only active and archived ones (status active or archived). Look in the Trash in Basecamp; a person\'s projects (get_person include_projects) include deleted ones.',
       );
     }
     const path = status === 'archived' ? '/projects/archived.json' : '/projects.json';
@@ -113,7 +158,8 @@ export class Basecamp2Api implements PeopleApi {
     for (const personId of revoke) {
       const path = `/projects/${projectId}/accesses/${personId}.json`;
       try {
-        const res = await this.http.request<unknown>('DELETE', path, { signal });
+        // Idempotent: re-sent after an unknown outcome (a 204 again is still "revoked").
+        const res = await this.http.request<unknown>('DELETE', path, { signal, idempotent: true });
         requestId = requestIdOf(res) ?? requestId;
         const person = wasOn.get(personId);
         if (person) revoked.push(person);
@@ -127,8 +173,8 @@ export class Basecamp2Api implements PeopleApi {
 
   /** Basecamp 2 has no such endpoint: whether a project has clients is set in Basecamp (a client project). */
   async setClientsEnabled(projectId: number, _enabled?: boolean, _signal?: AbortSignal): Promise<{ enabled: boolean; requestId?: string }> {
-    throw new InvalidInputError(
-      `Basecamp 2 cannot turn clients on or off through its API (project ${projectId}): a project is made a client project in Basecamp itself. Nothing was sent.`,
+    throw new NotSupportedError(
+      `Basecamp 2's API cannot turn clients on or off (project ${projectId}): a project is made a client project in Basecamp itself. Nothing was sent.`,
     );
   }
 
@@ -160,10 +206,13 @@ export class Basecamp2Api implements PeopleApi {
     return { items: await this.projects(`/people/${personId}/projects.json`, signal), pages: 1 };
   }
 
-  /** DELETE /people/:id.json: removes the person from the account (and every project). 204; 403 if not allowed. */
-  async removeFromAccount(personId: number, signal?: AbortSignal): Promise<{ removed: true; requestId?: string }> {
-    const res = await this.http.request<unknown>('DELETE', `/people/${personId}.json`, { signal });
-    return { removed: true, requestId: requestIdOf(res) };
+  /**
+   * DELETE /people/:id.json: removes the person from the account (and every project). 204; 403 if not allowed.
+   * Idempotent: re-sent after an unknown outcome, and a 404 to the re-send means the first one removed them.
+   */
+  async removeFromAccount(personId: number, signal?: AbortSignal): Promise<Removal> {
+    const res = await this.http.request<unknown>('DELETE', `/people/${personId}.json`, { signal, idempotent: true, goneOn404: true });
+    return { removed: true, ...(res.alreadyGone ? { alreadyGone: true } : {}), requestId: requestIdOf(res) };
   }
 
   // ---- helpers ----
@@ -199,7 +248,7 @@ function listOf(res: HttpResponse<unknown>, path: string): unknown[] {
 export function bcxPerson(value: unknown, where: string, fromAccess = false): Person {
   const person = asPerson(value, where);
   const raw = value as { trashed?: unknown; is_client?: unknown };
-  const mapped: Person = { ...person, personable_type: raw.trashed === true ? 'Tombstone' : 'User' };
+  const mapped: Person = { ...person, personable_type: raw.trashed === true ? 'Tombstone' : 'User', owner: null, employee: null, client: null };
   delete mapped.is_client;
   if (fromAccess && typeof raw.is_client === 'boolean') mapped.client = raw.is_client;
   return mapped;

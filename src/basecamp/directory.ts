@@ -1,4 +1,4 @@
-import type { BasecampApi } from './api.js';
+import type { PeopleApi } from './api.js';
 import type { Collection } from './http.js';
 import { CancelledError, IncompleteDataError } from './errors.js';
 import type { Person, Project, ProjectStatus } from './types.js';
@@ -25,7 +25,7 @@ export class Directory {
   private readonly entries = new Map<string, Entry>();
 
   constructor(
-    readonly api: BasecampApi,
+    readonly api: PeopleApi,
     private readonly ttlMs = 60_000,
   ) {}
 
@@ -57,6 +57,11 @@ export class Directory {
 
   people(opts: ReadOptions = {}): Promise<Collection<Person>> {
     return this.cached('people', (s) => this.api.listPeople(s), opts);
+  }
+
+  /** The people already removed from the account, where the product can list them (capabilities.removedPeople). */
+  removedPeople(opts: ReadOptions = {}): Promise<Collection<Person>> {
+    return this.cached('removed-people', (s) => this.api.listRemovedPeople(s), opts);
   }
 
   projectPeople(projectId: number, opts: ReadOptions = {}): Promise<Collection<Person>> {

@@ -173,6 +173,11 @@ export class NoHqProjectError extends ToolError {
   override readonly kind = 'no_hq_project';
 }
 
+/** This account's Basecamp (its product) has no API for what was asked: nothing was sent. */
+export class NotSupportedError extends ToolError {
+  override readonly kind = 'not_supported';
+}
+
 /** A listing could not be read to the end, so an answer that depends on all of it would be a guess. */
 export class IncompleteDataError extends ToolError {
   override readonly kind = 'incomplete';
@@ -224,6 +229,7 @@ export const ERROR_KINDS = [
   'outcome_unknown',
   'cancelled',
   'no_hq_project',
+  'not_supported',
   'incomplete',
   'confirmation_failed',
   'confirmation_required',

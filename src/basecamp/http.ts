@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
 import { CancelledError, errorForFailure, UpstreamError, type UpstreamDetails } from './errors.js';
-import { decide } from './request-rules.js';
+import { decide, NOT_SENT_CODES, WRITE_UNKNOWN_STATUS } from './request-rules.js';
 import { nextPageUrl, withoutFragment } from './link-header.js';
 import type { RateBudget } from './rate-budget.js';
 import { log } from '../log.js';
@@ -48,6 +48,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** A 429 without Retry-After means "no seat left" here (client_users.json): see request-rules.ts. */
   seatLimited?: boolean;
+  /**
+   * An idempotent write (a Basecamp 2 DELETE): re-sent after an unknown outcome; with `goneOn404`, a 404 to a
+   * re-send answers `alreadyGone` (the first one did it). See request-rules.ts.
+   */
+  idempotent?: boolean;
+  goneOn404?: boolean;
 }
 
 export interface HttpResponse<T> {
@@ -55,6 +61,8 @@ export interface HttpResponse<T> {
   data: T;
   headers: Record<string, string | string[] | undefined>;
   url: string;
+  /** An idempotent DELETE whose re-send, after an unknown outcome, found the thing gone (404). */
+  alreadyGone?: true;
 }
 
 export interface Collection<T> {
@@ -221,6 +229,8 @@ export class BasecampHttp {
     const describe = (d: UpstreamDetails): UpstreamDetails => ({ method, path, ...d });
     const credentials = this.options.credentials;
     let refreshedAfter401 = false;
+    /** Whether an attempt so far may have been applied without a clear answer (an idempotent write is then re-sent). */
+    let unknownBefore = false;
     /** What each request sent so far got (a status, or why there was none), for errors that tell what happened. */
     const answers: string[] = [];
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
@@ -241,12 +251,16 @@ export class BasecampHttp {
         maxRetryAfterMs: this.options.maxRetryAfterMs,
         backoffMs: this.backoff(attempt),
         seatLimited: opts.seatLimited,
+        idempotent: write && opts.idempotent === true,
+        goneOn404: opts.goneOn404 === true,
+        unknownBefore,
       };
 
       if (sent.type !== 'answered') {
         const answer = sent.type === 'cancelled' ? ({ type: 'cancelled' } as const) : ({ type: 'connection', code: sent.code, timedOut: sent.timedOut } as const);
         if (sent.type === 'failed') answers.push(sent.timedOut ? 'no answer' : 'connection failed');
         const decision = decide(answer, rules);
+        if (answer.type === 'connection' && !NOT_SENT_CODES.has(answer.code)) unknownBefore = true;
         if (decision.do === 'retry') {
           log.debug(`${method} ${url.pathname}: ${sent.type === 'failed' ? sent.reason : 'cancelled'}; retrying (attempt ${attempt + 1})`);
           await sleep(decision.delayMs, signal);
@@ -265,9 +279,13 @@ export class BasecampHttp {
         basecampMessage: status >= 400 ? basecampMessageOf(parsed, raw) : undefined,
       });
       const decision = decide({ type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined }, rules);
+      if (write && WRITE_UNKNOWN_STATUS.has(status)) unknownBefore = true;
       switch (decision.do) {
         case 'return':
           return { status, data: parsed as T, headers, url: url.toString() };
+        case 'already-gone':
+          log.info(`${method} ${url.pathname}: 404 after an earlier attempt without a clear answer: the first one went through (already gone)`);
+          return { status, data: null as T, headers, url: url.toString(), alreadyGone: true };
         case 'pause-and-retry':
           log.info(`${status} from Basecamp on ${method} ${url.pathname}; pausing all requests for ${decision.pauseMs} ms`);
           await this.options.budget.pause(decision.pauseMs); // holds back every queued request; the next acquire waits

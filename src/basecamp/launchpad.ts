@@ -35,9 +35,16 @@ export async function fetchAuthorization(
   }
   const text = await res.body.text();
   if (res.statusCode === 401) {
+    let said: string | undefined;
+    try {
+      const body = JSON.parse(text) as { error?: unknown };
+      said = typeof body.error === 'string' ? body.error : undefined;
+    } catch {
+      said = text.slice(0, 200) || undefined;
+    }
     throw new AuthenticationError(
       'Launchpad rejected the access token (401). Sign in again with `basecamp-people-mcp login`, or set a valid BASECAMP_ACCESS_TOKEN.',
-      { status: 401 },
+      { status: 401, basecampMessage: said },
     );
   }
   if (res.statusCode !== 200) throw new UpstreamError(`Launchpad answered ${res.statusCode} to authorization.json.`, { status: res.statusCode });
@@ -49,31 +56,51 @@ export async function fetchAuthorization(
   }
 }
 
-export function basecamp4Accounts(auth: Authorization): LaunchpadAccount[] {
-  return auth.accounts.filter((a) => a.product === 'bc3');
+/** The products this server speaks: Basecamp 4 (`bc3`) and Basecamp 2 (`bcx`). */
+export const SUPPORTED_PRODUCTS = ['bc3', 'bcx'] as const;
+export type SupportedProduct = (typeof SUPPORTED_PRODUCTS)[number];
+
+export const PRODUCT_NAMES: Record<string, string> = { bc3: 'Basecamp 4', bcx: 'Basecamp 2' };
+
+export function isSupported(account: LaunchpadAccount): account is LaunchpadAccount & { product: SupportedProduct } {
+  return (SUPPORTED_PRODUCTS as readonly string[]).includes(account.product);
 }
 
-/** Exactly one Basecamp 4 account → it; several → an error that lists them; none → an error. Each is the operator's to fix: `configuration`. */
-export function chooseAccount(auth: Authorization, wanted?: number): LaunchpadAccount {
-  const accounts = basecamp4Accounts(auth);
+/** The accounts this server can administer (Basecamp 4 and Basecamp 2), in Launchpad's order. */
+export function usableAccounts(auth: Authorization): (LaunchpadAccount & { product: SupportedProduct })[] {
+  return auth.accounts.filter(isSupported);
+}
+
+/**
+ * The account to use: the one `wanted` names (of either product), else the only usable one; several and none
+ * chosen, or none at all: an error listing every account. Each is the operator's to fix: `configuration`.
+ */
+export function chooseAccount(auth: Authorization, wanted?: number): LaunchpadAccount & { product: SupportedProduct } {
+  const accounts = usableAccounts(auth);
   if (wanted !== undefined) {
     const hit = accounts.find((a) => a.id === wanted);
     if (!hit) {
+      const other = auth.accounts.find((a) => a.id === wanted);
       throw new ConfigurationError(
-        `This token cannot reach Basecamp 4 account ${wanted}. It reaches: ${describeAccounts(accounts) || 'no Basecamp 4 account'}.`,
+        other
+          ? `Account ${wanted} (${other.name}) is a ${other.product} account, which this server cannot administer (it speaks Basecamp 4 and Basecamp 2). This token reaches: ${describeAccounts(auth.accounts)}.`
+          : `This token cannot reach account ${wanted}. It reaches: ${describeAccounts(auth.accounts) || 'no account'}. Set BASECAMP_ACCOUNT_ID (or \`basecamp-people-mcp login --account ID\`) to one of them.`,
       );
     }
     return hit;
   }
   if (accounts.length === 1) return accounts[0]!;
   if (accounts.length === 0) {
-    throw new ConfigurationError('This token reaches no Basecamp 4 account (only Basecamp 2 or other products). Sign in as a person with a Basecamp 4 account.');
+    throw new ConfigurationError(
+      `This token reaches no Basecamp 4 or Basecamp 2 account${auth.accounts.length ? ` (only: ${describeAccounts(auth.accounts)})` : ''}. Sign in as a person on a Basecamp account.`,
+    );
   }
   throw new ConfigurationError(
-    `This token reaches several Basecamp 4 accounts: ${describeAccounts(accounts)}. Choose one with BASECAMP_ACCOUNT_ID (or \`basecamp-people-mcp login --account ID\`).`,
+    `This token reaches several Basecamp accounts: ${describeAccounts(accounts)}. Choose one with BASECAMP_ACCOUNT_ID (or \`basecamp-people-mcp login --account ID\`).`,
   );
 }
 
-function describeAccounts(accounts: LaunchpadAccount[]): string {
-  return accounts.map((a) => `${a.id} (${a.name})`).join(', ');
+/** `4440001 (Acme, Basecamp 2)`, for each account. */
+export function describeAccounts(accounts: LaunchpadAccount[]): string {
+  return accounts.map((a) => `${a.id} (${a.name}, ${PRODUCT_NAMES[a.product] ?? a.product})`).join(', ');
 }

@@ -60,14 +60,20 @@ export class LocalPauseStore implements PauseStore {
 /** The grant log: records a grant when fewer than `max` are younger than `holdMs`, else says when to ask again. */
 export interface GrantLog {
   tryGrant(): Promise<{ granted: true } | { granted: false; retryInMs: number }>;
+  /** A new limit from now on (the account's product became known); grants already made keep counting. */
+  setLimit(max: number, holdMs: number): void;
 }
 
 export class LocalGrantLog implements GrantLog {
   private readonly grants: number[] = [];
   constructor(
-    private readonly max: number,
-    private readonly holdMs: number,
+    private max: number,
+    private holdMs: number,
   ) {}
+  setLimit(max: number, holdMs: number): void {
+    this.max = max;
+    this.holdMs = holdMs;
+  }
   async tryGrant(): Promise<{ granted: true } | { granted: false; retryInMs: number }> {
     const now = Date.now();
     while (this.grants.length && this.grants[0]! <= now - this.holdMs) this.grants.shift();
@@ -101,9 +107,9 @@ interface Waiter {
 }
 
 export class RateBudget {
-  readonly max: number;
-  readonly windowMs: number;
-  readonly holdMs: number;
+  max: number;
+  windowMs: number;
+  holdMs: number;
   readonly maxWaitMs: number;
   private readonly grantLog: GrantLog;
   private readonly pauses: PauseStore;
@@ -127,6 +133,19 @@ export class RateBudget {
     this.pauses = options.pauseStore ?? new LocalPauseStore();
     this.unavailable = options.unavailable;
     this.recheckMs = options.recheckMs ?? 1_000;
+  }
+
+  /**
+   * Follows a new limit (the account turned out to be Basecamp 2: 500 per 10 s, or back to Basecamp 4's 50).
+   * Grants already made keep counting for their hold; waiting requests are looked at again at once.
+   */
+  setLimit(limit: RateLimit): void {
+    if (limit.max === this.max && limit.windowMs === this.windowMs) return;
+    this.max = limit.max;
+    this.windowMs = limit.windowMs;
+    this.holdMs = holdMsFor(limit.windowMs);
+    this.grantLog.setLimit(this.max, this.holdMs);
+    this.wake();
   }
 
   /** Rejects every request still waiting (e.g. the shared store went away); they were never sent. */

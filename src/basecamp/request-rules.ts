@@ -5,7 +5,10 @@
  *
  * The write-safety rule in one sentence: a write is re-sent only after an answer that proves Basecamp did not
  * apply it (429, 503) or when it provably never left this machine; anything else that is not a clear answer
- * is an unknown outcome, reported as such and never re-sent.
+ * is an unknown outcome, reported as such and never re-sent. The one exception is an idempotent write (a
+ * Basecamp 2 DELETE: sending it twice does what sending it once does): after an unknown outcome it is sent
+ * again, and where a 404 means "not there" (`goneOn404`), a 404 to that re-send is the first one's success:
+ * already gone.
  */
 
 /** What one attempt got. */
@@ -33,6 +36,12 @@ export interface Attempt {
    * account has no client seat left). Such an answer is never retried and never pauses the budget.
    */
   seatLimited?: boolean;
+  /** An idempotent write (a DELETE): re-sent after an outcome that is unknown, as a read would be. */
+  idempotent?: boolean;
+  /** With `idempotent`: a 404 means the thing is not there, so after an unknown outcome it means already gone. */
+  goneOn404?: boolean;
+  /** An earlier attempt of this request may have been applied (no answer, or an answer that does not say). */
+  unknownBefore?: boolean;
 }
 
 /** Why a request failed; `errorForFailure` (errors.ts) turns it into the error with its message. */
@@ -62,6 +71,8 @@ export type Failure =
 
 export type Decision =
   | { do: 'return' }
+  /** An idempotent DELETE re-sent after an unknown outcome found the thing gone (404): the first one did it. */
+  | { do: 'already-gone' }
   /** Wait, then send again. */
   | { do: 'retry'; delayMs: number }
   /** Pause every queued request of the budget (a 429), then send again once the pause is over. */
@@ -74,14 +85,17 @@ export type Decision =
 const RETRYABLE_READ_STATUS = new Set([429, 502, 503, 504]);
 /** Statuses that prove Basecamp did not apply a write, so re-sending it is safe. */
 export const WRITE_NOT_APPLIED_STATUS = new Set([429, 503]);
+/** Statuses that leave a write's outcome unknown (an idempotent one is then re-sent, as a read is). */
+export const WRITE_UNKNOWN_STATUS = new Set([500, 502, 504]);
 /** Connection errors that prove the request never left this machine. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+export const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export function decide(answer: Answer, a: Attempt): Decision {
   const lastAttempt = a.attempt >= a.maxAttempts;
   if (answer.type === 'cancelled') return { do: 'fail', failure: a.write ? 'cancelled-in-flight' : 'cancelled' };
   if (answer.type === 'connection') {
-    if (a.write) return { do: 'fail', failure: NOT_SENT_CODES.has(answer.code) ? 'not-sent' : 'outcome-unknown' };
+    if (a.write && !a.idempotent) return { do: 'fail', failure: NOT_SENT_CODES.has(answer.code) ? 'not-sent' : 'outcome-unknown' };
+    if (a.write && lastAttempt) return { do: 'fail', failure: NOT_SENT_CODES.has(answer.code) && !a.unknownBefore ? 'not-sent' : 'outcome-unknown' };
     return lastAttempt ? { do: 'fail', failure: 'network' } : { do: 'retry', delayMs: a.backoffMs };
   }
 
@@ -91,6 +105,10 @@ export function decide(answer: Answer, a: Attempt): Decision {
     return { do: 'fail', failure: a.write ? 'outcome-unreadable' : 'not-json' };
   }
   if (status === 429 && retryAfterSeconds === undefined && a.seatLimited) return { do: 'fail', failure: 'seat-limit' };
+  if (status === 404 && a.write && a.idempotent && a.goneOn404 && a.unknownBefore) return { do: 'already-gone' };
+  if (a.write && a.idempotent && WRITE_UNKNOWN_STATUS.has(status)) {
+    return lastAttempt ? { do: 'fail', failure: 'status' } : { do: 'retry', delayMs: a.backoffMs };
+  }
   const retryable = a.write ? WRITE_NOT_APPLIED_STATUS.has(status) : RETRYABLE_READ_STATUS.has(status);
   if (retryable && status === 429) {
     const pauseMs = (retryAfterSeconds ?? Math.ceil(a.backoffMs / 1000)) * 1000;

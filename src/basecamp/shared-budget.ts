@@ -49,11 +49,16 @@ class RedisGrantLog implements GrantLog {
   constructor(
     private readonly client: GrantClient,
     private readonly key: string,
-    private readonly max: number,
-    private readonly holdMs: number,
+    private max: number,
+    private holdMs: number,
     private readonly keyTtlMs: number,
     private readonly failure: (cause: unknown) => Error,
   ) {}
+
+  setLimit(max: number, holdMs: number): void {
+    this.max = max;
+    this.holdMs = holdMs;
+  }
 
   async tryGrant(): Promise<{ granted: true } | { granted: false; retryInMs: number }> {
     const localNow = Date.now();

@@ -1,4 +1,4 @@
-/** Shapes of Basecamp 4 JSON, as far as the people tools use them. Only `id` and `name` are guaranteed. */
+/** Shapes of Basecamp JSON (Basecamp 2's mapped onto Basecamp 4's), as far as the people tools use them. Only `id` and `name` are guaranteed. */
 
 export interface Person {
   id: number;
@@ -9,9 +9,10 @@ export interface Person {
   bio?: string | null;
   location?: string | null;
   admin?: boolean;
-  owner?: boolean;
-  client?: boolean;
-  employee?: boolean;
+  /** null: this product's API does not say (Basecamp 2 names no owner and no employees; clients only per project). */
+  owner?: boolean | null;
+  client?: boolean | null;
+  employee?: boolean | null;
   time_zone?: string;
   avatar_url?: string;
   company?: { id: number; name: string };
@@ -79,4 +80,40 @@ export interface AccessResult {
   revoked: Person[];
   /** Basecamp's X-Request-Id of the answer (for the audit trail). */
   requestId?: string;
+}
+
+/** The Basecamp products an account can be on: Basecamp 4 (`bc3` in Launchpad) and Basecamp 2 (`bcx`). */
+export type Product = 'bc3' | 'bcx';
+
+/**
+ * What one account's API can do, so that tools explain a missing feature instead of branching on a product
+ * name. Each flag is a promise about the backend's methods: a method whose flag is false throws
+ * NotSupportedError without sending anything.
+ */
+export interface Capabilities {
+  product: Product;
+  /** How people call it, for messages: "Basecamp 4", "Basecamp 2". */
+  productName: string;
+  /** The account has an HQ project people are invited into when no project is named. */
+  hq: boolean;
+  /** Account-level invitations (enrollPeople). */
+  accountInvitations: boolean;
+  /** An invitation carries the new person's name, title and company (else only the email address is sent). */
+  namesInvitees: boolean;
+  /** A person can be removed from the whole account through the API (removeFromAccount). */
+  removeFromAccount: boolean;
+  /** The people already removed from the account can be listed (listRemovedPeople). */
+  removedPeople: boolean;
+  /** Every project one person can access, in one request (personProjects). */
+  personProjects: boolean;
+  /** Trashed projects can be listed. */
+  trashedProjects: boolean;
+  /** Clients can be turned on and off on a project (setClientsEnabled). */
+  clientSwitch: boolean;
+  /** The account's people listing says who is a client (else only a project's people do). */
+  clientsInDirectory: boolean;
+  /** People records say who owns the account and who is an employee. */
+  ownerKnown: boolean;
+  /** Where an admin manages the account's people by hand. */
+  peopleAdminUrl: string;
 }

@@ -3,15 +3,18 @@ import type { Settings } from '../settings.js';
 
 /** `sandbox`: the simulated Basecamp API alone, until Ctrl-C. Not an MCP server: stdout is for the person running it. */
 export async function sandboxCommand({ flags }: Settings): Promise<void> {
-  const sandbox = await startSandbox({ port: flags.port ?? 0, people: flags.people ?? 120 });
+  const product = flags.product ?? 'bc3';
+  const sandbox = await startSandbox({ port: flags.port ?? 0, people: flags.people ?? 120, product, alsoList: true });
+  const bcx = product === 'bcx' ? sandbox.bcx! : undefined;
+  const other = bcx ? `Basecamp 4 account ${sandbox.data.accountId}` : `Basecamp 2 account ${sandbox.bcx!.accountId}`;
   process.stdout.write(
     [
-      `Sandbox Basecamp account "${sandbox.data.accountName}" (${sandbox.data.people.size} people) listening.`,
+      `Sandbox ${bcx ? 'Basecamp 2' : 'Basecamp 4'} account "${bcx ? bcx.accountName : sandbox.data.accountName}" (${bcx ? `${bcx.people.size} people, ${bcx.trashedPeople.size} removed` : `${sandbox.data.people.size} people`}) listening; its Launchpad also lists ${other}.`,
       `BASECAMP_API_URL=${sandbox.url}`,
       `BASECAMP_LAUNCHPAD_URL=${sandbox.url}`,
       `BASECAMP_ACCOUNT_ID=${sandbox.accountId}`,
       `BASECAMP_ACCESS_TOKEN=${sandbox.token}`,
-      `Try: curl -H "Authorization: Bearer ${sandbox.token}" -H "User-Agent: curl" ${sandbox.url}/${sandbox.accountId}/people.json`,
+      `Try: curl -H "Authorization: Bearer ${sandbox.token}" -H "User-Agent: curl" ${sandbox.apiBase}/people.json`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -41,9 +41,14 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   let credentials: Credentials | undefined;
   if (settings.sandbox) {
     const { startSandbox } = await import('../sandbox/server.js');
-    const sandbox = await startSandbox({ people: flags.people ?? 120 });
+    const product = flags.product ?? 'bc3';
+    // Both products are listed by the sandbox's Launchpad, so either account can be chosen by BASECAMP_ACCOUNT_ID.
+    const sandbox = await startSandbox({ people: flags.people ?? 120, product, alsoList: true });
     started.add(() => sandbox.close());
-    config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId: sandbox.accountId, accessToken: sandbox.token, tokenSource: 'env' };
+    // The sandbox's account, unless BASECAMP_ACCOUNT_ID names the other one it lists; a Basecamp 2 one is found through its Launchpad.
+    const accountId = vars.BASECAMP_ACCOUNT_ID ?? sandbox.accountId;
+    const accountProduct = accountId === sandbox.data.accountId ? ('bc3' as const) : undefined;
+    config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId, accountProduct, accessToken: sandbox.token, tokenSource: 'env' };
     // A try-out keeps its own audit trail (list_changes works), in a folder removed when it stops.
     if (!vars.BASECAMP_AUDIT_LOG) {
       const folder = mkdtempSync(join(tmpdir(), 'basecamp-people-mcp-sandbox-'));
@@ -51,7 +56,9 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       config = { ...config, auditLog: join(folder, 'audit.jsonl') };
     }
     credentials = new StaticCredentials(sandbox.token, 'sandbox token');
-    log.info(`using the SANDBOX account (simulated, ${sandbox.data.people.size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
+    const size = accountId === sandbox.bcx?.accountId ? sandbox.bcx.people.size : sandbox.data.people.size;
+    const name = accountId === sandbox.bcx?.accountId ? 'Basecamp 2' : 'Basecamp 4';
+    log.info(`using the SANDBOX ${name} account ${accountId} (simulated, ${size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
   }
 
   let budget: RateBudget | undefined;
@@ -63,7 +70,8 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     started.add(() => shared.close());
     log.info(`rate budget ${config.rateLimit.max}/${config.rateLimit.windowMs} ms shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
   }
-  const service = createService(config, { credentials, budget });
+  // The shared budget's limit follows the account's product too, unless BASECAMP_RATE_LIMIT sets it.
+  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet });
   started.add(() => service.close());
   log.info(config.auditLog ? `audit trail: ${config.auditLog}` : 'audit trail off (BASECAMP_AUDIT_LOG=off)');
   if (service.notConfigured) log.warn('not signed in to Basecamp: tools will answer with how to sign in (run `basecamp-people-mcp login`, or try `serve --sandbox`).');

@@ -1,7 +1,7 @@
 import { askSecret, login, pickAccountOnTerminal } from '../auth/login.js';
 import { TokenStore } from '../auth/token-store.js';
 import { ConfigurationError } from '../basecamp/errors.js';
-import { fetchAuthorization } from '../basecamp/launchpad.js';
+import { fetchAuthorization, isSupported, PRODUCT_NAMES } from '../basecamp/launchpad.js';
 import { configFromSettings } from '../config.js';
 import { createService } from '../service.js';
 import type { Env, Settings } from '../settings.js';
@@ -49,7 +49,7 @@ export async function loginCommand({ flags, env: vars }: Settings, env: Env): Pr
     say,
     pickAccount: process.stdin.isTTY ? pickAccountOnTerminal : undefined,
   });
-  say(`Signed in${result.identity ? ` as ${result.identity}` : ''} to ${result.account.name} (${result.account.id}).`);
+  say(`Signed in${result.identity ? ` as ${result.identity}` : ''} to ${result.account.name} (${result.account.id}, ${PRODUCT_NAMES[result.account.product] ?? result.account.product}).`);
   if (corrupt) say(`Replaced the token file that could not be used (${corrupt.split('. ')[0]}).`);
   say(`Token saved to ${store.path} (readable by you only); it is refreshed automatically.`);
   return 0;
@@ -70,8 +70,8 @@ export async function accountsCommand({ env: vars }: Settings, env: Env): Promis
     }
     if (auth.identity) say(`Signed in as ${auth.identity.first_name ?? ''} ${auth.identity.last_name ?? ''} <${auth.identity.email_address ?? ''}>`.replace(/\s+</, ' <'));
     for (const a of auth.accounts) {
-      const usable = a.product === 'bc3' ? '' : ' (not Basecamp 4: not usable here)';
-      say(`${a.id === selected && a.product === 'bc3' ? '*' : ' '} ${a.id}  ${a.name}  [${a.product}]${usable}`);
+      const usable = isSupported(a) ? ` ${PRODUCT_NAMES[a.product]}` : ' (not Basecamp 4 or 2: not usable here)';
+      say(`${a.id === selected && isSupported(a) ? '*' : ' '} ${a.id}  ${a.name}  [${a.product}]${usable}`);
     }
     if (selected === undefined) say('No account selected: set BASECAMP_ACCOUNT_ID or run `basecamp-people-mcp login --account ID`.');
     return 0;

@@ -55,6 +55,10 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
   };
 
   return {
+    capabilities: (signal) => api.capabilities(signal),
+    accessRequest: (projectId, change, as, signal) => api.accessRequest(projectId, change, as, signal),
+    listRemovedPeople: (signal) => api.listRemovedPeople(signal),
+    personProjects: (personId, signal) => api.personProjects(personId, signal),
     listPeople: (signal) => api.listPeople(signal),
     listProjectPeople: (projectId, signal) => api.listProjectPeople(projectId, signal),
     getPerson: (personId, signal) => api.getPerson(personId, signal),
@@ -67,14 +71,14 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
     listProjects: (status, signal) => api.listProjects(status, signal),
     getProject: (projectId, signal) => api.getProject(projectId, signal),
 
-    updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team') {
-      const endpoint = as === 'client' ? 'client_users' : 'users';
+    async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team') {
+      const request = await api.accessRequest(projectId, change, as, signal);
       const changes: AuditChange[] = [
         ...(change.grant ?? []).map((person) => ({ person, project_id: projectId, action: 'grant' })),
         ...(change.revoke ?? []).map((person) => ({ person, project_id: projectId, action: 'revoke' })),
         ...(change.create ?? []).map((p) => ({ person: p.email_address, project_id: projectId, action: 'create' })),
       ];
-      return write(`PUT /projects/${projectId}/people/${endpoint}.json`, changes, signal, () => api.updateProjectPeople(projectId, change, signal, as), (r: AccessResult) => {
+      return write(request, changes, signal, () => api.updateProjectPeople(projectId, change, signal, as), (r: AccessResult) => {
         const granted = new Set(r.granted.map((p) => p.id));
         const grantedEmails = new Set(r.granted.flatMap((p) => (p.email_address ? [normalEmail(p.email_address)] : [])));
         const revoked = new Set(r.revoked.map((p) => p.id));
@@ -90,6 +94,13 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
       const changes: AuditChange[] = [{ project_id: projectId, action: enabled ? 'enable_clients' : 'disable_clients' }];
       return write(`${enabled ? 'POST' : 'DELETE'} /projects/${projectId}/client_enablement.json`, changes, signal, () => api.setClientsEnabled(projectId, enabled, signal), (r) =>
         changes.map((c) => ({ ...c, outcome: r.enabled === enabled ? 'applied' : 'ignored' })),
+      );
+    },
+
+    removeFromAccount(personId: number, signal?: AbortSignal) {
+      const changes: AuditChange[] = [{ person: personId, action: 'remove_from_account' }];
+      return write(`DELETE /people/${personId}.json`, changes, signal, () => api.removeFromAccount(personId, signal), (r) =>
+        changes.map((c) => ({ ...c, outcome: 'applied' as const, ...(r.alreadyGone ? { detail: 'already gone (a re-sent DELETE answered 404)' } : {}) })),
       );
     },
 

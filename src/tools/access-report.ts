@@ -216,6 +216,10 @@ export const accessReport = defineTool({
       for (const p of directory) if (!candidates.has(p.id)) candidates.set(p.id, p);
       for (const project of scan.projects) for (const p of scan.members.get(project.id) ?? []) if (!candidates.has(p.id)) candidates.set(p.id, p);
     }
+    // Where the people listing does not say who is a client (null: Basecamp 2), the projects' people do.
+    const memberClient = new Map<number, boolean>();
+    for (const list of scan.members.values()) for (const m of list) if (typeof m.client === 'boolean') memberClient.set(m.id, (memberClient.get(m.id) ?? false) || m.client);
+    for (const [id, p] of candidates) if (p.client === null && memberClient.has(id)) candidates.set(id, { ...p, client: memberClient.get(id)! });
     const company = args.company?.toLowerCase();
     const matching = [...candidates.values()].filter(
       (p) => (!args.clients_only || p.client === true) && (company === undefined || (p.company?.name.toLowerCase().includes(company) ?? false)),

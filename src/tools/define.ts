@@ -17,8 +17,8 @@ export type ConfirmAnswer = 'accept' | 'decline' | 'cancel' | 'unsupported';
 /** The account the server is signed in to. */
 export interface AccountAccess {
   id(signal?: AbortSignal): Promise<number>;
-  /** Adminland's people page, where account-level removal is finished by hand. */
-  adminlandPeopleUrl(signal?: AbortSignal): Promise<string>;
+  /** The account's name as Launchpad lists it, when Launchpad was asked (undefined otherwise). */
+  name(signal?: AbortSignal): Promise<string | undefined>;
 }
 
 /**

@@ -60,6 +60,15 @@ export const getPerson = defineTool({
     if (!args.include_projects) return { structured: { person }, summary };
 
     const id = person.id;
+    if ((await ctx.api.capabilities(signal)).personProjects) {
+      // One request lists every project the person can access (deleted ones too: left out, as below).
+      const all = await ctx.api.personProjects(id, signal);
+      const projects = all.items.filter((p) => p.status !== 'trashed').map((p) => ({ id: p.id, name: p.name, status: p.status ?? null }));
+      return {
+        structured: { person, projects, ...(all.truncated ? { projects_truncated: true } : {}) },
+        summary: `${summary} On ${projects.length} active and archived project(s) the signed-in person can see.`,
+      };
+    }
     const scan = await scanAccess(ctx, new RequestMeter(), { includeArchived: true });
     const projects = scan.projects
       .filter((p) => scan.members.get(p.id)?.some((m) => m.id === id))

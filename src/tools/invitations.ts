@@ -66,15 +66,27 @@ export async function invite(ctx: ToolServices, req: InviteRequest, signal: Abor
   }
   const projects = await targetProjects(ctx, req, signal);
   const outcome = req.asClient ? await inviteClients(ctx, unique, projects, req, signal) : await inviteTeam(ctx, unique, projects, req, signal);
+  const caps = await ctx.api.capabilities(signal);
+  const detailed = unique.some((p) => (p.name && p.name !== p.email_address) || p.title || p.company_name);
+  if (!caps.namesInvitees && detailed && outcome.results.some((r) => r.status === 'created')) {
+    outcome.notes.push(`${caps.productName} invites by email address only: the names, titles and companies given were not sent; each new person sets their own when they accept.`);
+  }
   return { ...outcome, results: req.people.map((p) => ({ ...outcome.results[entryOf.get(normalEmail(p.email_address))!]!, email_address: p.email_address })) };
 }
 
 /** The projects named (checked before any write), or the HQ for team members when none is named. */
 async function targetProjects(ctx: ToolServices, req: InviteRequest, signal: AbortSignal): Promise<Project[]> {
   const ids = [...new Set(req.projectIds)];
+  const caps = await ctx.api.capabilities(signal);
   if (ids.length === 0) {
     if (req.asClient) throw new InvalidInputError('Clients are invited to a project: give project_id(s) (find them with list_projects). Nothing was changed.');
-    const hq = await findHq(ctx, signal);
+    if (!caps.hq && !caps.accountInvitations) {
+      throw new NoHqProjectError(
+        `${caps.productName} has no HQ and no account-level invitations: people are invited through a project. Give project_id ` +
+          '(list_projects lists them; pick one everyone should see). Nothing was changed.',
+      );
+    }
+    const hq = caps.hq ? await findHq(ctx, signal) : undefined;
     return hq ? [hq] : [];
   }
   const projects: Project[] = [];
@@ -82,6 +94,12 @@ async function targetProjects(ctx: ToolServices, req: InviteRequest, signal: Abo
   projects.forEach(refuseGrantIntoTrash);
   if (req.asClient) {
     const off = projects.filter((p) => p.clients_enabled === false);
+    if (off.length && !caps.clientSwitch) {
+      throw new InvalidInputError(
+        `${off.map((p) => `${p.name} (${p.id})`).join(', ')} ${off.length === 1 ? 'is not a client project' : 'are not client projects'}, and ${caps.productName}'s API cannot ` +
+          'make one: do that in Basecamp (project settings), or pick a client project (list_projects shows [clients]). Nothing was changed.',
+      );
+    }
     if (off.length && !req.enableClients) {
       throw new InvalidInputError(
         `Clients are off on ${off.map((p) => `${p.name} (${p.id})`).join(', ')}. Nothing was changed. Pass enable_clients: true to turn ` +
@@ -103,9 +121,13 @@ async function inviteTeam(ctx: ToolServices, people: NewPerson[], projects: Proj
   const toSend = people.filter((_, i) => !rows[i]);
   if (toSend.length === 0) return { results: rows as InviteRow[], projects: projects.map((p) => skipped(p, [])), via: 'project', notes: [] };
 
-  let enrolled;
+  // Where the product has account-level invitations, one request for the batch; elsewhere through the projects.
+  const caps = await ctx.api.capabilities(signal);
+  let enrolled: Awaited<ReturnType<typeof ctx.api.enrollPeople>> = 'unavailable';
   try {
-    enrolled = await ctx.api.enrollPeople({ people: toSend, ...(projects.length ? { project_ids: projects.map((p) => p.id) } : {}), notify: req.notify }, signal);
+    if (caps.accountInvitations) {
+      enrolled = await ctx.api.enrollPeople({ people: toSend, ...(projects.length ? { project_ids: projects.map((p) => p.id) } : {}), notify: req.notify }, signal);
+    }
   } catch (error) {
     // Enrollments are all-or-nothing: nobody was invited. Each row says so, the rows Basecamp named say why.
     const named = rowErrors(error instanceof BasecampError ? error.basecampMessage : undefined);

@@ -49,7 +49,7 @@ export const invitePerson = defineTool({
     created: z.boolean().describe('true: a new person was added to the account; false: an existing person got access.'),
     project_id: z.number().nullable().describe('The project they got access to; null: invited to the account only (no HQ).'),
     project_name: z.string().nullable(),
-    warning: z.string().optional().describe('Set when the project is archived (read-only for them), or access was not granted.'),
+    warning: z.string().optional().describe('Set when the project is archived (read-only for them), access was not granted, or the name could not be sent (Basecamp 2).'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   validate(args) {
@@ -84,7 +84,7 @@ export const invitePerson = defineTool({
       );
     }
     const notGranted = project && project.granted.length === 0 ? `Basecamp did not give them access to ${project.name}; check the project's people in Basecamp.` : undefined;
-    const warning = [project?.warning, notGranted].filter(Boolean).join(' ') || undefined;
+    const warning = [project?.warning, notGranted, ...outcome.notes].filter(Boolean).join(' ') || undefined;
     const created = row.status === 'created';
     const where = project ? project.name : 'the account';
     const done = created

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../basecamp/errors.js';
-import type { Person } from '../basecamp/types.js';
+import { InvalidInputError, NotSupportedError } from '../basecamp/errors.js';
+import type { Capabilities, Person } from '../basecamp/types.js';
 import { defineTool } from './define.js';
 import { company, cursor, detail, limit, projectId } from './params.js';
 import { compactPerson, personLine, toCompactPerson } from './shapes.js';
@@ -26,7 +26,9 @@ export const listPeople = defineTool({
     '["Tombstone"]) to see them. sort (name, created_at, updated_at) with order (asc, desc): "the 20 newest people" = ' +
     'sort created_at, order desc, limit 20; default is Basecamp\'s order. Paged by this tool: pass next_cursor back as ' +
     'cursor with the same filters. personable_type tells real users (User) from integrations, sample people, outsiders, ' +
-    'agents and removed people. The text shows one person per line: id, name, <email>, [roles and type when not a plain ' +
+    'agents and removed people. include_removed: true adds the people already removed from the account where the API lists ' +
+    'them (Basecamp 2, admins only). On Basecamp 2 who is a client is known only per project (project_id), and owner and ' +
+    'employee are not known (null). The text shows one person per line: id, name, <email>, [roles and type when not a plain ' +
     'User], title, company; detail: "full" adds the JSON.',
   inputSchema: {
     project_id: projectId.optional().describe('Only people on this project (from list_projects).'),
@@ -49,6 +51,10 @@ export const listPeople = defineTool({
         'Only these personable_type values (case-insensitive; e.g. User, Integration, DummyUser, Outsider, Tombstone, Agent; ' +
           'an unknown value matches nobody). Default: every type except Tombstone and DummyUser.',
       ),
+    include_removed: z
+      .boolean()
+      .optional()
+      .describe('true: also list the people already removed from the account (Basecamp 2; admins only). Not with project_id.'),
     sort: z.enum(sorts).optional().describe('Sort by name (case-insensitive) or by when they were created or last updated. Default: Basecamp\'s order.'),
     order: z.enum(['asc', 'desc']).optional().describe('With sort: asc (default) or desc. People without the sorted field come last.'),
     limit,
@@ -65,12 +71,17 @@ export const listPeople = defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   validate(args) {
+    if (args.include_removed && args.project_id !== undefined) {
+      throw new InvalidInputError('include_removed lists people removed from the account, who are on no project: leave out project_id, or include_removed.');
+    }
     if (args.order !== undefined && args.sort === undefined) {
       throw new InvalidInputError('order needs sort: pass sort (name, created_at or updated_at) too, or leave order out for Basecamp\'s order.');
     }
   },
   async handler(args, ctx) {
     const { signal } = ctx;
+    const caps = await ctx.api.capabilities(signal);
+    refuseUnknowable(args, caps);
     const company = args.company?.toLowerCase();
     const ids = normalSet(args.ids);
     const types = normalSet(args.types?.map((t) => t.toLowerCase()));
@@ -82,14 +93,17 @@ export const listPeople = defineTool({
       client: args.client,
       ids,
       types,
+      include_removed: args.include_removed === true ? true : undefined,
       sort: args.sort,
       order: args.sort ? (args.order ?? 'asc') : undefined,
     });
     const offset = decodeCursor(args.cursor, key);
-    const all =
+    const listed =
       args.project_id !== undefined
         ? await ctx.directory.projectPeople(args.project_id, { signal })
         : await ctx.directory.people({ signal });
+    const removed = args.include_removed ? await ctx.directory.removedPeople({ signal }) : undefined;
+    const all = removed ? { ...listed, items: [...listed.items, ...removed.items.filter((r) => !listed.items.some((p) => p.id === r.id))] } : listed;
 
     const wanted = ids ? new Set(ids) : undefined;
     const filtered = all.items.filter(
@@ -101,7 +115,8 @@ export const listPeople = defineTool({
         (!wanted || wanted.has(p.id)),
     );
     const typeSet = new Set(types ?? []);
-    const defaultHidden = new Set<string>(hiddenByDefault.map((t) => t.toLowerCase()));
+    // include_removed asks for the removed people (Tombstones): they are not hidden then.
+    const defaultHidden = new Set<string>(hiddenByDefault.filter((t) => !(args.include_removed && t === 'Tombstone')).map((t) => t.toLowerCase()));
     const kept = filtered.filter((p) => (types ? typeSet.has(typeOf(p).toLowerCase()) : !defaultHidden.has(typeOf(p).toLowerCase())));
     const hiddenPeople = types ? [] : filtered.filter((p) => defaultHidden.has(typeOf(p).toLowerCase()));
     const matching = args.sort ? sortListing(kept, sortValue(args.sort), args.order) : kept;
@@ -133,6 +148,23 @@ export const listPeople = defineTool({
     };
   },
 });
+
+/** Filters on what this product's people listing does not say would silently match nobody: say so instead. */
+function refuseUnknowable(args: { role?: string; client?: boolean; project_id?: number; include_removed?: boolean }, caps: Capabilities): void {
+  if (args.include_removed && !caps.removedPeople) {
+    throw new NotSupportedError(
+      `${caps.productName}'s API cannot list the people removed from the account. Leave out include_removed; types ["Tombstone"] shows the removed people it still lists.`,
+    );
+  }
+  if ((args.role === 'owner' || args.role === 'employee') && !caps.ownerKnown) {
+    throw new NotSupportedError(`${caps.productName}'s API does not say who ${args.role === 'owner' ? 'owns the account' : 'is an employee'}; nothing was read. Use role admin, or leave out role.`);
+  }
+  if ((args.role === 'client' || args.client !== undefined) && !caps.clientsInDirectory && args.project_id === undefined) {
+    throw new NotSupportedError(
+      `${caps.productName} says who is a client only for a project's people: pass project_id with ${args.role === 'client' ? 'role client' : 'client'} (list_projects shows client projects as [clients]). Nothing was read.`,
+    );
+  }
+}
 
 function sortValue(sort: (typeof sorts)[number]): (p: Person) => string | number | undefined {
   if (sort === 'name') return (p) => p.name;

@@ -10,7 +10,8 @@ export const listProjects = defineTool({
   description:
     'List the Basecamp projects the signed-in person can see (every page), to find a project id for invite_person or ' +
     'update_project_access. purpose tells the company HQ (company_hq), teams (team) and ordinary projects (topic). ' +
-    'status: active (default), archived or trashed. The text shows one project per line: id, name, [purpose and status ' +
+    'status: active (default), archived or trashed (Basecamp 2 lists only active and archived ones; there is_client_project ' +
+    'says which are client projects). The text shows one project per line: id, name, [purpose and status ' +
     'when not an active ordinary project]; detail: "full" adds the JSON.',
   inputSchema: {
     query: z.string().trim().min(1).max(200).optional().describe('Case-insensitive substring of the project name.'),

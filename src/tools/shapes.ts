@@ -8,9 +8,9 @@ export const compactPerson = z.object({
   email_address: z.string().nullable(),
   title: z.string().nullable(),
   admin: z.boolean(),
-  owner: z.boolean(),
-  client: z.boolean(),
-  employee: z.boolean(),
+  owner: z.boolean().nullable().describe('null: this Basecamp\'s API does not say (Basecamp 2).'),
+  client: z.boolean().nullable().describe('null: not known here (Basecamp 2 says who is a client only in a project\'s people: list_people project_id).'),
+  employee: z.boolean().nullable().describe('null: this Basecamp\'s API does not say (Basecamp 2).'),
   personable_type: z.string(),
   company: z.object({ id: z.number(), name: z.string() }).optional(),
   created_at: z.string().nullable(),
@@ -27,14 +27,17 @@ export function toCompactPerson(p: Person): CompactPerson {
     email_address: p.email_address ?? null,
     title: p.title ?? null,
     admin: p.admin ?? false,
-    owner: p.owner ?? false,
-    client: p.client ?? false,
-    employee: p.employee ?? false,
+    owner: flag(p.owner),
+    client: flag(p.client),
+    employee: flag(p.employee),
     personable_type: p.personable_type ?? 'User',
     ...(p.company ? { company: { id: p.company.id, name: p.company.name } } : {}),
     created_at: p.created_at ?? null,
   };
 }
+
+/** A role flag: absent means no (Basecamp 4 leaves defaults out), null means the API does not say. */
+const flag = (value: boolean | null | undefined): boolean | null => (value === null ? null : (value ?? false));
 
 export const compactProject = z.object({
   id: z.number(),
@@ -44,6 +47,7 @@ export const compactProject = z.object({
   description: z.string().nullable(),
   app_url: z.string().nullable(),
   clients_enabled: z.boolean().nullable().describe('Whether clients can be given access; null when Basecamp did not say.'),
+  is_client_project: z.boolean().optional().describe('Basecamp 2: whether it is a client project (what clients_enabled follows there).'),
 });
 export type CompactProject = z.infer<typeof compactProject>;
 
@@ -56,6 +60,7 @@ export function toCompactProject(p: Project): CompactProject {
     description: p.description ?? null,
     app_url: p.app_url ?? null,
     clients_enabled: p.clients_enabled ?? null,
+    ...(typeof p.is_client_project === 'boolean' ? { is_client_project: p.is_client_project } : {}),
   };
 }
 

@@ -1,24 +1,26 @@
 import { z } from 'zod';
-import { BasecampError, CancelledError, IncompleteDataError, InvalidInputError, KnownError, NotFoundError, OutcomeUnknownError, RateLimitedError, ToolError, withResult } from '../basecamp/errors.js';
-import type { Membership, Person, Project } from '../basecamp/types.js';
+import { BasecampError, CancelledError, ForbiddenError, IncompleteDataError, InvalidInputError, KnownError, NotFoundError, OutcomeUnknownError, RateLimitedError, ToolError, withResult } from '../basecamp/errors.js';
+import type { Capabilities, Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { recordDecision } from '../governance/audited-api.js';
 import { obtainConsent } from './consent.js';
 import { defineTool, type ToolContext } from './define.js';
 import { email, personId, planToken } from './params.js';
-import { compactPerson, compactProject, toCompactPerson, toCompactProject } from './shapes.js';
+import { compactPerson, compactProject, toCompactPerson, toCompactProject, type CompactPerson, type CompactProject } from './shapes.js';
 
 /** Trashed projects too: they can be restored, and the person would be back on them. */
 const statuses = ['active', 'archived', 'trashed'] as const;
 
 export const trashPerson = defineTool({
   name: 'trash_person',
-  title: 'Offboard a person (revoke everywhere)',
+  title: 'Offboard a person',
   description:
-    'Offboard one person (team member or client): revoke their access to every project, team and the HQ (active, archived and trashed, since a ' +
+    'Offboard one person (team member or client). On Basecamp 4: revoke their access to every project, team and the HQ (active, archived and trashed, since a ' +
     'trashed project can be restored) that the ' +
-    'signed-in person can see. Basecamp 4\'s API has NO way to remove a person from the account itself: after this, ' +
-    'an admin must finish the removal in Adminland (the result gives the link). Run with dry_run: true first to see ' +
+    'signed-in person can see; Basecamp 4\'s API has NO way to remove a person from the account itself, so after this ' +
+    'an admin must finish the removal in Adminland (the result gives the link). On Basecamp 2: remove the person from the ' +
+    'account itself (account_removed: true), which takes every project with it; their content stays. get_account says ' +
+    'which product the account is. Run with dry_run: true first to see ' +
     'the exact plan and a plan_token. A real run asks the human to confirm when the client supports that; otherwise ' +
     '(and in stateless HTTP) it needs the plan_token from a dry run, shown to the person you act for, and runs only if ' +
     'the plan is still exactly the same. Touches no one else. ' +
@@ -34,12 +36,19 @@ export const trashPerson = defineTool({
     dry_run: z.boolean(),
     status: z.enum(['planned', 'done', 'partial', 'cancelled']),
     projects: z
-      .array(compactProject.extend({ role: z.enum(['team', 'client']).describe('How they are on it: revoked through Basecamp\'s team or client endpoint.') }))
+      .array(
+        compactProject.extend({
+          role: z
+            .enum(['team', 'client'])
+            .nullable()
+            .describe('How they are on it: revoked through Basecamp\'s team or client endpoint; null where the whole account is left at once (Basecamp 2).'),
+        }),
+      )
       .describe('Projects, teams and HQ the person is on (the plan); status says which are archived or trashed.'),
     revoked_from: z.array(z.number()).describe('Project ids access was revoked from.'),
     failed: z.array(z.object({ project_id: z.number(), error: z.string() })),
-    account_removed: z.literal(false).describe('Always false: Basecamp 4 has no API for this.'),
-    adminland_url: z.string(),
+    account_removed: z.boolean().describe('true: the person was removed from the account itself (Basecamp 2). Always false on Basecamp 4, which has no API for it.'),
+    adminland_url: z.string().describe('Where an admin manages the account\'s people by hand (Basecamp 4: Adminland, where the removal is finished).'),
     note: z.string(),
     plan_token: z.string().optional().describe('Seals this exact plan: pass it back to run it where no human can be asked.'),
     expires_at: z.string().optional().describe('When plan_token stops being accepted.'),
@@ -50,29 +59,37 @@ export const trashPerson = defineTool({
   },
   async handler(args, ctx) {
     const { signal, progress } = ctx;
+    const caps = await ctx.api.capabilities(signal);
     const person = await findPerson(ctx, args, signal);
+    if (caps.removeFromAccount && person.personable_type === 'Tombstone') return alreadyRemoved(person, caps, args.dry_run === true);
     await refuseProtected(ctx, person, signal);
-    const adminland = await ctx.account.adminlandPeopleUrl(signal);
-    const { plan, checked } = await planOffboarding(ctx, person, signal, progress);
+    const { plan, checked } = await planOffboarding(ctx, caps, person, signal, progress);
+    // Basecamp 2 removes the person from the account, every project with it; Basecamp 4 revokes each project.
+    const removal = caps.removeFromAccount;
     // A client is revoked through client_users.json (users.json drops client ids), everyone else through users.json.
     const role: Membership = person.client ? 'client' : 'team';
-    const base = {
+    const base: OffboardingBase = {
       person: toCompactPerson(person),
-      projects: plan.map((p) => ({ ...toCompactProject(p), role })),
-      account_removed: false as const,
-      adminland_url: adminland,
+      projects: plan.map((p) => ({ ...toCompactProject(p), role: removal ? null : role })),
+      account_removed: false,
+      adminland_url: caps.peopleAdminUrl,
     };
-    const finishNote =
-      `Basecamp 4's API cannot remove a person from the account. ${person.name} is still on the account until an admin ` +
-      `removes them in Adminland: ${adminland}. Only projects the signed-in person can see were checked.`;
+    const finishNote = removal
+      ? `Removing a person from a ${caps.productName} account takes away every project at once; Basecamp keeps what they made (messages, to-dos, files stay), and they are listed among the removed people (list_people include_removed: true).`
+      : `${caps.productName}'s API cannot remove a person from the account. ${person.name} is still on the account until an admin ` +
+        `removes them in Adminland: ${caps.peopleAdminUrl}. Only projects the signed-in person can see were checked.`;
 
     const sealedPlan = {
       tool: 'trash_person',
       subject: `person:${person.id}`,
-      changes: plan.map((p) => [p.id, role]).sort((a, b) => Number(a[0]) - Number(b[0])),
+      changes: [...plan.map((p) => [p.id, removal ? 'account' : role]).sort((a, b) => Number(a[0]) - Number(b[0])), ...(removal ? [['remove_from_account']] : [])],
     };
-    const auditChanges = plan.map((p) => ({ person: person.id, project_id: p.id, action: 'revoke' }));
-    const planSummary = `revoke ${person.name}${role === 'client' ? ' (a client)' : ''} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}`;
+    const auditChanges = removal
+      ? [{ person: person.id, action: 'remove_from_account' }]
+      : plan.map((p) => ({ person: person.id, project_id: p.id, action: 'revoke' }));
+    const planSummary = removal
+      ? `remove ${person.name} from the ${caps.productName} account (and so from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'})`
+      : `revoke ${person.name}${role === 'client' ? ' (a client)' : ''} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}`;
 
     if (args.dry_run) {
       const token = ctx.governance.plans.seal({ ...sealedPlan, account: await ctx.account.id(signal) });
@@ -85,7 +102,7 @@ export const trashPerson = defineTool({
           status: 'planned' as const,
           revoked_from: [],
           failed: [],
-          note: `Dry run: nothing was changed. Would revoke ${person.name} from ${plan.length} project(s). ${finishNote}`,
+          note: `Dry run: nothing was changed. Would ${planSummary}. ${finishNote}`,
           plan_token: token.token,
           expires_at: token.expires_at,
         },
@@ -93,10 +110,12 @@ export const trashPerson = defineTool({
       };
     }
 
-    if (plan.length > 0) {
+    if (plan.length > 0 || removal) {
       const consent = await obtainConsent(ctx, {
         plan: sealedPlan,
-        question: `Revoke ${person.name} (${person.email_address ?? `id ${person.id}`}) from ${plan.length} project(s): ${plan.map(label).join(', ')}?`,
+        question: removal
+          ? `Remove ${person.name} (${person.email_address ?? `id ${person.id}`}) from the ${caps.productName} account, and so from ${plan.length} project(s)${plan.length ? `: ${plan.map(label).join(', ')}` : ''}?`
+          : `Revoke ${person.name} (${person.email_address ?? `id ${person.id}`}) from ${plan.length} project(s): ${plan.map(label).join(', ')}?`,
         planToken: args.plan_token,
         changes: auditChanges,
         planned: (token) => ({
@@ -116,6 +135,8 @@ export const trashPerson = defineTool({
         };
       }
     }
+
+    if (removal) return removeFromAccount(ctx, caps, person, plan, base, finishNote);
 
     const revoked: number[] = [];
     const failed: { project_id: number; error: string }[] = [];
@@ -149,6 +170,75 @@ export const trashPerson = defineTool({
   },
 });
 
+/** What every trash_person answer carries. */
+interface OffboardingBase {
+  person: CompactPerson;
+  projects: (CompactProject & { role: Membership | null })[];
+  account_removed: boolean;
+  adminland_url: string;
+}
+
+/** The one request of a Basecamp 2 offboarding: DELETE the person; every project goes with the account. */
+async function removeFromAccount(
+  ctx: ToolContext,
+  caps: Capabilities,
+  person: Person,
+  plan: Project[],
+  base: OffboardingBase,
+  finishNote: string,
+) {
+  let removal;
+  try {
+    removal = await ctx.api.removeFromAccount(person.id, ctx.signal);
+  } catch (error) {
+    if (error instanceof ForbiddenError) {
+      throw new ForbiddenError(
+        `Basecamp refused to remove ${person.name} from the account (403): only admins may remove people, and the account owner can never be removed. Nothing was changed.`,
+        { status: error.status, requestId: error.requestId, method: error.method, path: error.path, basecampMessage: error.basecampMessage },
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    ctx.directory.invalidate();
+  }
+  const gone = removal.alreadyGone
+    ? ' (the first request got no clear answer; re-sent, Basecamp said they are already gone: the first one did it)'
+    : '';
+  const note = `Removed ${person.name} from the ${caps.productName} account${gone}; with it their access to ${plan.length} project(s) ended. ${finishNote}`;
+  return {
+    structured: {
+      ...base,
+      dry_run: false,
+      status: 'done' as const,
+      revoked_from: plan.map((p) => p.id),
+      failed: [],
+      account_removed: true,
+      note,
+    },
+    summary: note,
+  };
+}
+
+/** Offboarding someone already removed from the account (a retry after an unclear answer, or a second call): nothing to do. */
+function alreadyRemoved(person: Person, caps: Capabilities, dryRun: boolean) {
+  const note = `${person.name} was already removed from the ${caps.productName} account (they are among the removed people); nothing to do, nothing was changed.`;
+  return {
+    structured: {
+      person: toCompactPerson(person),
+      dry_run: dryRun,
+      status: 'done' as const,
+      projects: [],
+      revoked_from: [],
+      failed: [],
+      account_removed: true,
+      adminland_url: caps.peopleAdminUrl,
+      note,
+    },
+    summary: note,
+  };
+}
+
 /** A sweep that stopped part-way keeps the kind of what stopped it where the client acts on it (outcome unknown, wait and retry). */
 function partialFailure(message: string, cause: unknown, result: Record<string, unknown>): KnownError {
   // Failures found here (the audit trail could not be written, the call was cancelled) keep their own kind.
@@ -176,13 +266,22 @@ async function refuseProtected(ctx: ToolServices, person: Person, signal: AbortS
   }
 }
 
-/** Every visible project, team and HQ the person is on. Fresh reads: a plan must not come from a stale cache. */
+/**
+ * Every visible project, team and HQ the person is on. Fresh reads: a plan must not come from a stale cache.
+ * Where the product lists one person's projects (Basecamp 2), that one request is the plan.
+ */
 async function planOffboarding(
   ctx: ToolServices,
+  caps: Capabilities,
   person: Person,
   signal: AbortSignal,
   progress: ToolContext['progress'],
 ): Promise<{ plan: Project[]; checked: number }> {
+  if (caps.personProjects) {
+    const projects = await ctx.api.personProjects(person.id, signal);
+    if (projects.truncated) throw new IncompleteDataError(`Could not read every project of ${person.name} (${projects.truncated}); nothing was changed.`);
+    return { plan: projects.items, checked: 0 };
+  }
   const candidates: Project[] = [];
   for (const status of statuses) {
     const projects = await ctx.directory.projects(status, { signal, fresh: true });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startSandbox } from '../../src/sandbox/server.js';
 import { createService } from '../../src/service.js';
 import { tools } from '../../src/tools/index.js';
+import { BAD_INPUT } from './bad-input.js';
 import { ABANDONED, ADAM, call, connectClient, JAN, LAUNCH, sandboxService, structured, testConfig, text, toolHarness, writes } from '../helpers.js';
 
 /** What holds for every tool, or for the write tools together: input checked first, credentials and the rate limit respected, outcomes told truthfully, the cache cleared. */
@@ -9,50 +10,7 @@ import { ABANDONED, ADAM, call, connectClient, JAN, LAUNCH, sandboxService, stru
 const { setup, track } = toolHarness();
 
 describe('bad input: a clear error and no request', () => {
-  const cases: [string, Record<string, unknown>][] = [
-    ['list_people', { limit: 0 }],
-    ['list_people', { limit: 501 }],
-    ['list_people', { project_id: -1 }],
-    ['list_people', { role: 'king' }],
-    ['list_people', { order: 'desc' }],
-    ['list_people', { ids: [] }],
-    ['list_people', { company: '' }],
-    ['list_people', { types: [] }],
-    ['get_person', {}],
-    ['get_person', { person_id: 1, email: 'a@b.example' }],
-    ['get_person', { email: 'not-an-email' }],
-    ['get_person', { me: false }],
-    ['invite_person', { name: '', email_address: 'a@b.example' }],
-    ['invite_person', { name: 'A', email_address: 'nope' }],
-    ['invite_person', { name: 'A', email_address: 'a@b.example', project_id: 'x' }],
-    ['invite_person', { name: 'A', email_address: 'a@b.example', as_client: true }],
-    ['invite_person', { name: 'A', email_address: 'a@b.example', project_id: 1, enable_clients: true }],
-    ['invite_people', { people: [] }],
-    ['invite_people', { people: Array.from({ length: 51 }, (_, i) => ({ email_address: `p${i}@b.example` })) }],
-    ['invite_people', { people: [{ email_address: 'nope' }] }],
-    ['invite_people', { people: [{ email_address: 'a@b.example' }], project_ids: ['1'] }],
-    ['invite_people', { people: [{ email_address: 'a@b.example' }], as_client: true }],
-    ['update_project_access', { project_id: 1, grant: [1], enable_clients: 'yes' }],
-    ['update_project_access', { project_id: 1 }],
-    ['update_project_access', { project_id: 1, grant: [] }],
-    ['update_project_access', { project_id: 1, grant: ['not-an-email'] }],
-    ['update_project_access', { project_id: 1, grant: [1], revoke: [1] }],
-    ['update_project_access', { grant: [1] }],
-    ['trash_person', {}],
-    ['trash_person', { person_id: 1, email: 'a@b.example' }],
-    ['trash_person', { person_id: 1.5 }],
-    ['list_projects', { status: 'deleted' }],
-    ['list_projects', { limit: -3 }],
-    ['list_changes', { since: 'yesterday' }],
-    ['list_changes', { person: 'not-an-email' }],
-    ['list_changes', { limit: 0 }],
-    ['access_report', { person_id: 1, email: 'a@b.example' }],
-    ['access_report', { company: '' }],
-    ['access_report', { email: 'not-an-email' }],
-    ['access_report', { project_id: 'x' }],
-    ['access_report', { person_id: 0 }],
-    ['access_report', { include_archived: 'no' }],
-  ];
+  const cases = BAD_INPUT;
   it.each(cases)('%s %j', async (name, args) => {
     const { sb, client } = await setup();
     const r = await call(client, name, args);
