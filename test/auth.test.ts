@@ -142,6 +142,14 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     expect(await approveAndFinish(chosen)).toBe(0);
     expect(JSON.parse(readFileSync(tokenFile, 'utf8'))).toMatchObject({ account_id: 7770001, account_product: 'bc3' });
 
+    // A Basecamp 2 account is chosen the same way; the file keeps its product (no Launchpad look-up at each start).
+    const bcx = runCli(['login', '--port', '0', '--no-browser', '--account', '42'], loginEnv(sb, tokenFile));
+    expect(await approveAndFinish(bcx)).toBe(0);
+    expect(bcx.out()).toMatch(/to Old BCX \(42, Basecamp 2\)/);
+    expect(JSON.parse(readFileSync(tokenFile, 'utf8'))).toMatchObject({ account_id: 42, account_product: 'bcx' });
+    const back = runCli(['login', '--port', '0', '--no-browser', '--account', '7770001'], loginEnv(sb, tokenFile));
+    expect(await approveAndFinish(back)).toBe(0);
+
     const accounts = runCli(['accounts'], loginEnv(sb, tokenFile));
     expect(await accounts.exited).toBe(0);
     expect(accounts.out()).toMatch(/^\* 7770001 {2}Other Co {2}\[bc3\] Basecamp 4$/m);

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
-import { BCX_ADMIN, BCX_BIG_PROJECT, BCX_BIG_PROJECT_SIZE, BCX_CLIENT, BCX_DELETED, BCX_OWNER, BCX_PLAIN } from '../../src/sandbox/bcx/seed.js';
+import { BCX_ADMIN, makeBcxPerson, BCX_BIG_PROJECT, BCX_BIG_PROJECT_SIZE, BCX_CLIENT, BCX_DELETED, BCX_OWNER, BCX_PLAIN } from '../../src/sandbox/bcx/seed.js';
 import { createService } from '../../src/service.js';
 import { BAD_INPUT } from './bad-input.js';
-import { call, connectClient, maxInWindow, sandboxService, structured, testConfig, text, toolHarness, type ToolResult } from '../helpers.js';
+import { call, connectClient, json, maxInWindow, sandboxService, scriptedServer, structured, testConfig, text, toolHarness, type ToolResult } from '../helpers.js';
 
 /**
  * Every tool through a real MCP client on the sandbox's Basecamp 2 ("bcx") account, found through its
@@ -335,6 +335,17 @@ describe('Basecamp 2: offboarding removes the person from the account', () => {
     expect(sb2.bcx!.people.has(BCX_PLAIN)).toBe(true);
   });
 
+  it('someone on no project still needs consent: removing them from the account is destructive', async () => {
+    const { sb, client } = await bcx();
+    const loner = makeBcxPerson(3_900_001, { name: 'Lone Wolf', email_address: 'lone@acme.example' }, new Date().toISOString());
+    sb.bcx!.people.set(loner.id, loner);
+    const r = await call(client, 'trash_person', { person_id: loner.id });
+    expect(errorKind(r)).toBe('confirmation_required');
+    expect(structured<{ projects: unknown[] }>(r).projects).toEqual([]);
+    expect(bcxWrites(sb)).toEqual([]);
+    expect(sb.bcx!.people.has(loner.id)).toBe(true);
+  });
+
   it('a plan_token no longer matches once the person is on another project: nothing is deleted', async () => {
     const { sb, client } = await bcx();
     const plan = structured<{ plan_token: string }>(await call(client, 'trash_person', { person_id: BCX_PLAIN, dry_run: true }));
@@ -423,6 +434,22 @@ describe('Basecamp 2: account selection and the rate budget', () => {
     expect(text(none)).toMatch(new RegExp(`${sb.bcx!.accountId} \\(.*Basecamp 2\\), ${sb.data.accountId} \\(.*Basecamp 4\\)`));
     const unknown = await productOf(123);
     expect(text(unknown)).toMatch(/cannot reach account 123.*Basecamp 2.*Basecamp 4/);
+  });
+
+  it('HTTPS only: a Basecamp 2 href from Launchpad that is plain http off loopback is refused, and nothing is sent to it', async () => {
+    const launchpad = track(
+      await scriptedServer((req, res) => {
+        if (req.url?.startsWith('/authorization.json')) json(res, 200, { accounts: [{ product: 'bcx', id: 77, name: 'Plain', href: 'http://basecamp.example/77/api/v1' }] });
+        else json(res, 404, { error: 'no' });
+      }),
+    );
+    const service = track(createService(testConfig({ launchpadUrl: launchpad.url, accountId: undefined, accountProduct: undefined })));
+    const client = track(await connectClient(service));
+    const r = await call(client, 'list_people');
+    expect(r.isError).toBe(true);
+    expect(errorKind(r)).toBe('configuration');
+    expect(text(r)).toMatch(/must use https.*http:\/\/basecamp\.example/);
+    expect(launchpad.hits.map((h) => h.url)).toEqual(['/authorization.json']);
   });
 
   it('the budget follows the product: 500 requests per 10 s on Basecamp 2, never a 429', async () => {
