@@ -74,7 +74,11 @@ if (runs('start') || runs('per-call')) {
 const jobRows = [];
 if (runs('jobs')) {
   log('jobs: listing + look-ups beside the offboarding plan (about 25 s, mostly rate-limit waits)');
-  const counted = await Promise.all([job('list 1,000 people, then 100 look-ups', listingJob), job('offboarding plan', offboardingJob)]);
+  const counted = await Promise.all([
+    job('list 1,000 people, then 100 look-ups', listingJob),
+    job('offboarding plan', offboardingJob),
+    job('Basecamp 2 offboarding plan', bcxOffboardingJob),
+  ]);
   log('jobs: 75, then 150 parallel look-ups (about 30 s)');
   const timed = [await job('75 parallel look-ups', (t) => parallelJob(t, 75)), await job('150 parallel look-ups', (t) => parallelJob(t, 150))];
   jobRows.push(...counted.flat(), ...timed.flat());
@@ -307,6 +311,35 @@ async function offboardingJob(t) {
       `offboarding plan (trash_person dry_run; on ${planned} of ${sb.projects.length} visible projects)`,
       `${requests} requests`,
       `${floor} = ${memberPages} member pages + ${listPages} project-list pages + person + me`,
+      `${requests - floor >= 0 ? '+' : ''}${requests - floor}`,
+      `≤ ${floor}`,
+      requests <= floor && planned >= 50,
+    );
+  } finally {
+    await server.close();
+    await sb.close();
+  }
+}
+
+/**
+ * The same plan on a Basecamp 2 account, which lists one person's projects in one request: the floor is that
+ * request, the person and the signed-in person, whatever the number of projects.
+ */
+async function bcxOffboardingJob(t) {
+  const sb = await startSandboxHost({ people: 12, rateLimit: { max: 500, windowMs: 10_000 }, extraProjectsFor: 50, product: 'bcx' });
+  const server = ourServer(sb);
+  try {
+    await server.initialize();
+    const before = (await sb.stats()).apiRequests;
+    const result = await server.callTool('trash_person', { person_id: sb.offboardee, dry_run: true });
+    if (result.isError) throw new Error(`trash_person failed: ${result.content[0].text}`);
+    const requests = (await sb.stats()).apiRequests - before;
+    const planned = result.structuredContent.projects.length;
+    const floor = 3;
+    t.add(
+      `Basecamp 2 offboarding plan (trash_person dry_run; on ${planned} of ${sb.projects.length} visible projects)`,
+      `${requests} requests`,
+      `${floor} = person + me + their projects (one request)`,
       `${requests - floor >= 0 ? '+' : ''}${requests - floor}`,
       `≤ ${floor}`,
       requests <= floor && planned >= 50,

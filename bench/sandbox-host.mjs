@@ -4,9 +4,19 @@
 import { startSandbox } from '../dist/sandbox.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const sandbox = await startSandbox({ people: options.people, rateLimit: options.rateLimit });
-const offboardee = [...sandbox.data.people.values()].find((p) => p.email_address === 'jan@acme.example');
-if (options.extraProjectsFor) addProjectsWith(offboardee.id, options.extraProjectsFor);
+const sandbox = await startSandbox({ people: options.people, rateLimit: options.rateLimit, product: options.product });
+const bcx = options.product === 'bcx' ? sandbox.bcx : undefined;
+const offboardee = [...(bcx ?? sandbox.data).people.values()].find((p) => p.email_address === 'jan@acme.example');
+if (options.extraProjectsFor) (bcx ? addBcxProjectsWith : addProjectsWith)(offboardee.id, options.extraProjectsFor);
+
+/** The same on the Basecamp 2 account: projects whose accesses are the owner and the person. */
+function addBcxProjectsWith(personId, count) {
+  const template = bcx.projects.get(4_000_003);
+  let id = Math.max(...bcx.projects.keys()) + 1;
+  for (let i = 1; i <= count; i++, id++) {
+    bcx.projects.set(id, { ...template, id, name: `Bench project ${i}`, accesses: new Map([[bcx.ownerId, { is_client: false }], [personId, { is_client: false }]]) });
+  }
+}
 
 /** Projects the owner and one person are on, copied from an existing one so they keep the sandbox's shape. */
 function addProjectsWith(personId, count) {
@@ -25,6 +35,7 @@ function addProjectsWith(personId, count) {
 
 /** What the floor of an offboarding plan is made of: every project the signed-in owner can see, and its members. */
 function visibleProjects() {
+  if (bcx) return [...bcx.projects.values()].filter((p) => p.accesses.has(bcx.ownerId)).map((p) => ({ status: p.trashed ? 'trashed' : p.archived ? 'archived' : 'active', members: p.accesses.size }));
   return [...sandbox.data.projects.values()]
     .filter((p) => p.members.has(sandbox.data.ownerId))
     .map((p) => ({ status: p.status, members: p.members.size }));
