@@ -1,5 +1,5 @@
 import type { PeopleApi, Removal } from './api.js';
-import { BasecampError, ForbiddenError, NotFoundError, NotSupportedError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
+import { BasecampError, ForbiddenError, NotSupportedError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
 import type { BasecampHttp, Collection, HttpResponse } from './http.js';
 import { asPerson, asProject } from './records.js';
 import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
@@ -119,7 +119,8 @@ export class Basecamp2Api implements PeopleApi {
    * email_addresses}`; its 204 says nothing, so `granted` is read back from the project's accesses (the people
    * asked for, by id or address, now on it as that kind of member). revoke → the project's accesses are read
    * first (who is on it), then one `DELETE /projects/:id/accesses/:person_id.json` per person: a 204 for someone
-   * who was on it is `revoked`; a 404, or a 204 for someone who was not, is in neither list. Basecamp 2 revokes
+   * who was on it is `revoked`; a 204 for someone who was not is in neither list; a 404 (the project is no
+   * longer visible) fails the rest. Basecamp 2 revokes
    * either kind of member there, whatever `as` says. A failure part-way carries what was already done.
    */
   async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team'): Promise<AccessResult> {
@@ -164,7 +165,7 @@ export class Basecamp2Api implements PeopleApi {
         const person = wasOn.get(personId);
         if (person) revoked.push(person);
       } catch (error) {
-        if (error instanceof NotFoundError) continue; // not on the project (or already gone): neither list
+        // 404 is "the project is not visible" (it was a moment ago): a failure like any other, with what was done.
         throw withResult(error, { granted, revoked, not_attempted: revoke.slice(revoke.indexOf(personId) + 1) });
       }
     }

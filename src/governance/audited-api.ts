@@ -30,6 +30,8 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
     signal: AbortSignal | undefined,
     send: () => Promise<T>,
     outcomes: (result: T) => AuditChange[],
+    /** For a write of several requests: what a failure part-way did (its `result`), change by change. */
+    partial?: (done: Record<string, unknown>, change: AuditChange) => AuditOutcome | undefined,
   ): Promise<T> => {
     const id = trail.newId();
     const base = await lineBase(call, signal);
@@ -46,7 +48,10 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
         phase: 'outcome',
         request,
         ...(error instanceof KnownError && 'requestId' in error && typeof error.requestId === 'string' ? { request_id: error.requestId } : {}),
-        changes: changes.map((c) => ({ ...c, outcome, error: error instanceof Error ? error.message : String(error) })),
+        changes: changes.map((c) => {
+          const done = partial && error instanceof KnownError && error.result ? partial(error.result, c) : undefined;
+          return done ? { ...c, outcome: done, ...(done === 'applied' ? {} : { error: 'not sent: an earlier request of this write failed' }) } : { ...c, outcome, error: error instanceof Error ? error.message : String(error) };
+        }),
       });
       throw error;
     }
@@ -78,6 +83,15 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
         ...(change.revoke ?? []).map((person) => ({ person, project_id: projectId, action: 'revoke' })),
         ...(change.create ?? []).map((p) => ({ person: p.email_address, project_id: projectId, action: 'create' })),
       ];
+      // Basecamp 2 sends one DELETE per revoke: a failure part-way carries who was already done and who was not tried.
+      const partial = (done: Record<string, unknown>, c: AuditChange): AuditOutcome | undefined => {
+        const ids = (list: unknown) => new Set(Array.isArray(list) ? list.map((p: { id?: unknown } | number) => (typeof p === 'number' ? p : p.id)) : []);
+        if (!Array.isArray(done.revoked) && !Array.isArray(done.not_attempted)) return undefined;
+        if (c.action === 'revoke' && ids(done.revoked).has(c.person)) return 'applied';
+        if (c.action === 'grant' && ids(done.granted).has(c.person)) return 'applied';
+        if (c.action === 'revoke' && ids(done.not_attempted).has(c.person)) return 'cancelled';
+        return undefined;
+      };
       return write(request, changes, signal, () => api.updateProjectPeople(projectId, change, signal, as), (r: AccessResult) => {
         const granted = new Set(r.granted.map((p) => p.id));
         const grantedEmails = new Set(r.granted.flatMap((p) => (p.email_address ? [normalEmail(p.email_address)] : [])));
@@ -87,7 +101,7 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
             c.action === 'grant' ? granted.has(c.person as number) : c.action === 'revoke' ? revoked.has(c.person as number) : grantedEmails.has(normalEmail(c.person as string));
           return { ...c, outcome: applied ? 'applied' : 'ignored' };
         });
-      });
+      }, partial);
     },
 
     setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal) {

@@ -2,6 +2,7 @@ import { normalEmail } from '../basecamp/directory.js';
 import { BasecampError, InvalidInputError, KnownError, NoHqProjectError } from '../basecamp/errors.js';
 import type { Membership, NewPerson, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
+import { withClientStatus } from './client-status.js';
 import { findHq, grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
 
 /**
@@ -110,8 +111,16 @@ async function targetProjects(ctx: ToolServices, req: InviteRequest, signal: Abo
   return projects;
 }
 
+/** The people already on the account with these addresses, each with whether they are a client (see client-status.ts). */
+async function existingPeople(ctx: ToolServices, people: NewPerson[], signal: AbortSignal): Promise<Map<string, Person>> {
+  const found = await ctx.directory.findManyByEmail(people.map((p) => p.email_address), signal);
+  const known = await withClientStatus(ctx, [...found.values()], signal);
+  const byId = new Map(known.map((p) => [p.id, p]));
+  return new Map([...found].map(([email, p]) => [email, byId.get(p.id) ?? p]));
+}
+
 async function inviteTeam(ctx: ToolServices, people: NewPerson[], projects: Project[], req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
-  const existing = await ctx.directory.findManyByEmail(people.map((p) => p.email_address), signal);
+  const existing = await existingPeople(ctx, people, signal);
   const rows: (InviteRow | undefined)[] = people.map((p) => {
     const known = existing.get(normalEmail(p.email_address));
     return known?.client
@@ -167,7 +176,7 @@ async function inviteTeam(ctx: ToolServices, people: NewPerson[], projects: Proj
 }
 
 async function inviteClients(ctx: ToolServices, people: NewPerson[], projects: Project[], req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
-  const existing = await ctx.directory.findManyByEmail(people.map((p) => p.email_address), signal);
+  const existing = await existingPeople(ctx, people, signal);
   const rows: (InviteRow | undefined)[] = people.map((p) => {
     const known = existing.get(normalEmail(p.email_address));
     return known && !known.client

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { InvalidInputError, withResult } from '../basecamp/errors.js';
+import { InvalidInputError, KnownError, withResult } from '../basecamp/errors.js';
+import { isPersonRecord } from '../basecamp/records.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
+import { withClientStatus } from './client-status.js';
 import { obtainConsent } from './consent.js';
 import { defineTool } from './define.js';
 import { grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
@@ -45,7 +47,11 @@ type Known = Person | 'unknown' | undefined;
 /** Who these ids are, as far as the directory can tell: 'unknown' when it cannot be read (or only in part). */
 async function lookUp(ctx: ToolServices, ids: number[], signal: AbortSignal): Promise<Map<number, Known>> {
   const all = await ctx.directory.people({ signal }).catch(() => undefined);
-  return new Map(ids.map((id) => [id, all?.items.find((p) => p.id === id) ?? (all && !all.truncated ? undefined : 'unknown')] as const));
+  const found = new Map<number, Known>(ids.map((id) => [id, all?.items.find((p) => p.id === id) ?? (all && !all.truncated ? undefined : 'unknown')] as const));
+  // Where the listing does not say who is a client (Basecamp 2), the client projects' people do: a client must never be granted as a team member.
+  const people = [...found.values()].filter((p): p is Person => p !== undefined && p !== 'unknown');
+  for (const p of await withClientStatus(ctx, people, signal)) found.set(p.id, p);
+  return found;
 }
 
 /** Why Basecamp left someone out of its answer, as far as the directory can tell. */
@@ -125,6 +131,13 @@ export const updateProjectAccess = defineTool({
       .filter((w) => w.grant.length || w.revoke.length);
     const clientGrants = writes.find((w) => w.membership === 'client')?.grant ?? [];
     const enableFirst = clientGrants.length > 0 && project.clients_enabled === false;
+    const caps = await ctx.api.capabilities(signal);
+    if (enableFirst && !caps.clientSwitch) {
+      throw new InvalidInputError(
+        `${clientGrants.map((id) => nameOf(known.get(id), id)).join(', ')} ${clientGrants.length === 1 ? 'is a client' : 'are clients'}, and ${project.name} is not a client ` +
+          `project; ${caps.productName}'s API cannot make it one. Nothing was changed. Make it a client project in Basecamp, or invite them as clients to a client project (list_projects shows [clients]).`,
+      );
+    }
     if (enableFirst && !args.enable_clients) {
       throw new InvalidInputError(
         `${clientGrants.map((id) => nameOf(known.get(id), id)).join(', ')} ${clientGrants.length === 1 ? 'is a client' : 'are clients'}, and clients are off on ` +
@@ -169,8 +182,14 @@ export const updateProjectAccess = defineTool({
           result.granted.push(...r.granted);
           result.revoked.push(...r.revoked);
         } catch (error) {
-          // The team write went through and the client one did not (or the other way): say exactly what was done.
-          if (i === 0 && !clientsEnabledNow) throw error;
+          // What this write did before it failed (Basecamp 2 sends one request per revoke), then say exactly what was done.
+          const before = error instanceof KnownError ? error.result : undefined;
+          result.granted.push(...peopleIn(before?.granted));
+          result.revoked.push(...peopleIn(before?.revoked));
+          if (i === 0 && !clientsEnabledNow && !result.granted.length && !result.revoked.length) {
+            if (error instanceof KnownError) error.result = undefined; // nothing was done: the error says it all
+            throw error;
+          }
           throw withResult(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
         }
       }
@@ -205,6 +224,11 @@ export const updateProjectAccess = defineTool({
     };
   },
 });
+
+/** The person records of a partial result (a list of people, or nothing). */
+function peopleIn(list: unknown): Person[] {
+  return Array.isArray(list) ? (list.filter(isPersonRecord) as Person[]) : [];
+}
 
 function nameOf(person: Known, id: number): string {
   return person && person !== 'unknown' ? `${person.name} (id ${id})` : `person ${id}`;

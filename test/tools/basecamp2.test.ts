@@ -221,6 +221,33 @@ describe('Basecamp 2: invitations and access', () => {
     expect(bcxWrites(sb)).toEqual([`POST /projects/${LAUNCH}/accesses.json`, `POST /projects/${WEBSITE}/accesses.json`]);
   });
 
+  it('a client is never granted or invited as a team member: who is a client comes from the client projects\' people', async () => {
+    const { sb, client } = await bcx({ autoConfirm: true });
+    // Website is not a client project: granting Carla (a client on Launch) there is refused, nothing sent.
+    const refused = await call(client, 'update_project_access', { project_id: WEBSITE, grant: [BCX_CLIENT] });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/Carla Client \(id 3000004\) is a client, and Website Redesign is not a client project/);
+    const asTeam = await call(client, 'invite_person', { name: 'Carla', email_address: 'carla@client.example', project_id: WEBSITE });
+    expect(asTeam.isError).toBe(true);
+    expect(text(asTeam)).toMatch(/is a client on this account; invite them with as_client: true/);
+    expect(bcxWrites(sb)).toEqual([]);
+
+    // On a client project she is granted as a client, through client_accesses.json.
+    sb.bcx!.projects.get(WEBSITE)!.is_client_project = true;
+    const granted = await call(client, 'update_project_access', { project_id: WEBSITE, grant: [BCX_CLIENT] });
+    expect(granted.isError, text(granted)).toBeFalsy();
+    expect(bcxWrites(sb)).toEqual([`POST /projects/${WEBSITE}/client_accesses.json`]);
+    expect(sb.bcx!.projects.get(WEBSITE)!.accesses.get(BCX_CLIENT)).toEqual({ is_client: true });
+    // And invited as a client she is granted, not refused as "a team member".
+    const again = await call(client, 'invite_person', { name: 'Carla', email_address: 'carla@client.example', project_id: HIRING, as_client: true });
+    expect(again.isError).toBe(true);
+    expect(text(again)).toMatch(/not a client project/);
+    sb.bcx!.projects.get(HIRING)!.is_client_project = true;
+    const invited = await call(client, 'invite_person', { name: 'Carla', email_address: 'carla@client.example', project_id: HIRING, as_client: true });
+    expect(structured(invited)).toMatchObject({ created: false, project_id: HIRING });
+    expect(sb.bcx!.projects.get(HIRING)!.accesses.get(BCX_CLIENT)).toEqual({ is_client: true });
+  });
+
   it('a POST answered 502 is never re-sent: outcome unknown, said as such', async () => {
     const { sb, client } = await bcx();
     sb.intercept((req) => (req.method === 'POST' ? { status: 502, body: { error: 'bad gateway' } } : undefined));
@@ -262,6 +289,31 @@ describe('Basecamp 2: invitations and access', () => {
     const done = await call(client, 'update_project_access', { project_id: LAUNCH, revoke: [BCX_PLAIN], plan_token: token });
     expect(done.isError, text(done)).toBeFalsy();
     expect(bcxWrites(sb)).toEqual([`DELETE /projects/${LAUNCH}/accesses/${BCX_PLAIN}.json`]);
+  });
+
+  it('a revoke that fails part-way says who was revoked and who not, in the result and in the audit trail', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpm-bcx-partial-'));
+    track({ close: () => rmSync(dir, { recursive: true, force: true }) });
+    const file = join(dir, 'audit.jsonl');
+    const sb = track(await startSandbox({ product: 'bcx', rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    const client = track(await connectClient(track(sandboxService(sb, { config: { auditLog: file } })), {}, { elicitation: {} }));
+    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { confirm: true } }));
+    // Three team members of Launch: the first is revoked, the second refused, the third never tried.
+    const launch = sb.bcx!.projects.get(LAUNCH)!;
+    launch.accesses.set(BCX_ADMIN, { is_client: false });
+    const third = [...launch.accesses].find(([id, a]) => !a.is_client && ![BCX_OWNER, BCX_ADMIN, BCX_PLAIN].includes(id))![0];
+    sb.intercept((req) => (req.method === 'DELETE' && req.path.endsWith(`/accesses/${BCX_PLAIN}.json`) ? { status: 403, body: { error: 'not allowed' } } : undefined));
+    const r = await call(client, 'update_project_access', { project_id: LAUNCH, revoke: [BCX_ADMIN, BCX_PLAIN, third] });
+    expect(r.isError, text(r)).toBe(true);
+    expect(r.structuredContent, text(r)).toBeDefined();
+    expect(errorKind(r)).toBe('forbidden');
+    const s = structured<{ revoked: { id: number }[] }>(r);
+    expect(s.revoked.map((p) => p.id)).toEqual([BCX_ADMIN]);
+    expect(Object.keys(s.revoked[0]!).sort()).toEqual(expect.arrayContaining(['id', 'name', 'email_address', 'client'])); // the compact shape, not the raw record
+    expect(s.revoked[0]).not.toHaveProperty('identity_id');
+    expect(bcxWrites(sb)).toEqual([`DELETE /projects/${LAUNCH}/accesses/${BCX_ADMIN}.json`, `DELETE /projects/${LAUNCH}/accesses/${BCX_PLAIN}.json`]);
+    const outcome = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; changes: { person: number; outcome: string }[] }).find((l) => l.phase === 'outcome')!;
+    expect(Object.fromEntries(outcome.changes.map((c) => [c.person, c.outcome]))).toEqual({ [BCX_ADMIN]: 'applied', [BCX_PLAIN]: 'failed', [third]: 'cancelled' });
   });
 
   it('a DELETE that got no answer is re-sent (it is idempotent), and the revoke is reported once', async () => {
