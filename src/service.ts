@@ -5,7 +5,8 @@ import { Directory } from './basecamp/directory.js';
 import { FileCredentials } from './auth/credentials.js';
 import { SIGN_IN_HELP } from './auth/sign-in-help.js';
 import { TokenStore } from './auth/token-store.js';
-import { AuthenticationError, CancelledError } from './basecamp/errors.js';
+import { AuthenticationError, CancelledError, NetworkError, UpstreamError } from './basecamp/errors.js';
+import { log } from './log.js';
 import { BasecampHttp, type Credentials, type HttpOptions } from './basecamp/http.js';
 import { chooseAccount, fetchAuthorization } from './basecamp/launchpad.js';
 import { RateBudget } from './basecamp/rate-budget.js';
@@ -77,6 +78,9 @@ function untilAborted<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
   });
 }
 
+/** How long an account named by id is taken for Basecamp 4 when Launchpad could not be asked, before asking again. */
+const LAUNCHPAD_RETRY_MS = 5 * 60_000;
+
 export interface ServiceOptions {
   credentials?: Credentials;
   budget?: RateBudget;
@@ -112,7 +116,8 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     const file = store.read();
     return { id: config.accountIdFromEnv ?? parseAccountId(file?.account_id), product: fileProduct(file, config.accountIdFromEnv) };
   };
-  let discovered: { key: string; value: Promise<ResolvedAccount> } | undefined;
+  let discovered: { key: string; value: Promise<ResolvedAccount>; until?: number } | undefined;
+  let lastAccount: string | undefined;
   const resolveAccount = async (signal?: AbortSignal): Promise<ResolvedAccount> => {
     const fixed = fixedAccount();
     const resolved =
@@ -120,23 +125,41 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         ? { id: fixed.id, product: 'bc3' as const, base: `${config.apiUrl}/${fixed.id}` }
         : await fromLaunchpad(fixed.id, signal);
     if (followProduct) budget.setLimit(DEFAULT_RATE_LIMITS[resolved.product]);
+    // Another account than before (a new login, another BASECAMP_ACCOUNT_ID in the file): nothing cached of the old one may answer.
+    const now = `${resolved.product}|${resolved.id}`;
+    if (lastAccount !== undefined && lastAccount !== now) directory.invalidate();
+    lastAccount = now;
     return resolved;
   };
   const fromLaunchpad = async (wanted: number | undefined, signal?: AbortSignal): Promise<ResolvedAccount> => {
     // An account named by id keeps its product and base whatever the token (a refresh changes the token); the
     // only account a sign-in reaches is looked for again with each new token (a new login may reach others).
+    if (discovered?.until !== undefined && discovered.until <= Date.now()) discovered = undefined; // a guess expires
     let token = wanted !== undefined && discovered?.key === `id:${wanted}` ? undefined : await credentials.accessToken(signal);
     const key = wanted !== undefined ? `id:${wanted}` : `token:${token}`;
     if (discovered?.key !== key) {
       token ??= await credentials.accessToken(signal);
+      const entry = { key } as { key: string; value: Promise<ResolvedAccount>; until?: number };
       // Shared by every caller, so no caller's signal may abort it (Launchpad's own timeout bounds it).
-      const value = (async (): Promise<ResolvedAccount> => {
-        const account = chooseAccount(await authorization(token), wanted);
+      entry.value = (async (): Promise<ResolvedAccount> => {
+        let auth;
+        try {
+          auth = await authorization(token);
+        } catch (error) {
+          // An account named by id was served as Basecamp 4 before Launchpad was ever asked: while Launchpad cannot
+          // be reached, keep doing that (a Basecamp 2 account then answers 404, which says to check the id), and ask again later.
+          if (wanted === undefined || !(error instanceof NetworkError || error instanceof UpstreamError)) throw error;
+          log.warn(`Could not ask Launchpad which product account ${wanted} is (${error.message}); using it as a Basecamp 4 account for now. \`login --account ${wanted}\` saves its product.`);
+          entry.until = Date.now() + LAUNCHPAD_RETRY_MS;
+          return { id: wanted, product: 'bc3', base: `${config.apiUrl}/${wanted}` };
+        }
+        const account = chooseAccount(auth, wanted);
         // A Basecamp 4 account named by id keeps BASECAMP_API_URL's base, as before Launchpad was asked.
         const base = account.product === 'bc3' && wanted !== undefined ? `${config.apiUrl}/${account.id}` : account.href;
         return { id: account.id, product: account.product, base, name: account.name };
       })();
-      discovered = { key, value };
+      const { value } = entry;
+      discovered = entry;
       value.catch(() => {
         if (discovered?.value === value) discovered = undefined; // try again on the next call
       });
@@ -176,6 +199,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     }
     return backend;
   });
+  const directory = new Directory(api, config.cacheTtlMs);
   // The signed-in person, per access token: a `login` as someone else, picked up while running, is seen at once.
   let me: { at: number; token: string; value: Promise<{ id: number; email_address: string | null } | null> } | undefined;
   const governance: Governance = {
@@ -204,7 +228,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     governance,
     http,
     budget,
-    directory: new Directory(api, config.cacheTtlMs),
+    directory,
     accountId: async (signal) => (await resolveAccount(signal)).id,
     account: resolveAccount,
     notConfigured: options.credentials || config.accessToken ? undefined : SIGN_IN_HELP,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Basecamp2Api } from '../src/basecamp/bcx-api.js';
-import { ForbiddenError, NotSupportedError } from '../src/basecamp/errors.js';
+import { ForbiddenError, NotFoundError, NotSupportedError } from '../src/basecamp/errors.js';
 import { BasecampHttp } from '../src/basecamp/http.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
@@ -211,12 +211,13 @@ describe('Basecamp2Api: writes', () => {
     expect(sb.apiRequests().slice(from).filter((r) => r.method !== 'DELETE' && r.method !== 'GET')).toHaveLength(0);
   });
 
-  it('a revoke DELETE answered 404 is in neither list, and the others go on', async () => {
+  it('a revoke DELETE answered 404 (the project is no longer visible) fails the rest, carrying what was done', async () => {
     const { sb, api } = await setup();
     sb.intercept((req) => (req.method === 'DELETE' && req.path.endsWith(`/accesses/${JAN}.json`) ? { status: 404, body: { error: 'Not found' } } : undefined));
-    const result = await api.updateProjectPeople(LAUNCH, { revoke: [JAN, ADAM] });
-    expect(ids(result.revoked)).toEqual([ADAM]);
-    expect(sb.apiRequests().filter((r) => r.method === 'DELETE')).toHaveLength(2);
+    const error = await api.updateProjectPeople(LAUNCH, { revoke: [JAN, ADAM] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as NotFoundError).result).toMatchObject({ revoked: [], not_attempted: [ADAM] });
+    expect(sb.apiRequests().filter((r) => r.method === 'DELETE')).toHaveLength(1);
   });
 
   it('a revoke refused part-way (403) carries what was done', async () => {

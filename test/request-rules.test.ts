@@ -69,6 +69,7 @@ const table: [string, Answer, Attempt, Decision][] = [
   ['idempotent write refused on the last attempt, nothing unknown before', conn('ECONNREFUSED'), write({ idempotent: true, ...last }), { do: 'fail', failure: 'not-sent' }],
   ['idempotent write refused on the last attempt after an unknown one', conn('ECONNREFUSED'), write({ idempotent: true, unknownBefore: true, ...last }), { do: 'fail', failure: 'outcome-unknown' }],
   ['goneOn404 write 404 after an unknown outcome: already gone', status(404), write({ idempotent: true, goneOn404: true, unknownBefore: true }), { do: 'already-gone' }],
+  ['goneOn404 write 404 Account Inactive after an unknown outcome: the account, not the person', { type: 'status', status: 404, bodyIsJson: true, accountInactive: true }, write({ idempotent: true, goneOn404: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],
   ['goneOn404 write 404 on the first attempt: not found', status(404), write({ idempotent: true, goneOn404: true }), { do: 'fail', failure: 'status' }],
   ['idempotent write 404 after an unknown outcome, where 404 is not "gone"', status(404), write({ idempotent: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],
   ['idempotent write 403: a verdict', status(403), write({ idempotent: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],

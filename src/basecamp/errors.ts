@@ -257,6 +257,8 @@ export interface FailedRequest {
   unauthorizedAdvice?: string;
   /** The connection error, kept as the error's cause. */
   cause?: unknown;
+  /** An idempotent write (a Basecamp 2 DELETE), which is re-sent after answers that leave its outcome unknown. */
+  idempotent?: boolean;
 }
 
 export function errorForFailure(f: FailedRequest): BasecampError {
@@ -273,9 +275,9 @@ export function errorForFailure(f: FailedRequest): BasecampError {
       return new OutcomeUnknownError(`Cancelled while ${what} was in flight: Basecamp may or may not have applied it. Check before trying again.`, details, cause);
     case 'outcome-unknown':
       if (details.status === undefined) {
-        return new OutcomeUnknownError(`${what}: ${f.reason} after the request was sent. Basecamp may or may not have applied it. ${resendHistory(answers)} Check the current state before trying again.`, details, cause);
+        return new OutcomeUnknownError(`${what}: ${f.reason} after the request was sent. Basecamp may or may not have applied it. ${resendHistory(answers, f.idempotent)} Check the current state before trying again.`, details, cause);
       }
-      return new OutcomeUnknownError(`Basecamp answered ${details.status} to ${what}${said}. It may or may not have applied the change. ${resendHistory(answers)} Check the current state before trying again.`, details);
+      return new OutcomeUnknownError(`Basecamp answered ${details.status} to ${what}${said}. It may or may not have applied the change. ${resendHistory(answers, f.idempotent)} Check the current state before trying again.`, details);
     case 'not-sent':
       return new NetworkError(
         `Could not reach Basecamp (${f.reason}); the change was not sent${answers.length > 1 ? ` this time, and the earlier answers (${answers.slice(0, -1).join(', ')}) mean it was not applied before` : ''}, so nothing changed. Try again later.`,
@@ -286,7 +288,7 @@ export function errorForFailure(f: FailedRequest): BasecampError {
       return new NetworkError(`Could not read from Basecamp: ${f.reason}${attemptsNote(answers)}.`, details, cause);
     case 'outcome-unreadable':
       return new OutcomeUnknownError(
-        `Basecamp answered ${details.status} to ${what} with a body that is not JSON, so what it changed is unknown (it most likely applied it). ${resendHistory(answers)} Check the current state before trying again.`,
+        `Basecamp answered ${details.status} to ${what} with a body that is not JSON, so what it changed is unknown (it most likely applied it). ${resendHistory(answers, f.idempotent)} Check the current state before trying again.`,
         details,
       );
     case 'not-json':
@@ -365,8 +367,9 @@ function notAppliedHistory(answers: readonly string[]): string {
  * For a write whose last attempt has an unknown outcome: whether it had been re-sent before (only after
  * answers that prove "not applied"), and that it was not re-sent after this one.
  */
-function resendHistory(answers: readonly string[]): string {
+function resendHistory(answers: readonly string[], idempotent = false): string {
   const earlier = answers.slice(0, -1);
   if (earlier.length === 0) return 'It was not re-sent.';
+  if (idempotent) return `It is safe to send twice, so it had been re-sent ${times(earlier.length)} after answers that left its outcome unknown (${earlier.join(', ')}); it was not re-sent after this last attempt.`;
   return `It had been re-sent ${times(earlier.length)} after answers that mean it was not applied (${earlier.join(', ')}); it was not re-sent after this last attempt.`;
 }

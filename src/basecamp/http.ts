@@ -267,7 +267,7 @@ export class BasecampHttp {
           continue;
         }
         if (decision.do !== 'fail') throw new Error(`request rules: ${decision.do} after no answer`);
-        throw errorForFailure({ failure: decision.failure, write, details: describe({}), answers, reason: sent.type === 'failed' ? sent.reason : undefined, cause: sent.error });
+        throw errorForFailure({ failure: decision.failure, write, idempotent: rules.idempotent, details: describe({}), answers, reason: sent.type === 'failed' ? sent.reason : undefined, cause: sent.error });
       }
 
       const { status, headers, raw } = sent;
@@ -278,7 +278,8 @@ export class BasecampHttp {
         requestId: header(headers, 'x-request-id'),
         basecampMessage: status >= 400 ? basecampMessageOf(parsed, raw) : undefined,
       });
-      const decision = decide({ type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined }, rules);
+      const accountInactive = /inactive/i.test(header(headers, 'reason') ?? '');
+      const decision = decide({ type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined, accountInactive }, rules);
       if (write && WRITE_UNKNOWN_STATUS.has(status)) unknownBefore = true;
       switch (decision.do) {
         case 'return':
@@ -300,12 +301,13 @@ export class BasecampHttp {
             attempt--; // a refresh is not a retry of a failed attempt
             continue;
           }
-          throw errorForFailure({ failure: 'status', write, details, answers, unauthorizedAdvice: credentials.unauthorizedAdvice?.(details.basecampMessage) });
+          throw errorForFailure({ failure: 'status', write, idempotent: rules.idempotent, details, answers, unauthorizedAdvice: credentials.unauthorizedAdvice?.(details.basecampMessage) });
         case 'fail':
           if (decision.pauseMs !== undefined) await this.options.budget.pause(decision.pauseMs); // a 429 holds back everyone
           throw errorForFailure({
             failure: decision.failure,
             write,
+            idempotent: rules.idempotent,
             details,
             answers,
             retryAfterSeconds: decision.retryAfterSeconds,

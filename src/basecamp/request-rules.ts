@@ -13,7 +13,7 @@
 
 /** What one attempt got. */
 export type Answer =
-  | { type: 'status'; status: number; retryAfterSeconds?: number; bodyIsJson: boolean }
+  | { type: 'status'; status: number; retryAfterSeconds?: number; bodyIsJson: boolean; /** 404 with `Reason: Account Inactive`. */ accountInactive?: boolean }
   | { type: 'connection'; code: string; timedOut: boolean }
   /** The caller cancelled (MCP cancellation) while the request was in flight. */
   | { type: 'cancelled' };
@@ -105,7 +105,7 @@ export function decide(answer: Answer, a: Attempt): Decision {
     return { do: 'fail', failure: a.write ? 'outcome-unreadable' : 'not-json' };
   }
   if (status === 429 && retryAfterSeconds === undefined && a.seatLimited) return { do: 'fail', failure: 'seat-limit' };
-  if (status === 404 && a.write && a.idempotent && a.goneOn404 && a.unknownBefore) return { do: 'already-gone' };
+  if (status === 404 && !answer.accountInactive && a.write && a.idempotent && a.goneOn404 && a.unknownBefore) return { do: 'already-gone' };
   if (a.write && a.idempotent && WRITE_UNKNOWN_STATUS.has(status)) {
     return lastAttempt ? { do: 'fail', failure: 'status' } : { do: 'retry', delayMs: a.backoffMs };
   }

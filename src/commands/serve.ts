@@ -68,7 +68,8 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     const shared = await connectSharedBudget(vars.REDIS_URL, budgetId(seed), config.rateLimit);
     budget = shared.budget;
     started.add(() => shared.close());
-    log.info(`rate budget ${config.rateLimit.max}/${config.rateLimit.windowMs} ms shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
+    const limit = config.rateLimitSet ? `${config.rateLimit.max}/${config.rateLimit.windowMs} ms` : "following the account's product (50/10 s on Basecamp 4, 500/10 s on Basecamp 2)";
+    log.info(`rate budget ${limit} shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
   }
   // The shared budget's limit follows the account's product too, unless BASECAMP_RATE_LIMIT sets it.
   const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet });

@@ -168,7 +168,7 @@ async function inviteTeam(ctx: ToolServices, people: NewPerson[], projects: Proj
   if (projects.length === 0) {
     throw new NoHqProjectError(
       'This account has no HQ project (it is turned off, or the signed-in person cannot see it) and no account-level ' +
-        'invitations, and Basecamp 4 can add people only through a project. Pass project_id (find one with list_projects). Nothing was changed.',
+        `invitations, and ${caps.productName} can add people only through a project. Pass project_id (find one with list_projects). Nothing was changed.`,
     );
   }
   const notes = req.notify ? [] : ['notify: false could not be honoured: this account has no account-level invitations, and Basecamp emails everyone a project invitation creates.'];

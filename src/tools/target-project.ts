@@ -1,4 +1,4 @@
-import { InvalidInputError, NoHqProjectError, NotFoundError } from '../basecamp/errors.js';
+import { InvalidInputError, NotFoundError } from '../basecamp/errors.js';
 import type { Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 
@@ -20,17 +20,6 @@ export async function projectById(ctx: ToolServices, id: number, signal: AbortSi
 export async function findHq(ctx: ToolServices, signal: AbortSignal): Promise<Project | undefined> {
   const projects = await ctx.directory.projects('active', { signal });
   return projects.items.find((p) => p.purpose === 'company_hq');
-}
-
-export async function hqProject(ctx: ToolServices, signal: AbortSignal): Promise<Project> {
-  const hq = await findHq(ctx, signal);
-  if (!hq) {
-    throw new NoHqProjectError(
-      'This account has no HQ project (it is turned off, or the signed-in person cannot see it), and Basecamp 4 can add ' +
-        'people only through a project. Pass project_id (find one with list_projects).',
-    );
-  }
-  return hq;
 }
 
 /**

@@ -24,7 +24,8 @@ export const trashPerson = defineTool({
     'the exact plan and a plan_token. A real run asks the human to confirm when the client supports that; otherwise ' +
     '(and in stateless HTTP) it needs the plan_token from a dry run, shown to the person you act for, and runs only if ' +
     'the plan is still exactly the same. Touches no one else. ' +
-    'The account owner and the signed-in person cannot be offboarded.',
+    'The signed-in person cannot be offboarded, nor the account owner (refused here on Basecamp 4; on Basecamp 2, whose API ' +
+    'does not say who the owner is, Basecamp itself refuses and nothing changes).',
   inputSchema: {
     person_id: personId.optional(),
     email: email.optional().describe('The person\'s email address.'),
@@ -74,8 +75,9 @@ export const trashPerson = defineTool({
       account_removed: false,
       adminland_url: caps.peopleAdminUrl,
     };
+    const ownerNote = caps.ownerKnown ? '' : ` ${caps.productName}'s API does not say who owns the account: if ${person.name} is the owner, Basecamp refuses and nothing changes.`;
     const finishNote = removal
-      ? `Removing a person from a ${caps.productName} account takes away every project at once; Basecamp keeps what they made (messages, to-dos, files stay), and they are listed among the removed people (list_people include_removed: true).`
+      ? `Removing a person from a ${caps.productName} account takes away every project at once; Basecamp keeps what they made (messages, to-dos, files stay), and they are listed among the removed people (list_people include_removed: true).${ownerNote}`
       : `${caps.productName}'s API cannot remove a person from the account. ${person.name} is still on the account until an admin ` +
         `removes them in Adminland: ${caps.peopleAdminUrl}. Only projects the signed-in person can see were checked.`;
 

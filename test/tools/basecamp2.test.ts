@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { BCX_ADMIN, makeBcxPerson, BCX_BIG_PROJECT, BCX_BIG_PROJECT_SIZE, BCX_CLIENT, BCX_DELETED, BCX_OWNER, BCX_PLAIN } from '../../src/sandbox/bcx/seed.js';
 import { createService } from '../../src/service.js';
 import { BAD_INPUT } from './bad-input.js';
-import { call, connectClient, json, maxInWindow, sandboxService, scriptedServer, structured, testConfig, text, toolHarness, type ToolResult } from '../helpers.js';
+import { call, connectClient, freePort, json, maxInWindow, sandboxService, scriptedServer, structured, testConfig, text, toolHarness, type ToolResult } from '../helpers.js';
 
 /**
  * Every tool through a real MCP client on the sandbox's Basecamp 2 ("bcx") account, found through its
@@ -415,6 +415,8 @@ describe('Basecamp 2: offboarding removes the person from the account', () => {
     expect(bcxWrites(sb)).toEqual([]);
 
     const { sb: sb2, client: adam } = await bcx({ autoConfirm: true, signInAs: BCX_ADMIN });
+    const plan = await call(adam, 'trash_person', { person_id: BCX_OWNER, dry_run: true });
+    expect(text(plan)).toMatch(/does not say who owns the account: if Olivia Owner is the owner, Basecamp refuses and nothing changes/);
     const owner = await call(adam, 'trash_person', { person_id: BCX_OWNER });
     expect(owner.isError).toBe(true);
     expect(errorKind(owner)).toBe('forbidden');
@@ -462,6 +464,16 @@ describe('Basecamp 2: offboarding removes the person from the account', () => {
     expect(text(listed)).toMatch(/remove_from_account/);
   });
 
+  it('a DELETE re-sent after 500s that left the outcome unknown says so, and why it was re-sent', async () => {
+    const { sb, client } = await bcx({ autoConfirm: true });
+    sb.intercept((req) => (req.method === 'DELETE' ? { status: 500, body: { error: 'oops' } } : undefined));
+    const r = await call(client, 'trash_person', { person_id: BCX_PLAIN });
+    expect(errorKind(r)).toBe('outcome_unknown');
+    expect(text(r)).toMatch(/safe to send twice, so it had been re-sent 2 times after answers that left its outcome unknown \(500, 500\)/);
+    expect(text(r)).not.toMatch(/mean it was not applied/);
+    expect(bcxWrites(sb)).toHaveLength(3);
+  });
+
   it('a DELETE answered 403 by Basecamp is not re-sent and not reported as done', async () => {
     const { sb, client } = await bcx({ autoConfirm: true });
     sb.intercept((req) => (req.method === 'DELETE' ? { status: 403, body: { error: 'nope' } } : undefined));
@@ -486,6 +498,48 @@ describe('Basecamp 2: account selection and the rate budget', () => {
     expect(text(none)).toMatch(new RegExp(`${sb.bcx!.accountId} \\(.*Basecamp 2\\), ${sb.data.accountId} \\(.*Basecamp 4\\)`));
     const unknown = await productOf(123);
     expect(text(unknown)).toMatch(/cannot reach account 123.*Basecamp 2.*Basecamp 4/);
+  });
+
+  it('an account named by id whose product is not known yet: Launchpad is asked once; while it cannot be reached, it is served as Basecamp 4 (as before), saying so', async () => {
+    const sb = track(await startSandbox({ alsoList: true, rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    const service = track(createService(testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accessToken: sb.token, tokenSource: 'env', accountId: sb.data.accountId, accountProduct: undefined })));
+    for (let i = 0; i < 3; i++) await service.api.listProjectPeople(2000004);
+    expect(sb.requests.filter((r) => r.path.startsWith('/authorization.json'))).toHaveLength(1);
+    expect(await service.api.capabilities()).toMatchObject({ product: 'bc3' });
+
+    let stderr = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    try {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const offline = track(createService(testConfig({ apiUrl: sb.url, launchpadUrl: closed, accessToken: sb.token, tokenSource: 'env', accountId: sb.data.accountId, accountProduct: undefined })));
+      const client = track(await connectClient(offline));
+      const r = await call(client, 'list_people', { limit: 1 });
+      expect(r.isError, text(r)).toBeFalsy();
+      expect(structured<{ total: number }>(r).total).toBe(sb.data.people.size - [...sb.data.people.values()].filter((p) => ['Tombstone', 'DummyUser'].includes(p.personable_type ?? '')).length);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr).toMatch(/Could not ask Launchpad which product account 5550001 is .*using it as a Basecamp 4 account for now/);
+  });
+
+  it('a sign-in that changes account while running (a new login) is followed, and nothing cached of the old account answers', async () => {
+    const sb = track(await startSandbox({ product: 'bcx', rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    const dir = mkdtempSync(join(tmpdir(), 'bpm-bcx-switch-'));
+    track({ close: () => rmSync(dir, { recursive: true, force: true }) });
+    const tokenFile = join(dir, 'token.json');
+    const write = (accountId: number, product: string) => writeFileSync(tokenFile, JSON.stringify({ access_token: sb.token, account_id: accountId, account_product: product }), { mode: 0o600 });
+    write(sb.data.accountId, 'bc3');
+    const service = track(createService(testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, tokenFile, tokenSource: 'file', accessToken: undefined, accountId: undefined, accountIdFromEnv: undefined, accountProduct: undefined })));
+    const client = track(await connectClient(service));
+    const before = structured<{ people: { id: number }[] }>(await call(client, 'list_people', { limit: 500 }));
+    expect(before.people.every((p) => p.id < 2_000_000)).toBe(true); // Basecamp 4 people
+    write(sb.bcx!.accountId, 'bcx');
+    const after = await call(client, 'list_people', { limit: 500 });
+    expect(after.isError, text(after)).toBeFalsy();
+    const ids = structured<{ people: { id: number }[] }>(after).people.map((p) => p.id);
+    expect(ids).toContain(BCX_PLAIN);
+    expect(ids.every((id) => id >= 3_000_000)).toBe(true);
+    expect(structured(await call(client, 'get_account'))).toMatchObject({ product: { id: 'bcx' } });
   });
 
   it('HTTPS only: a Basecamp 2 href from Launchpad that is plain http off loopback is refused, and nothing is sent to it', async () => {
