@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -239,6 +240,17 @@ describe('settings are validated before anything starts', () => {
     };
     expect(await productOf({})).toEqual({ product: 'bcx', id: 4440001, people: 119 });
     expect(await productOf({ BASECAMP_ACCOUNT_ID: '5550001' })).toMatchObject({ product: 'bc3', id: 5550001 });
+  });
+
+  it.each([
+    [[], /Connected over stdio to basecamp-people-mcp on the SANDBOX Basecamp 4 account/, /Offboard jan@acme\.example with that exact plan\n.*\n {2}Revoked Jan Jensen from/],
+    [['--product', 'bcx'], /on the SANDBOX Basecamp 2 account/, /with that exact plan: removed from the account\n.*\n {2}Removed Jan Jensen from the Basecamp 2 account/],
+  ])('the demo runs on either product (%j)', (args, connected, offboarded) => {
+    const r = spawnSync(process.execPath, [join(dirname(cli), 'demo.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(connected);
+    expect(r.stdout).toMatch(offboarded);
+    expect(r.stdout).toMatch(/^Done\./m);
   });
 
   it('`sandbox --product bcx` serves the Basecamp 2 account and prints its API base', async () => {

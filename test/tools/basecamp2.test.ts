@@ -421,6 +421,7 @@ describe('Basecamp 2: offboarding removes the person from the account', () => {
     expect(owner.isError).toBe(true);
     expect(errorKind(owner)).toBe('forbidden');
     expect(text(owner)).toMatch(/refused to remove Olivia Owner.*account owner can never be removed\. Nothing was changed/);
+    expect(text(owner)).toMatch(/"status":403,"request_id":"[0-9a-f]+"/); // typed, with Basecamp's request id
     expect(sb2.bcx!.people.has(BCX_OWNER)).toBe(true);
   });
 
@@ -569,6 +570,21 @@ describe('Basecamp 2: account selection and the rate budget', () => {
     expect(maxInWindow(times, 10_000)).toBeLessThanOrEqual(500);
     expect(times.filter((t) => t - started < 2_000).length).toBeGreaterThan(100); // not Basecamp 4's 50
   }, 30_000);
+
+  it('a 429 with Retry-After pauses and is retried on Basecamp 2 too; one that cannot be waited out gives retry_after_seconds', async () => {
+    const { sb, client } = await bcx();
+    let throttled = 0;
+    sb.intercept((req) => (req.path.endsWith('/people.json') && throttled++ === 0 ? { status: 429, headers: { 'Retry-After': '1' }, body: { error: 'slow down' } } : undefined));
+    const started = Date.now();
+    const r = await call(client, 'list_people', { limit: 1 });
+    expect(r.isError, text(r)).toBeFalsy();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(bcxRequests(sb).filter((q) => q === 'GET /people.json')).toHaveLength(2);
+    sb.intercept(() => ({ status: 429, headers: { 'Retry-After': '3600' }, body: { error: 'slow down' } }));
+    const long = await call(client, 'list_projects');
+    expect(errorKind(long)).toBe('rate_limited');
+    expect(text(long)).toMatch(/"retry_after_seconds":3600/);
+  });
 
   it('BASECAMP_RATE_LIMIT still overrides the product default', async () => {
     const sb = track(await startSandbox({ product: 'bcx' }));
