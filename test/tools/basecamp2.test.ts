@@ -24,6 +24,17 @@ const HIRING = 4000004; // Jan is not on it
 const OLD_WEBSITE = 4000005; // archived
 const ABANDONED = 4000007; // trashed
 
+/** A Basecamp 2 sandbox, a service with an audit trail in a temporary folder, and a client whose human says yes. */
+async function withAuditTrail() {
+  const dir = mkdtempSync(join(tmpdir(), 'bpm-bcx-audit-'));
+  track({ close: () => rmSync(dir, { recursive: true, force: true }) });
+  const file = join(dir, 'audit.jsonl');
+  const sb = track(await startSandbox({ product: 'bcx', rateLimit: { max: 10_000, windowMs: 10_000 } }));
+  const client = track(await connectClient(track(sandboxService(sb, { config: { auditLog: file } })), {}, { elicitation: {} }));
+  client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { confirm: true } }));
+  return { sb, client, file };
+}
+
 /** The Basecamp 2 API requests the sandbox saw (path after /{account}/api/v1), as "METHOD /path". */
 const bcxRequests = (sb: Sandbox) =>
   sb.apiRequests().flatMap((r) => {
@@ -292,12 +303,7 @@ describe('Basecamp 2: invitations and access', () => {
   });
 
   it('a revoke that fails part-way says who was revoked and who not, in the result and in the audit trail', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bpm-bcx-partial-'));
-    track({ close: () => rmSync(dir, { recursive: true, force: true }) });
-    const file = join(dir, 'audit.jsonl');
-    const sb = track(await startSandbox({ product: 'bcx', rateLimit: { max: 10_000, windowMs: 10_000 } }));
-    const client = track(await connectClient(track(sandboxService(sb, { config: { auditLog: file } })), {}, { elicitation: {} }));
-    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { confirm: true } }));
+    const { sb, client, file } = await withAuditTrail();
     // Three team members of Launch: the first is revoked, the second refused, the third never tried.
     const launch = sb.bcx!.projects.get(LAUNCH)!;
     launch.accesses.set(BCX_ADMIN, { is_client: false });
@@ -445,12 +451,7 @@ describe('Basecamp 2: offboarding removes the person from the account', () => {
   });
 
   it('the audit trail records the removal (intent before, outcome after) and each revoke, with Basecamp 2\'s requests', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bpm-bcx-audit-'));
-    track({ close: () => rmSync(dir, { recursive: true, force: true }) });
-    const file = join(dir, 'audit.jsonl');
-    const sb = track(await startSandbox({ product: 'bcx', rateLimit: { max: 10_000, windowMs: 10_000 } }));
-    const client = track(await connectClient(track(sandboxService(sb, { config: { auditLog: file } })), {}, { elicitation: {} }));
-    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { confirm: true } }));
+    const { sb, client, file } = await withAuditTrail();
     expect((await call(client, 'update_project_access', { project_id: LAUNCH, revoke: [BCX_CLIENT] })).isError).toBeFalsy();
     expect((await call(client, 'trash_person', { person_id: BCX_PLAIN })).isError).toBeFalsy();
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; request?: string; changes: { action: string; outcome?: string; person?: number }[] });
