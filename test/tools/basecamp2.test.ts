@@ -451,7 +451,7 @@ describe('Basecamp 2: offboarding removes the person from the account', () => {
   });
 
   it('the audit trail records the removal (intent before, outcome after) and each revoke, with Basecamp 2\'s requests', async () => {
-    const { sb, client, file } = await withAuditTrail();
+    const { client, file } = await withAuditTrail();
     expect((await call(client, 'update_project_access', { project_id: LAUNCH, revoke: [BCX_CLIENT] })).isError).toBeFalsy();
     expect((await call(client, 'trash_person', { person_id: BCX_PLAIN })).isError).toBeFalsy();
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; request?: string; changes: { action: string; outcome?: string; person?: number }[] });
