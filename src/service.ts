@@ -123,7 +123,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     const resolved =
       fixed.id !== undefined && fixed.product === 'bc3'
         ? { id: fixed.id, product: 'bc3' as const, base: `${config.apiUrl}/${fixed.id}` }
-        : await fromLaunchpad(fixed.id, signal);
+        : await fromLaunchpad(fixed.id, fixed.product, signal);
     if (followProduct) budget.setLimit(DEFAULT_RATE_LIMITS[resolved.product]);
     // Another account than before (a new login, another BASECAMP_ACCOUNT_ID in the file): nothing cached of the old one may answer.
     const now = `${resolved.product}|${resolved.id}`;
@@ -131,7 +131,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     lastAccount = now;
     return resolved;
   };
-  const fromLaunchpad = async (wanted: number | undefined, signal?: AbortSignal): Promise<ResolvedAccount> => {
+  const fromLaunchpad = async (wanted: number | undefined, known: Product | undefined, signal?: AbortSignal): Promise<ResolvedAccount> => {
     // An account named by id keeps its product and base whatever the token (a refresh changes the token); the
     // only account a sign-in reaches is looked for again with each new token (a new login may reach others).
     if (discovered?.until !== undefined && discovered.until <= Date.now()) discovered = undefined; // a guess expires
@@ -148,7 +148,8 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         } catch (error) {
           // An account named by id was served as Basecamp 4 before Launchpad was ever asked: while Launchpad cannot
           // be reached, keep doing that (a Basecamp 2 account then answers 404, which says to check the id), and ask again later.
-          if (wanted === undefined || !(error instanceof NetworkError || error instanceof UpstreamError)) throw error;
+          // (Not an account known to be Basecamp 2: its API base is Launchpad's to give.)
+          if (wanted === undefined || known !== undefined || !(error instanceof NetworkError || error instanceof UpstreamError)) throw error;
           log.warn(`Could not ask Launchpad which product account ${wanted} is (${error.message}); using it as a Basecamp 4 account for now. \`login --account ${wanted}\` saves its product.`);
           entry.until = Date.now() + LAUNCHPAD_RETRY_MS;
           return { id: wanted, product: 'bc3', base: `${config.apiUrl}/${wanted}` };
@@ -199,7 +200,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     }
     return backend;
   });
-  const directory = new Directory(api, config.cacheTtlMs);
+  const directory = new Directory(api, config.cacheTtlMs, resolveAccount);
   // The signed-in person, per access token: a `login` as someone else, picked up while running, is seen at once.
   let me: { at: number; token: string; value: Promise<{ id: number; email_address: string | null } | null> } | undefined;
   const governance: Governance = {

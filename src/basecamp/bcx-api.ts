@@ -143,9 +143,9 @@ export class Basecamp2Api implements PeopleApi {
         if (after.truncated) throw new UpstreamError(`the project's people could not be read to the end (${after.truncated})`);
       } catch (error) {
         throw new OutcomeUnknownError(
-          `Basecamp accepted POST ${path} (${res.status}), but the project's people could not be read back to see who was granted (${(error as Error).message}). Check with list_people project_id=${projectId} before trying again; it was not re-sent.`,
+          `Basecamp accepted POST ${path} (${res.status}), but the project's people could not be read back to see who was granted (${(error as Error).message}). Check with list_people project_id=${projectId} before trying again; it was not re-sent.${revoke.length ? ' The revocations were not sent.' : ''}`,
           { status: res.status, method: 'POST', path, requestId },
-          { cause: error },
+          { cause: error, result: { granted: [], revoked: [], not_attempted: revoke } },
         );
       }
       const ids = new Set(grant);

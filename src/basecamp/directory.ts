@@ -27,13 +27,19 @@ export class Directory {
   constructor(
     readonly api: PeopleApi,
     private readonly ttlMs = 60_000,
+    /**
+     * Runs before every read, cached or not: the service finds the account there, and clears this cache when it
+     * is another one than before (a new login), so no copy of the old account's people ever answers.
+     */
+    private readonly beforeRead?: (signal?: AbortSignal) => Promise<unknown>,
   ) {}
 
-  private cached<T>(
+  private async cached<T>(
     key: string,
     load: (signal: AbortSignal) => Promise<Collection<T>>,
     opts: ReadOptions,
   ): Promise<Collection<T>> {
+    await this.beforeRead?.(opts.signal);
     let entry = this.entries.get(key);
     if (opts.fresh || !entry || Date.now() - entry.at >= this.ttlMs || entry.controller.signal.aborted) {
       const controller = new AbortController();

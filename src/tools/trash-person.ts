@@ -6,6 +6,7 @@ import { recordDecision } from '../governance/audited-api.js';
 import { obtainConsent } from './consent.js';
 import { defineTool, type ToolContext } from './define.js';
 import { email, personId, planToken } from './params.js';
+import { normalEmail } from '../basecamp/directory.js';
 import { compactPerson, compactProject, toCompactPerson, toCompactProject, type CompactPerson, type CompactProject } from './shapes.js';
 
 /** Trashed projects too: they can be restored, and the person would be back on them. */
@@ -61,7 +62,7 @@ export const trashPerson = defineTool({
   async handler(args, ctx) {
     const { signal, progress } = ctx;
     const caps = await ctx.api.capabilities(signal);
-    const person = await findPerson(ctx, args, signal);
+    const person = await findPerson(ctx, caps, args, signal);
     if (caps.removeFromAccount && person.personable_type === 'Tombstone') return alreadyRemoved(person, caps, args.dry_run === true);
     await refuseProtected(ctx, person, signal);
     const { plan, checked } = await planOffboarding(ctx, caps, person, signal, progress);
@@ -250,11 +251,18 @@ function partialFailure(message: string, cause: unknown, result: Record<string, 
   return new BasecampError(message, {}, { cause, result });
 }
 
-async function findPerson(ctx: ToolServices, args: { person_id?: number; email?: string }, signal: AbortSignal): Promise<Person> {
+async function findPerson(ctx: ToolServices, caps: Capabilities, args: { person_id?: number; email?: string }, signal: AbortSignal): Promise<Person> {
   if (args.email === undefined) return ctx.api.getPerson(args.person_id!, signal);
   const found = await ctx.directory.findByEmail(args.email, signal);
-  if (!found) throw new NotFoundError(`No person with email ${args.email} is on this account. Nothing was changed.`);
-  return found;
+  if (found) return found;
+  // Removed already (a retry after an unclear answer)? Where the removed people can be listed, they say so.
+  if (caps.removedPeople) {
+    const wanted = normalEmail(args.email);
+    const removed = await ctx.directory.removedPeople({ signal, fresh: true }).catch(() => undefined);
+    const gone = removed?.items.find((p) => typeof p.email_address === 'string' && normalEmail(p.email_address) === wanted);
+    if (gone) return { ...gone, personable_type: 'Tombstone' };
+  }
+  throw new NotFoundError(`No person with email ${args.email} is on this account. Nothing was changed.`);
 }
 
 /** The owner cannot be removed, and offboarding the signed-in person would cut this server off. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { InvalidInputError, KnownError, withResult } from '../basecamp/errors.js';
+import { IncompleteDataError, InvalidInputError, KnownError, withResult } from '../basecamp/errors.js';
 import { isPersonRecord } from '../basecamp/records.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
@@ -45,11 +45,20 @@ async function refuseRevokingSelf(ctx: ToolServices, revokeIds: number[], projec
 type Known = Person | 'unknown' | undefined;
 
 /** Who these ids are, as far as the directory can tell: 'unknown' when it cannot be read (or only in part). */
-async function lookUp(ctx: ToolServices, ids: number[], signal: AbortSignal): Promise<Map<number, Known>> {
+async function lookUp(ctx: ToolServices, ids: number[], grantIds: number[], signal: AbortSignal): Promise<Map<number, Known>> {
   const all = await ctx.directory.people({ signal }).catch(() => undefined);
   const found = new Map<number, Known>(ids.map((id) => [id, all?.items.find((p) => p.id === id) ?? (all && !all.truncated ? undefined : 'unknown')] as const));
-  // Where the listing does not say who is a client (Basecamp 2), the client projects' people do: a client must never be granted as a team member.
-  const people = [...found.values()].filter((p): p is Person => p !== undefined && p !== 'unknown');
+  // Where the listing does not say who is a client (Basecamp 2), the client projects' people do: a client must
+  // never be granted as a team member. Only grants need it (a revoke takes either kind away).
+  const caps = await ctx.api.capabilities(signal);
+  const granted = grantIds.map((id) => found.get(id));
+  if (!caps.clientsInDirectory && granted.includes('unknown')) {
+    throw new IncompleteDataError(
+      `The people directory could not be read${all?.truncated ? ` to the end (${all.truncated})` : ''}, so whether ${grantIds.filter((id) => found.get(id) === 'unknown').join(', ')} ` +
+        'is a client cannot be told, and a client granted as a team member would see what is hidden from clients. Nothing was changed. Try again later.',
+    );
+  }
+  const people = granted.filter((p): p is Person => p !== undefined && p !== 'unknown');
   for (const p of await withClientStatus(ctx, people, signal)) found.set(p.id, p);
   return found;
 }
@@ -124,7 +133,7 @@ export const updateProjectAccess = defineTool({
     if (revokeIds.length) await refuseRevokingSelf(ctx, revokeIds, project, signal);
 
     // Route each person by their record: clients through client_users.json, everyone else through users.json.
-    const known = await lookUp(ctx, [...grantIds, ...revokeIds], signal);
+    const known = await lookUp(ctx, [...grantIds, ...revokeIds], grantIds, signal);
     const split = (ids: number[], m: Membership) => ids.filter((id) => membershipOf(known.get(id)) === m);
     const writes = (['team', 'client'] as const)
       .map((m) => ({ membership: m, grant: split(grantIds, m), revoke: split(revokeIds, m) }))

@@ -259,6 +259,37 @@ describe('Basecamp 2: invitations and access', () => {
     expect(sb.bcx!.projects.get(HIRING)!.accesses.get(BCX_CLIENT)).toEqual({ is_client: true });
   });
 
+  it('a grant when the people directory cannot be read is refused (who is a client cannot be told); a revoke does not pay for client status', async () => {
+    const { sb, client } = await bcx({ autoConfirm: true });
+    sb.intercept((req) => (req.method === 'GET' && req.path.endsWith('/api/v1/people.json') ? { status: 403, body: { error: 'no' } } : undefined));
+    const r = await call(client, 'update_project_access', { project_id: WEBSITE, grant: [BCX_CLIENT] });
+    expect(r.isError).toBe(true);
+    expect(errorKind(r)).toBe('incomplete');
+    expect(text(r)).toMatch(/whether 3000004 is a client cannot be told/);
+    expect(bcxWrites(sb)).toEqual([]);
+    sb.intercept(undefined);
+
+    const before = bcxRequests(sb).length;
+    const revoke = await call(client, 'update_project_access', { project_id: WEBSITE, revoke: [BCX_PLAIN] });
+    expect(revoke.isError, text(revoke)).toBeFalsy();
+    const reads = bcxRequests(sb).slice(before);
+    expect(reads.filter((q) => q === 'GET /projects.json' || q === 'GET /projects/archived.json' || q.includes(`/projects/${LAUNCH}/`))).toEqual([]);
+    expect(bcxWrites(sb)).toEqual([`DELETE /projects/${WEBSITE}/accesses/${BCX_PLAIN}.json`]);
+  });
+
+  it('a grant whose read-back fails is outcome_unknown, and the revokes of the same call are not sent (and say so)', async () => {
+    const { sb, client } = await bcx({ autoConfirm: true });
+    let posted = false;
+    sb.intercept((req) => {
+      if (req.method === 'POST') posted = true;
+      return posted && req.method === 'GET' && req.path.includes(`/projects/${HIRING}/accesses.json`) ? { status: 500, body: { error: 'oops' } } : undefined;
+    });
+    const r = await call(client, 'update_project_access', { project_id: HIRING, grant: [BCX_PLAIN], revoke: [BCX_ADMIN] });
+    expect(errorKind(r)).toBe('outcome_unknown');
+    expect(text(r)).toMatch(/could not be read back.*The revocations were not sent/);
+    expect(bcxWrites(sb)).toEqual([`POST /projects/${HIRING}/accesses.json`]);
+  });
+
   it('a POST answered 502 is never re-sent: outcome unknown, said as such', async () => {
     const { sb, client } = await bcx();
     sb.intercept((req) => (req.method === 'POST' ? { status: 502, body: { error: 'bad gateway' } } : undefined));
@@ -368,10 +399,12 @@ describe('Basecamp 2: offboarding removes the person from the account', () => {
     expect(sb.bcx!.trashedPeople.has(BCX_PLAIN)).toBe(true);
     const removed = structured<{ people: { id: number }[] }>(await call(client, 'list_people', { include_removed: true, types: ['Tombstone'] }));
     expect(removed.people.map((p) => p.id)).toContain(BCX_PLAIN);
-    // Offboarding them again: already removed, nothing sent.
-    const again = await call(client, 'trash_person', { person_id: BCX_PLAIN });
-    expect(structured(again)).toMatchObject({ status: 'done', account_removed: true });
-    expect(text(again)).toMatch(/already removed/);
+    // Offboarding them again, by id or by email: already removed, nothing sent.
+    for (const who of [{ person_id: BCX_PLAIN }, { email: 'jan@acme.example' }]) {
+      const again = await call(client, 'trash_person', who);
+      expect(structured(again), text(again)).toMatchObject({ status: 'done', account_removed: true });
+      expect(text(again)).toMatch(/already removed/);
+    }
     expect(bcxWrites(sb)).toHaveLength(1);
   });
 
@@ -524,6 +557,18 @@ describe('Basecamp 2: account selection and the rate budget', () => {
     expect(stderr).toMatch(/Could not ask Launchpad which product account 5550001 is .*using it as a Basecamp 4 account for now/);
   });
 
+  it('an account known to be Basecamp 2 is never served as Basecamp 4 when Launchpad cannot be reached', async () => {
+    const sb = track(await startSandbox({ product: 'bcx', rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const service = track(createService(testConfig({ apiUrl: sb.url, launchpadUrl: closed, accessToken: sb.token, tokenSource: 'env', accountId: sb.accountId, accountProduct: 'bcx' })));
+    const client = track(await connectClient(service));
+    const r = await call(client, 'get_account');
+    expect(r.isError).toBe(true);
+    expect(errorKind(r)).toBe('network');
+    expect(text(r)).toMatch(/Could not reach Launchpad/);
+    expect(sb.apiRequests()).toEqual([]);
+  });
+
   it('a sign-in that changes account while running (a new login) is followed, and nothing cached of the old account answers', async () => {
     const sb = track(await startSandbox({ product: 'bcx', rateLimit: { max: 10_000, windowMs: 10_000 } }));
     const dir = mkdtempSync(join(tmpdir(), 'bpm-bcx-switch-'));
@@ -535,7 +580,10 @@ describe('Basecamp 2: account selection and the rate budget', () => {
     const client = track(await connectClient(service));
     const before = structured<{ people: { id: number }[] }>(await call(client, 'list_people', { limit: 500 }));
     expect(before.people.every((p) => p.id < 2_000_000)).toBe(true); // Basecamp 4 people
+    expect(structured<{ person: { id: number } }>(await call(client, 'get_person', { email: 'jan@acme.example' })).person.id).toBe(1000003);
     write(sb.bcx!.accountId, 'bcx');
+    // The first call after the switch is a cached read: it must not answer with the old account's Jan.
+    expect(structured<{ person: { id: number } }>(await call(client, 'get_person', { email: 'jan@acme.example' })).person.id).toBe(BCX_PLAIN);
     const after = await call(client, 'list_people', { limit: 500 });
     expect(after.isError, text(after)).toBeFalsy();
     const ids = structured<{ people: { id: number }[] }>(after).people.map((p) => p.id);
