@@ -52,6 +52,7 @@ export function basecamp4Capabilities(accountId: number): Capabilities {
     clientSwitch: true,
     clientsInDirectory: true,
     ownerKnown: true,
+    companiesKnown: true,
     peopleAdminUrl: `https://3.basecamp.com/${accountId}/account/people`,
   };
 }

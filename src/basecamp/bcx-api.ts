@@ -38,6 +38,7 @@ export function basecamp2Capabilities(accountId: number): Capabilities {
     clientSwitch: false,
     clientsInDirectory: false,
     ownerKnown: false,
+    companiesKnown: false,
     peopleAdminUrl: `https://basecamp.com/${accountId}/people`,
   };
 }

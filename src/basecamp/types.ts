@@ -114,6 +114,8 @@ export interface Capabilities {
   clientsInDirectory: boolean;
   /** People records say who owns the account and who is an employee. */
   ownerKnown: boolean;
+  /** People records carry their company (the company filters need it). */
+  companiesKnown: boolean;
   /** Where an admin manages the account's people by hand. */
   peopleAdminUrl: string;
 }

@@ -4,6 +4,7 @@ import { CancelledError, IncompleteDataError, InvalidInputError, NotFoundError }
 import type { Collection } from '../basecamp/http.js';
 import type { Person, Project } from '../basecamp/types.js';
 import { defineTool, type ToolContext } from './define.js';
+import { refuseCompanyFilter } from './list-people.js';
 import { company, email, personId, projectId } from './params.js';
 import { compactPerson, personLine, toCompactPerson } from './shapes.js';
 
@@ -193,6 +194,7 @@ export const accessReport = defineTool({
     }
   },
   async handler(args, ctx) {
+    refuseCompanyFilter(args.company, await ctx.api.capabilities(ctx.signal));
     const meter = new RequestMeter();
     const includeArchived = args.include_archived ?? true;
     const byPerson = args.person_id !== undefined || args.email !== undefined;

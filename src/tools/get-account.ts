@@ -12,6 +12,7 @@ function cannot(caps: Capabilities): string[] {
   if (!caps.clientSwitch) out.push('turn clients on or off on a project (a client project is made in Basecamp)');
   if (!caps.clientsInDirectory) out.push('say who is a client account-wide (only per project: list_people project_id)');
   if (!caps.ownerKnown) out.push('say who owns the account or who is an employee (shown as null)');
+  if (!caps.companiesKnown) out.push('say which company a person is from (no company filter)');
   return out;
 }
 

@@ -150,7 +150,8 @@ export const listPeople = defineTool({
 });
 
 /** Filters on what this product's people listing does not say would silently match nobody: say so instead. */
-function refuseUnknowable(args: { role?: string; client?: boolean; project_id?: number; include_removed?: boolean }, caps: Capabilities): void {
+function refuseUnknowable(args: { role?: string; client?: boolean; project_id?: number; include_removed?: boolean; company?: string }, caps: Capabilities): void {
+  refuseCompanyFilter(args.company, caps);
   if (args.include_removed && !caps.removedPeople) {
     throw new NotSupportedError(
       `${caps.productName}'s API cannot list the people removed from the account. Leave out include_removed; types ["Tombstone"] shows the removed people it still lists.`,
@@ -163,6 +164,13 @@ function refuseUnknowable(args: { role?: string; client?: boolean; project_id?: 
     throw new NotSupportedError(
       `${caps.productName} says who is a client only for a project's people: pass project_id with ${args.role === 'client' ? 'role client' : 'client'} (list_projects shows client projects as [clients]). Nothing was read.`,
     );
+  }
+}
+
+/** A company filter where people carry no company would match nobody, silently: say so instead. */
+export function refuseCompanyFilter(company: string | undefined, caps: Capabilities): void {
+  if (company !== undefined && !caps.companiesKnown) {
+    throw new NotSupportedError(`${caps.productName}'s API does not say which company a person is from; nothing was read. Leave out company (query matches names and email addresses, e.g. "@globex.example").`);
   }
 }
 

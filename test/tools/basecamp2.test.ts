@@ -61,6 +61,8 @@ describe('Basecamp 2: bad input gets a clear error and no request', () => {
     ['list_people', { client: true }, 'not_supported', /client only for a project's people: pass project_id/],
     ['list_people', { role: 'client' }, 'not_supported', /pass project_id/],
     ['list_projects', { status: 'trashed' }, 'not_supported', /cannot list trashed projects/],
+    ['list_people', { company: 'globex' }, 'not_supported', /does not say which company a person is from/],
+    ['access_report', { company: 'globex' }, 'not_supported', /does not say which company/],
   ])('what Basecamp 2 cannot do is said, before any Basecamp request: %s %j', async (name, args, kind, message) => {
     const { sb, client } = await bcx();
     const r = await call(client, name, args);
