@@ -371,6 +371,36 @@ describe('Basecamp 2: invitations and access', () => {
   });
 });
 
+describe('Basecamp 2: the promises Basecamp 4 keeps, kept here too', () => {
+  it('granting or inviting into a trashed project is refused before any write; revoking from one is allowed', async () => {
+    const { sb, client } = await bcx({ autoConfirm: true });
+    const grant = await call(client, 'update_project_access', { project_id: ABANDONED, grant: [BCX_ADMIN] });
+    expect(text(grant)).toMatch(/is in the trash.*Nothing was changed/s);
+    const invite = await call(client, 'invite_person', { name: 'Eve', email_address: 'eve@acme.example', project_id: ABANDONED });
+    expect(text(invite)).toMatch(/is in the trash/);
+    expect(bcxWrites(sb)).toEqual([]);
+    const revoke = await call(client, 'update_project_access', { project_id: ABANDONED, revoke: [BCX_PLAIN] });
+    expect(revoke.isError, text(revoke)).toBeFalsy();
+    expect(sb.bcx!.projects.get(ABANDONED)!.accesses.has(BCX_PLAIN)).toBe(false);
+  });
+
+  it('each write tool clears the cache: the next listing shows what it changed', async () => {
+    const { client } = await bcx({ autoConfirm: true });
+    const onHiring = async () => structured<{ people: { id: number }[] }>(await call(client, 'list_people', { project_id: HIRING, limit: 500 })).people.map((p) => p.id);
+    const named = async (q: string) => structured<{ total: number }>(await call(client, 'list_people', { query: q })).total;
+    expect(await named('dana@acme')).toBe(0);
+    await call(client, 'invite_person', { name: 'Dana', email_address: 'dana@acme.example', project_id: HIRING });
+    expect(await named('dana@acme')).toBe(1);
+    expect(await onHiring()).not.toContain(BCX_PLAIN);
+    await call(client, 'update_project_access', { project_id: HIRING, grant: [BCX_PLAIN] });
+    expect(await onHiring()).toContain(BCX_PLAIN);
+    expect(await named('jan@acme')).toBe(1);
+    expect(structured<{ status: string }>(await call(client, 'trash_person', { person_id: BCX_PLAIN })).status).toBe('done');
+    expect(await onHiring()).not.toContain(BCX_PLAIN);
+    expect(await named('jan@acme')).toBe(0);
+  });
+});
+
 describe('Basecamp 2: offboarding removes the person from the account', () => {
   it('dry run: the plan from one GET /people/{id}/projects.json, a plan_token, and nothing changed', async () => {
     const { sb, client } = await bcx();
