@@ -292,33 +292,13 @@ async function parallelJob(t, n) {
 
 /** A dry-run offboarding plan for a person on 50 extra projects (plus the sandbox's own few). */
 async function offboardingJob(t) {
-  const sb = await startSandboxHost({ people: 12, rateLimit: STRICT, extraProjectsFor: 50 });
-  const server = ourServer(sb);
-  try {
-    await server.initialize();
-    const before = (await sb.stats()).apiRequests;
-    const result = await server.callTool('trash_person', { person_id: sb.offboardee, dry_run: true });
-    if (result.isError) throw new Error(`trash_person failed: ${result.content[0].text}`);
-    const stats = await sb.stats(before);
-    const requests = stats.apiRequests - before;
-    const planned = result.structuredContent.projects.length;
-    // The floor: the person, the signed-in person (to refuse offboarding oneself), the project lists of each
-    // status, and every member page of every project the signed-in person can see (any could hold them).
-    const listPages = ['active', 'archived', 'trashed'].reduce((n, s) => n + gearedPages(sb.projects.filter((p) => p.status === s).length), 0);
-    const memberPages = sb.projects.reduce((n, p) => n + gearedPages(p.members), 0);
-    const floor = 2 + listPages + memberPages;
-    t.add(
-      `offboarding plan (trash_person dry_run; on ${planned} of ${sb.projects.length} visible projects)`,
-      `${requests} requests`,
-      `${floor} = ${memberPages} member pages + ${listPages} project-list pages + person + me`,
-      `${requests - floor >= 0 ? '+' : ''}${requests - floor}`,
-      `≤ ${floor}`,
-      requests <= floor && planned >= 50,
-    );
-  } finally {
-    await server.close();
-    await sb.close();
-  }
+  const { sb, requests, planned } = await dryRunPlan({ people: 12, rateLimit: STRICT, extraProjectsFor: 50 });
+  // The floor: the person, the signed-in person (to refuse offboarding oneself), the project lists of each
+  // status, and every member page of every project the signed-in person can see (any could hold them).
+  const listPages = ['active', 'archived', 'trashed'].reduce((n, s) => n + gearedPages(sb.projects.filter((p) => p.status === s).length), 0);
+  const memberPages = sb.projects.reduce((n, p) => n + gearedPages(p.members), 0);
+  const floor = 2 + listPages + memberPages;
+  addPlanRow(t, 'offboarding plan', sb, requests, planned, floor, `${memberPages} member pages + ${listPages} project-list pages + person + me`);
 }
 
 /**
@@ -326,28 +306,35 @@ async function offboardingJob(t) {
  * request, the person and the signed-in person, whatever the number of projects.
  */
 async function bcxOffboardingJob(t) {
-  const sb = await startSandboxHost({ people: 12, rateLimit: { max: 500, windowMs: 10_000 }, extraProjectsFor: 50, product: 'bcx' });
+  const { sb, requests, planned } = await dryRunPlan({ people: 12, rateLimit: { max: 500, windowMs: 10_000 }, extraProjectsFor: 50, product: 'bcx' });
+  addPlanRow(t, 'Basecamp 2 offboarding plan', sb, requests, planned, 3, 'person + me + their projects (one request)');
+}
+
+/** `trash_person dry_run` for the sandbox's offboardee, on a sandbox of its own: the API requests it cost. */
+async function dryRunPlan(options) {
+  const sb = await startSandboxHost(options);
   const server = ourServer(sb);
   try {
     await server.initialize();
     const before = (await sb.stats()).apiRequests;
     const result = await server.callTool('trash_person', { person_id: sb.offboardee, dry_run: true });
     if (result.isError) throw new Error(`trash_person failed: ${result.content[0].text}`);
-    const requests = (await sb.stats()).apiRequests - before;
-    const planned = result.structuredContent.projects.length;
-    const floor = 3;
-    t.add(
-      `Basecamp 2 offboarding plan (trash_person dry_run; on ${planned} of ${sb.projects.length} visible projects)`,
-      `${requests} requests`,
-      `${floor} = person + me + their projects (one request)`,
-      `${requests - floor >= 0 ? '+' : ''}${requests - floor}`,
-      `≤ ${floor}`,
-      requests <= floor && planned >= 50,
-    );
+    return { sb, requests: (await sb.stats()).apiRequests - before, planned: result.structuredContent.projects.length };
   } finally {
     await server.close();
     await sb.close();
   }
+}
+
+function addPlanRow(t, name, sb, requests, planned, floor, floorMadeOf) {
+  t.add(
+    `${name} (trash_person dry_run; on ${planned} of ${sb.projects.length} visible projects)`,
+    `${requests} requests`,
+    `${floor} = ${floorMadeOf}`,
+    `${requests - floor >= 0 ? '+' : ''}${requests - floor}`,
+    `≤ ${floor}`,
+    requests <= floor && planned >= 50,
+  );
 }
 
 function printTable(rows) {

@@ -1,5 +1,5 @@
 import { NotFoundError, NotSupportedError, OutcomeUnknownError } from './errors.js';
-import type { BasecampHttp, Collection } from './http.js';
+import { requestIdOf, type BasecampHttp, type Collection } from './http.js';
 import { asAccount, asPerson, asProject, isPersonRecord } from './records.js';
 import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
 
@@ -185,11 +185,6 @@ export class BasecampApi implements PeopleApi {
     }
     return { enrolled: enrolled as Enrolled[], requestId: requestIdOf(res) };
   }
-}
-
-function requestIdOf(res: { headers: Record<string, string | string[] | undefined> }): string | undefined {
-  const id = res.headers['x-request-id'];
-  return typeof id === 'string' ? id : undefined;
 }
 
 /** A 2xx to a write whose answer we cannot read: Basecamp took it, what it did is unknown. */

@@ -1,6 +1,6 @@
 import type { PeopleApi, Removal } from './api.js';
-import { BasecampError, ForbiddenError, NotSupportedError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
-import type { BasecampHttp, Collection, HttpResponse } from './http.js';
+import { ForbiddenError, NotSupportedError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
+import { requestIdOf, type BasecampHttp, type Collection, type HttpResponse } from './http.js';
 import { asPerson, asProject } from './records.js';
 import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
 
@@ -195,7 +195,7 @@ export class Basecamp2Api implements PeopleApi {
       if (error instanceof ForbiddenError) {
         throw new ForbiddenError(
           'Only admins of this Basecamp 2 account can see the people removed from it (403). Sign in as an admin.',
-          detailsOf(error),
+          error.upstream,
           { cause: error },
         );
       }
@@ -262,13 +262,4 @@ export function bcxProject(value: unknown, where: string): Project {
   const status: ProjectStatus = raw.trashed === true ? 'trashed' : raw.archived === true ? 'archived' : 'active';
   const project = asProject({ ...(value as object), status, purpose: 'topic', clients_enabled: raw.is_client_project === true }, where);
   return project;
-}
-
-function requestIdOf(res: { headers: Record<string, string | string[] | undefined> }): string | undefined {
-  const id = res.headers['x-request-id'];
-  return typeof id === 'string' ? id : undefined;
-}
-
-function detailsOf(error: BasecampError) {
-  return { status: error.status, basecampMessage: error.basecampMessage, requestId: error.requestId, method: error.method, path: error.path };
 }

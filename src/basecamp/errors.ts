@@ -67,6 +67,11 @@ export class BasecampError extends KnownError {
     this.method = details.method;
     this.path = details.path;
   }
+
+  /** What this answer was (status, Basecamp's words, request id, where), for a failure that retells it. */
+  get upstream(): UpstreamDetails {
+    return { status: this.status, basecampMessage: this.basecampMessage, requestId: this.requestId, method: this.method, path: this.path };
+  }
 }
 
 /** The caller's input is wrong; nothing was sent. */

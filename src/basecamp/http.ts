@@ -65,6 +65,12 @@ export interface HttpResponse<T> {
   alreadyGone?: true;
 }
 
+/** Basecamp's X-Request-Id of an answer (for the audit trail and error messages). */
+export function requestIdOf(res: { headers: Record<string, string | string[] | undefined> }): string | undefined {
+  const id = res.headers['x-request-id'];
+  return typeof id === 'string' ? id : undefined;
+}
+
 export interface Collection<T> {
   items: T[];
   /** X-Total-Count from the first page, when sent. */

@@ -77,7 +77,7 @@ const INTERNAL_TOPICS = new Set(['Hiring', 'Offsite 2025']);
 export const isClient = (p: SandboxPerson | undefined): p is SandboxPerson => !!p && p.client && p.personable_type === 'User';
 
 /** mulberry32: tiny, fast, deterministic. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -88,8 +88,8 @@ function rng(seed: number): () => number {
   };
 }
 
-const FIRST = ['Ada', 'Bea', 'Cyrus', 'Dana', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Jan', 'Kemi', 'Luis', 'Mina', 'Noor', 'Otto', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tove', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoe'];
-const LAST = ['Abbott', 'Brandt', 'Castillo', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Silva', 'Tanaka', 'Ueda', 'Varga', 'Weber', 'Yilmaz', 'Zhang'];
+export const FIRST_NAMES = ['Ada', 'Bea', 'Cyrus', 'Dana', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Jan', 'Kemi', 'Luis', 'Mina', 'Noor', 'Otto', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tove', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoe'];
+export const LAST_NAMES = ['Abbott', 'Brandt', 'Castillo', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Silva', 'Tanaka', 'Ueda', 'Varga', 'Weber', 'Yilmaz', 'Zhang'];
 const TITLES = ['Designer', 'Engineer', 'Product Manager', 'Support Lead', 'Marketer', 'Writer', 'Data Analyst', null, null];
 const ZONES = ['America/Chicago', 'Europe/Berlin', 'Asia/Tokyo', 'America/New_York', 'Europe/London'];
 export const SANDBOX_DOMAIN = 'acme.example';
@@ -172,8 +172,8 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
 
   const used = new Set<string>([...people.values()].map((p) => p.email_address ?? ''));
   while (people.size < total) {
-    const first = pick(FIRST);
-    const last = pick(LAST);
+    const first = pick(FIRST_NAMES);
+    const last = pick(LAST_NAMES);
     const asClient = random() < 0.15;
     const domain = asClient ? CLIENT_DOMAIN : SANDBOX_DOMAIN;
     let local = `${first}.${last}`.toLowerCase();

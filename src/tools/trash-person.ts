@@ -197,7 +197,7 @@ async function removeFromAccount(
     if (error instanceof ForbiddenError) {
       throw new ForbiddenError(
         `Basecamp refused to remove ${person.name} from the account (403): only admins may remove people, and the account owner can never be removed. Nothing was changed.`,
-        { status: error.status, requestId: error.requestId, method: error.method, path: error.path, basecampMessage: error.basecampMessage },
+        error.upstream,
         { cause: error },
       );
     }

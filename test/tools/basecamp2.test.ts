@@ -24,6 +24,17 @@ const HIRING = 4000004; // Jan is not on it
 const OLD_WEBSITE = 4000005; // archived
 const ABANDONED = 4000007; // trashed
 
+/** The first DELETE is applied (`apply`), then its connection drops before the answer: an unknown outcome. */
+function loseFirstDeleteAnswer(sb: Sandbox, apply: () => void): void {
+  let lost = false;
+  sb.intercept((req) => {
+    if (req.method !== 'DELETE' || lost) return undefined;
+    lost = true;
+    apply();
+    return { destroy: true };
+  });
+}
+
 /** A Basecamp 2 sandbox, a service with an audit trail in a temporary folder, and a client whose human says yes. */
 async function withAuditTrail() {
   const dir = mkdtempSync(join(tmpdir(), 'bpm-bcx-audit-'));
@@ -357,13 +368,7 @@ describe('Basecamp 2: invitations and access', () => {
 
   it('a DELETE that got no answer is re-sent (it is idempotent), and the revoke is reported once', async () => {
     const { sb, client } = await bcx({ autoConfirm: true });
-    let dropped = false;
-    sb.intercept((req) => {
-      if (req.method !== 'DELETE' || dropped) return undefined;
-      dropped = true;
-      sb.bcx!.projects.get(LAUNCH)!.accesses.delete(BCX_PLAIN); // applied, but the answer is lost
-      return { destroy: true };
-    });
+    loseFirstDeleteAnswer(sb, () => sb.bcx!.projects.get(LAUNCH)!.accesses.delete(BCX_PLAIN));
     const r = await call(client, 'update_project_access', { project_id: LAUNCH, revoke: [BCX_PLAIN] });
     expect(r.isError, text(r)).toBeFalsy();
     expect(structured<{ revoked: { id: number }[] }>(r).revoked.map((p) => p.id)).toEqual([BCX_PLAIN]);
@@ -498,15 +503,10 @@ describe('Basecamp 2: offboarding removes the person from the account', () => {
 
   it('a DELETE whose answer was lost is re-sent; a 404 then means the first one removed them: said as already gone', async () => {
     const { sb, client } = await bcx({ autoConfirm: true });
-    let lost = false;
-    sb.intercept((req) => {
-      if (req.method !== 'DELETE' || lost) return undefined;
-      lost = true;
-      // Applied, but the connection drops before the answer.
+    loseFirstDeleteAnswer(sb, () => {
       const person = sb.bcx!.people.get(BCX_PLAIN)!;
       sb.bcx!.people.delete(BCX_PLAIN);
       sb.bcx!.trashedPeople.set(BCX_PLAIN, { ...person, trashed: true });
-      return { destroy: true };
     });
     const r = await call(client, 'trash_person', { person_id: BCX_PLAIN });
     expect(r.isError, text(r)).toBeFalsy();

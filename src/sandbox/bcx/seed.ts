@@ -12,7 +12,7 @@
  * 4000005-6 archived, 4000007 trashed. The owner is on every project.
  */
 
-import type { SeedOptions } from '../seed.js';
+import { FIRST_NAMES, LAST_NAMES, rng, type SeedOptions } from '../seed.js';
 
 export interface BcxPerson {
   id: number;
@@ -60,23 +60,12 @@ export const BCX_BIG_PROJECT = 4_000_001;
 /** How many people All Hands has (when the account has that many): more than one page of accesses. */
 export const BCX_BIG_PROJECT_SIZE = 60;
 
-const FIRST = ['Ada', 'Bea', 'Cyrus', 'Dana', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Kemi', 'Luis', 'Mina', 'Noor', 'Otto', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tove', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoe'];
-const LAST = ['Abbott', 'Brandt', 'Castillo', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Silva', 'Tanaka', 'Ueda', 'Varga', 'Weber', 'Yilmaz', 'Zhang'];
+// The usual names, without Jan Jensen (a fixed point of this account).
+const FIRST = FIRST_NAMES.filter((n) => n !== 'Jan');
+const LAST = LAST_NAMES.filter((n) => n !== 'Jensen');
 
 const EPOCH = Date.UTC(2014, 2, 3, 9, 0, 0);
 const iso = (offsetDays: number) => new Date(EPOCH + offsetDays * 86_400_000).toISOString();
-
-/** mulberry32, as ../seed.ts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Basecamp 2 person with the next id; `identity_id` is their Launchpad identity. */
 export function makeBcxPerson(id: number, fields: Pick<BcxPerson, 'name' | 'email_address'> & Partial<BcxPerson>, created = iso(0)): BcxPerson {
