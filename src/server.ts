@@ -108,7 +108,7 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
             message,
             requestedSchema: {
               type: 'object',
-              properties: { confirm: { type: 'boolean', title: 'Yes, do it', description: message } },
+              properties: { confirm: { type: 'boolean', title: 'Yes, do it', description: message.split('\n')[0] } },
               required: ['confirm'],
             },
           },

@@ -43,6 +43,12 @@ export function withResult(error: unknown, result: Record<string, unknown>): unk
   return error;
 }
 
+/** The same failure, its message followed by what else had been done before it (anything else passes unchanged). */
+export function withNote(error: unknown, note: string): unknown {
+  if (error instanceof KnownError) error.message = `${error.message} ${note}`;
+  return error;
+}
+
 /** A failure found here, before or without Basecamp: bad input, missing or broken configuration, a guess refused. */
 export abstract class ToolError extends KnownError {
   constructor(message: string, options?: FailureOptions) {

@@ -17,8 +17,14 @@ import type { ToolContext } from './define.js';
 export interface ConsentRequest {
   /** The plan as it is now (tool, subject, exact changes; the account is added here). */
   plan: Omit<Plan, 'account'>;
-  /** What the human is asked. */
+  /** What the human is asked, in one line (the plan's steps follow it). */
   question: string;
+  /**
+   * The plan, one line per change (who, what, where: see personLabel and projectLabel in shapes.ts). Shown to the
+   * human, and in the text of every answer that stops for consent: some clients drop structuredContent on errors,
+   * and the agent must still be able to show the plan and act on its plan_token.
+   */
+  steps: string[];
   planToken: string | undefined;
   /** The audit trail's view of the plan, per person and project. */
   changes: AuditChange[];
@@ -46,7 +52,8 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
       const token = fresh();
       await refuse(`plan_changed: ${verdict.why}`);
       throw new PlanChangedError(
-        `Nothing was changed: ${verdict.why}. This is the plan as it is now; review it (with the person you act for) and call again with the new plan_token (valid until ${token.expires_at}).`,
+        `Nothing was changed: ${verdict.why}. This is the plan as it is now:\n${planText(req.steps)}\n` +
+          `Review it (with the person you act for) and call ${req.plan.tool} again with the same arguments and the new ${tokenLine(token)}.`,
         { result: req.planned(token) },
       );
     }
@@ -55,7 +62,8 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
     governance.call.planTokenId = verdict.id;
   }
 
-  const answer = await ctx.confirm(req.question);
+  const shown = planText(req.steps);
+  const answer = await ctx.confirm(`${req.question}\n${shown}`);
   if (answer === 'accept') return { given: true };
   if (answer === 'decline' || answer === 'cancel') {
     await recordDecision(governance.trail, governance.call, 'cancelled', req.changes, `the person asked answered ${answer}`, signal);
@@ -66,7 +74,7 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
     await refuse('human_required: BASECAMP_CONFIRM=human and the client cannot ask a human');
     throw new HumanRequiredError(
       'Nothing was changed: this server is set to always ask a human (BASECAMP_CONFIRM=human) before this change, and this client cannot ask ' +
-        '(it does not support MCP elicitation, or the server runs stateless). Make the change from a client that can ask, or in Basecamp.',
+        `(it does not support MCP elicitation, or the server runs stateless). The change would be:\n${shown}\nMake it from a client that can ask, or in Basecamp.`,
       { result: req.planned(undefined) },
     );
   }
@@ -74,8 +82,27 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
   const token = fresh();
   await refuse('confirmation_required: no human could be asked and no plan_token was given');
   throw new ConfirmationRequiredError(
-    `Nothing was changed: this change needs a human's confirmation, and this client cannot ask for one. Show this plan to the person you act for; ` +
-      `if they agree, call again with the same arguments and plan_token (valid until ${token.expires_at}). The plan is re-checked then: if anything changed, nothing is done.`,
+    `Nothing was changed: this change needs a human's confirmation, and this client cannot ask for one. The plan:\n${shown}\n` +
+      `Show it to the person you act for; if they agree, call ${req.plan.tool} again with the same arguments and ${tokenLine(token)}. ` +
+      'The plan is re-checked then: if anything changed, nothing is done.',
     { result: req.planned(token) },
   );
+}
+
+/** The plan as lines of text: what a person (or a model whose client dropped the structured content) reads. */
+export function planText(steps: string[]): string {
+  return steps.length ? steps.map((s) => `  - ${s}`).join('\n') : '  - nothing to change';
+}
+
+const tokenLine = (token: { plan_token: string; expires_at: string }) => `plan_token: ${token.plan_token} (valid until ${token.expires_at})`;
+
+/**
+ * A dry run: the plan sealed as a plan_token, without asking anyone or changing anything. A plan that hands out a
+ * token is recorded in the audit trail first, or not handed out.
+ */
+export async function planOnly(ctx: ToolContext, req: Pick<ConsentRequest, 'plan' | 'changes'>): Promise<{ plan_token: string; expires_at: string }> {
+  const { governance, signal } = ctx;
+  const sealed = governance.plans.seal({ ...req.plan, account: (await ctx.account.id(signal)) ?? 0 });
+  await recordDecision(governance.trail, governance.call, 'planned', req.changes, 'dry run', signal, { required: true });
+  return { plan_token: sealed.token, expires_at: sealed.expires_at };
 }

@@ -1,8 +1,9 @@
 import { normalEmail } from '../basecamp/directory.js';
-import { BasecampError, InvalidInputError, KnownError, NoHqProjectError } from '../basecamp/errors.js';
+import { BasecampError, InvalidInputError, KnownError, NoHqProjectError, withNote } from '../basecamp/errors.js';
 import type { Membership, NewPerson, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { withClientStatus } from './client-status.js';
+import { personLabel, projectLabel } from './shapes.js';
 import { findHq, grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
 
 /**
@@ -54,25 +55,63 @@ export type InviteOutcome = {
   notes: string[];
 };
 
-export async function invite(ctx: ToolServices, req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
-  // One entry per address (first spelling and details win); every input row maps to its entry.
+/**
+ * Everything an invitation needs to know before anything is sent: the addresses (each once), the projects, and who
+ * is already on the account. Every refusal that can be known here is made here, before a human is asked, a plan
+ * token is handed out, or anything is changed: unknown, trashed or non-client projects, clients off without
+ * enable_clients, no HQ, a team member in a client batch and a client in a team batch.
+ */
+export interface PreparedInvite {
+  req: InviteRequest;
+  /** One entry per address (first spelling and details win). */
+  unique: NewPerson[];
+  projects: Project[];
+  existing: Map<string, Person>;
+}
+
+export async function prepareInvite(ctx: ToolServices, req: InviteRequest, signal: AbortSignal): Promise<PreparedInvite> {
   const unique: NewPerson[] = [];
-  const entryOf = new Map<string, number>();
+  const seen = new Set<string>();
   for (const p of req.people) {
     const key = normalEmail(p.email_address);
-    if (!entryOf.has(key)) {
-      entryOf.set(key, unique.length);
+    if (!seen.has(key)) {
+      seen.add(key);
       unique.push(p);
     }
   }
   const projects = await targetProjects(ctx, req, signal);
-  const outcome = req.asClient ? await inviteClients(ctx, unique, projects, req, signal) : await inviteTeam(ctx, unique, projects, req, signal);
+  const existing = await existingPeople(ctx, unique, signal);
+  // Basecamp never turns a team member into a client, and a client must not be invited as a team member.
+  const wrongKind = unique.flatMap((p) => {
+    const known = existing.get(normalEmail(p.email_address));
+    if (!known) return [];
+    if (req.asClient && !known.client) return [`${personLabel(known)} is a team member on this account; Basecamp never turns a team member into a client`];
+    if (!req.asClient && known.client) return [`${personLabel(known)} is a client on this account; invite them with as_client: true`];
+    return [];
+  });
+  if (wrongKind.length) {
+    throw new InvalidInputError(
+      `${wrongKind.join('. ')}. Nothing was changed: ${unique.length > 1 ? 'take them out of the batch (or invite them in a batch of their own kind) and call again' : 'nobody was invited'}.`,
+    );
+  }
+  return { req, unique, projects, existing };
+}
+
+/** Sends a prepared invitation: the writes, then what Basecamp really did, row by row for every input row. */
+export async function sendInvite(ctx: ToolServices, prepared: PreparedInvite, signal: AbortSignal): Promise<InviteOutcome> {
+  const { req, unique, projects, existing } = prepared;
+  const outcome = req.asClient ? await inviteClients(ctx, unique, projects, existing, req, signal) : await inviteTeam(ctx, unique, projects, existing, req, signal);
   const caps = await ctx.api.capabilities(signal);
   const detailed = unique.some((p) => (p.name && p.name !== p.email_address) || p.title || p.company_name);
   if (!caps.namesInvitees && detailed && outcome.results.some((r) => r.status === 'created')) {
     outcome.notes.push(`${caps.productName} invites by email address only: the names, titles and companies given were not sent; each new person sets their own when they accept.`);
   }
+  const entryOf = new Map(unique.map((p, i) => [normalEmail(p.email_address), i]));
   return { ...outcome, results: req.people.map((p) => ({ ...outcome.results[entryOf.get(normalEmail(p.email_address))!]!, email_address: p.email_address })) };
+}
+
+export async function invite(ctx: ToolServices, req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
+  return sendInvite(ctx, await prepareInvite(ctx, req, signal), signal);
 }
 
 /** The projects named (checked before any write), or the HQ for team members when none is named. */
@@ -119,42 +158,32 @@ async function existingPeople(ctx: ToolServices, people: NewPerson[], signal: Ab
   return new Map([...found].map(([email, p]) => [email, byId.get(p.id) ?? p]));
 }
 
-async function inviteTeam(ctx: ToolServices, people: NewPerson[], projects: Project[], req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
-  const existing = await existingPeople(ctx, people, signal);
-  const rows: (InviteRow | undefined)[] = people.map((p) => {
-    const known = existing.get(normalEmail(p.email_address));
-    return known?.client
-      ? { email_address: p.email_address, status: 'failed', person: known, error: `${known.name} is a client on this account; invite them with as_client: true.` }
-      : undefined;
-  });
-  const toSend = people.filter((_, i) => !rows[i]);
-  if (toSend.length === 0) return { results: rows as InviteRow[], projects: projects.map((p) => skipped(p, [])), via: 'project', notes: [] };
-
+async function inviteTeam(
+  ctx: ToolServices,
+  people: NewPerson[],
+  projects: Project[],
+  existing: Map<string, Person>,
+  req: InviteRequest,
+  signal: AbortSignal,
+): Promise<InviteOutcome> {
   // Where the product has account-level invitations, one request for the batch; elsewhere through the projects.
   const caps = await ctx.api.capabilities(signal);
   let enrolled: Awaited<ReturnType<typeof ctx.api.enrollPeople>> = 'unavailable';
   try {
     if (caps.accountInvitations) {
-      enrolled = await ctx.api.enrollPeople({ people: toSend, ...(projects.length ? { project_ids: projects.map((p) => p.id) } : {}), notify: req.notify }, signal);
+      enrolled = await ctx.api.enrollPeople({ people, ...(projects.length ? { project_ids: projects.map((p) => p.id) } : {}), notify: req.notify }, signal);
     }
   } catch (error) {
     // Enrollments are all-or-nothing: nobody was invited. Each row says so, the rows Basecamp named say why.
     const named = rowErrors(error instanceof BasecampError ? error.basecampMessage : undefined);
-    let next = 0;
-    const results = rows.map((row) => {
-      if (row) return row;
-      const index = next++;
-      const why = named.get(index);
-      return { email_address: toSend[index]!.email_address, status: 'failed' as const, error: why ?? `Not invited: ${messageOf(error)}` };
-    });
+    const results = people.map((p, index) => ({ email_address: p.email_address, status: 'failed' as const, error: named.get(index) ?? `Not invited: ${messageOf(error)}` }));
     throw withRows(error, results, projects, 'enrollment');
   } finally {
     ctx.directory.invalidate();
   }
   if (enrolled !== 'unavailable') {
-    let next = 0;
-    const results = rows.map((row) => row ?? (({ person, status }) => ({ email_address: '', status, person }))(enrolled.enrolled[next++]!));
-    const ids = results.filter((r) => r.status !== 'failed').map((r) => r.person!.id);
+    const results: InviteRow[] = enrolled.enrolled.map(({ person, status }) => ({ email_address: '', status, person }));
+    const ids = results.map((r) => r.person!.id);
     // A 201 does not prove access: project ids the caller cannot manage are skipped silently. Read them back.
     const outcomes: ProjectOutcome[] = [];
     for (const project of projects) {
@@ -172,24 +201,37 @@ async function inviteTeam(ctx: ToolServices, people: NewPerson[], projects: Proj
     );
   }
   const notes = req.notify ? [] : ['notify: false could not be honoured: this account has no account-level invitations, and Basecamp emails everyone a project invitation creates.'];
-  return { ...(await throughProjects(ctx, people, rows, projects, existing, 'team', signal)), via: 'project', notes };
+  return { ...(await throughProjects(ctx, people, projects, existing, 'team', signal)), via: 'project', notes };
 }
 
-async function inviteClients(ctx: ToolServices, people: NewPerson[], projects: Project[], req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
-  const existing = await existingPeople(ctx, people, signal);
-  const rows: (InviteRow | undefined)[] = people.map((p) => {
-    const known = existing.get(normalEmail(p.email_address));
-    return known && !known.client
-      ? { email_address: p.email_address, status: 'failed', person: known, error: `${known.name} is a team member on this account; Basecamp never turns a team member into a client.` }
-      : undefined;
-  });
+async function inviteClients(
+  ctx: ToolServices,
+  people: NewPerson[],
+  projects: Project[],
+  existing: Map<string, Person>,
+  req: InviteRequest,
+  signal: AbortSignal,
+): Promise<InviteOutcome> {
   const notes = req.notify ? [] : ['notify: false could not be honoured: Basecamp emails every client it invites.'];
+  // Only now, with every row known to be sendable, are clients turned on where they are off.
+  const turnedOn: Project[] = [];
   try {
-    for (const project of projects) if (project.clients_enabled === false) await ctx.api.setClientsEnabled(project.id, true, signal);
+    for (const project of projects) {
+      if (project.clients_enabled === false) {
+        await ctx.api.setClientsEnabled(project.id, true, signal);
+        turnedOn.push(project);
+      }
+    }
+    return { ...(await throughProjects(ctx, people, projects, existing, 'client', signal)), via: 'project', notes };
+  } catch (error) {
+    // What was turned on stays on: say so (the audit trail records each switch too).
+    if (turnedOn.length) {
+      withNote(error, `Clients had been turned on for ${turnedOn.map(projectLabel).join(', ')} before this failed; they stay on (turn them off in the project's settings in Basecamp if no client should be there).`);
+    }
+    throw error;
   } finally {
     ctx.directory.invalidate();
   }
-  return { ...(await throughProjects(ctx, people, rows, projects, existing, 'client', signal)), via: 'project', notes };
 }
 
 /**
@@ -200,21 +242,19 @@ async function inviteClients(ctx: ToolServices, people: NewPerson[], projects: P
 async function throughProjects(
   ctx: ToolServices,
   people: NewPerson[],
-  rows: (InviteRow | undefined)[],
   projects: Project[],
   existing: Map<string, Person>,
   membership: Membership,
   signal: AbortSignal,
 ): Promise<Pick<InviteOutcome, 'results' | 'projects'>> {
-  const open = people.map((p, i) => (rows[i] ? undefined : p)).filter((p): p is NewPerson => p !== undefined);
   const known = (p: NewPerson) => existing.get(normalEmail(p.email_address));
   const outcomes: ProjectOutcome[] = [];
-  const results = [...rows];
+  const results: (InviteRow | undefined)[] = people.map(() => undefined);
   try {
     for (const [n, project] of projects.entries()) {
       const first = n === 0;
-      const grantIds = first ? open.flatMap((p) => known(p)?.id ?? []) : results.flatMap((r) => (r && r.status !== 'failed' ? [r.person!.id] : []));
-      const create = first ? open.filter((p) => !known(p)) : [];
+      const grantIds = first ? people.flatMap((p) => known(p)?.id ?? []) : results.flatMap((r) => (r && r.status !== 'failed' ? [r.person!.id] : []));
+      const create = first ? people.filter((p) => !known(p)) : [];
       if (!grantIds.length && !create.length) {
         outcomes.push(skipped(project, []));
         continue;
@@ -243,7 +283,7 @@ async function throughProjects(
             : { email_address: p.email_address, status: 'failed', ...(was ? { person: was } : {}), error: `Basecamp left ${p.email_address} out of its answer: not invited.` };
         });
       }
-      // Who this write was for: the people granted, and on the first project those it created (not rows refused before it).
+      // Who this write was for: the people granted, and on the first project those it created.
       const sent = first ? [...grantIds, ...results.flatMap((r) => (r?.status === 'created' ? [r.person!.id] : []))] : grantIds;
       outcomes.push(outcomeFor(project, sent.filter((id) => grantedIds.has(id)), sent.filter((id) => !grantedIds.has(id))));
     }

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
 import { InvalidInputError, KnownError } from '../basecamp/errors.js';
 import { defineTool } from './define.js';
-import { invite, type InviteOutcome } from './invitations.js';
+import { prepareInvite, sendInvite, type InviteOutcome } from './invitations.js';
 import { email, planToken, projectId } from './params.js';
 import { obtainConsent } from './consent.js';
-import { compactPerson, toCompactPerson } from './shapes.js';
+import { compactPerson, oneLine, projectLabel, toCompactPerson } from './shapes.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -69,9 +69,23 @@ export const invitePeople = defineTool({
     if (args.enable_clients && !args.as_client) throw new InvalidInputError('enable_clients goes with as_client: true.');
   },
   async handler(args, ctx) {
-    const addresses = [...new Set(args.people.map((p) => normalEmail(p.email_address)))].sort();
-    if (addresses.length > CONFIRM_OVER) {
+    // Everything refusable is refused here, before a human is asked or a plan token handed out.
+    const prepared = await prepareInvite(
+      ctx,
+      {
+        people: args.people.map((p) => ({ name: p.name ?? p.email_address, email_address: p.email_address, ...(p.title ? { title: p.title } : {}), ...(p.company_name ? { company_name: p.company_name } : {}) })),
+        projectIds: args.project_ids ?? [],
+        asClient: args.as_client === true,
+        notify: args.notify !== false,
+        enableClients: args.enable_clients,
+      },
+      ctx.signal,
+    );
+    if (prepared.unique.length > CONFIRM_OVER) {
       const projectIds = [...new Set(args.project_ids ?? [])].sort((a, b) => a - b);
+      const where = prepared.projects.length ? ` with access to ${prepared.projects.map(projectLabel).join(', ')}` : ' to the account';
+      const turnOn = prepared.projects.filter((p) => p.clients_enabled === false);
+      const planned = args.people.map((p) => ({ email_address: p.email_address, status: 'planned' as const }));
       const consent = await obtainConsent(ctx, {
         // Everything the run will send: who (with the details Basecamp will store), where, as what, and whether emailed.
         plan: {
@@ -85,35 +99,29 @@ export const invitePeople = defineTool({
             enable_clients: args.enable_clients === true,
           },
         },
-        question: `Invite ${addresses.length} people${args.as_client ? ' as clients' : ''}${projectIds.length ? ` to project(s) ${projectIds.join(', ')}` : ''}: ${addresses.join(', ')}?`,
+        question: `Invite ${prepared.unique.length} people${args.as_client ? ' as clients' : ''}${where}?`,
+        steps: [
+          ...turnOn.map((p) => `turn clients on for ${projectLabel(p)} (Basecamp applies its default client visibility)`),
+          ...prepared.unique.map((p) => {
+            const known = prepared.existing.get(normalEmail(p.email_address));
+            const name = p.name && p.name !== p.email_address ? `${oneLine(p.name)} ` : '';
+            return known
+              ? `give ${oneLine(known.name)} <${oneLine(p.email_address)}> (id ${known.id}, already on the account: no new invitation)${where}`
+              : `invite ${name}<${oneLine(p.email_address)}>${args.as_client ? ' as a client' : ''}${where}${args.notify === false ? ' (no invitation email where Basecamp allows it)' : ''}`;
+          }),
+        ],
         planToken: args.plan_token,
-        changes: addresses.map((person) => ({ person, action: 'invite' })),
-        planned: (token) => ({
-          results: args.people.map((p) => ({ email_address: p.email_address, status: 'planned' as const })),
-          projects: [],
-          via: 'none' as const,
-          notes: [],
-          ...(token ?? {}),
-        }),
+        changes: prepared.unique.map((p) => ({ person: normalEmail(p.email_address), action: 'invite' })),
+        planned: (token) => ({ results: planned, projects: [], via: 'none' as const, notes: [], ...(token ?? {}) }),
       });
       if (!consent.given) {
         return {
-          structured: { results: args.people.map((p) => ({ email_address: p.email_address, status: 'planned' as const })), projects: [], via: 'none' as const, notes: [], cancelled: true },
+          structured: { results: planned, projects: [], via: 'none' as const, notes: [], cancelled: true },
           summary: `Not confirmed (the person asked answered ${consent.answer}): nobody was invited.`,
         };
       }
     }
-    const outcome = await invite(
-      ctx,
-      {
-        people: args.people.map((p) => ({ name: p.name ?? p.email_address, email_address: p.email_address, ...(p.title ? { title: p.title } : {}), ...(p.company_name ? { company_name: p.company_name } : {}) })),
-        projectIds: args.project_ids ?? [],
-        asClient: args.as_client === true,
-        notify: args.notify !== false,
-        enableClients: args.enable_clients,
-      },
-      ctx.signal,
-    ).catch((error: unknown) => {
+    const outcome = await sendInvite(ctx, prepared, ctx.signal).catch((error: unknown) => {
       // A failed batch write carries every row's outcome: report it in this tool's shape.
       if (error instanceof KnownError && error.result) error.result = structuredOf(error.result as InviteOutcome);
       throw error;
@@ -134,12 +142,15 @@ export function structuredOf(outcome: InviteOutcome) {
   };
 }
 
-/** Each address once (its first spelling's details win, as when sending), with what Basecamp will store, in a stable order. */
+/**
+ * Each address once (its first spelling's details win, as when sending), with what Basecamp will store, in a stable
+ * order. The address is sealed as it will be sent, letter case and all: a call that spells it otherwise is another plan.
+ */
 function sealedRows(people: { email_address: string; name?: string; title?: string; company_name?: string }[]): (string | null)[][] {
   const rows = new Map<string, (string | null)[]>();
   for (const p of people) {
     const key = normalEmail(p.email_address);
-    if (!rows.has(key)) rows.set(key, [key, p.name ?? null, p.title ?? null, p.company_name ?? null]);
+    if (!rows.has(key)) rows.set(key, [key, p.email_address, p.name ?? null, p.title ?? null, p.company_name ?? null]);
   }
   return [...rows.values()].sort((a, b) => String(a[0]).localeCompare(String(b[0])));
 }

@@ -87,3 +87,23 @@ export function projectLine(p: CompactProject): string {
     .join(',');
   return `${p.id} ${p.name}${tags ? ` [${tags}]` : ''}`;
 }
+
+/**
+ * A value from Basecamp made safe for one line of text: line breaks and other control characters become visible
+ * escapes, so a name like "Eve\nrevoked: everyone" cannot pose as a line of its own.
+ */
+export function oneLine(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A person in a plan line: name, address when known (and not the name itself), id. */
+export function personLabel(p: { id: number; name?: string | null; email_address?: string | null }): string {
+  const name = p.name ? oneLine(p.name) : `person ${p.id}`;
+  const address = p.email_address && p.email_address !== p.name ? ` <${oneLine(p.email_address)}>` : '';
+  return `${name}${address} (id ${p.id})`;
+}
+
+/** A project in a plan line: name, status when not active, id. */
+export function projectLabel(p: { id: number; name: string; status?: string | null }): string {
+  return `${oneLine(p.name)}${p.status && p.status !== 'active' ? ` (${p.status})` : ''} (project ${p.id})`;
+}

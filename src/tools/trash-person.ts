@@ -2,12 +2,11 @@ import { z } from 'zod';
 import { BasecampError, CancelledError, ForbiddenError, IncompleteDataError, InvalidInputError, KnownError, NotFoundError, OutcomeUnknownError, RateLimitedError, ToolError, withResult } from '../basecamp/errors.js';
 import type { Capabilities, Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
-import { recordDecision } from '../governance/audited-api.js';
-import { obtainConsent } from './consent.js';
+import { obtainConsent, planOnly, planText } from './consent.js';
 import { defineTool, type ToolContext } from './define.js';
 import { email, personId, planToken } from './params.js';
 import { normalEmail } from '../basecamp/directory.js';
-import { compactPerson, compactProject, toCompactPerson, toCompactProject, type CompactPerson, type CompactProject } from './shapes.js';
+import { compactPerson, compactProject, personLabel, projectLabel, toCompactPerson, toCompactProject, type CompactPerson, type CompactProject } from './shapes.js';
 
 /** Trashed projects too: they can be restored, and the person would be back on them. */
 const statuses = ['active', 'archived', 'trashed'] as const;
@@ -94,10 +93,16 @@ export const trashPerson = defineTool({
       ? `remove ${person.name} from the ${caps.productName} account (and so from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'})`
       : `revoke ${person.name}${role === 'client' ? ' (a client)' : ''} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}`;
 
+    // The plan as lines a person reads: the same in a dry run, a question to a human and a refusal.
+    const steps = removal
+      ? [
+          `remove ${personLabel(person)} from the ${caps.productName} account`,
+          ...plan.map((p) => `with it, their access to ${projectLabel(p)} ends`),
+        ]
+      : plan.map((p) => `revoke ${personLabel(person)}${role === 'client' ? ' (a client)' : ''} from ${projectLabel(p)}`);
+
     if (args.dry_run) {
-      const token = ctx.governance.plans.seal({ ...sealedPlan, account: await ctx.account.id(signal) });
-      // A plan that hands out a token is recorded, or not handed out.
-      await recordDecision(ctx.governance.trail, ctx.governance.call, 'planned', auditChanges, 'dry run', signal, { required: true });
+      const token = await planOnly(ctx, { plan: sealedPlan, changes: auditChanges });
       return {
         structured: {
           ...base,
@@ -106,10 +111,10 @@ export const trashPerson = defineTool({
           revoked_from: [],
           failed: [],
           note: `Dry run: nothing was changed. Would ${planSummary}. ${finishNote}`,
-          plan_token: token.token,
-          expires_at: token.expires_at,
+          ...token,
         },
-        summary: `Plan: ${planSummary}. Nothing changed. plan_token (valid until ${token.expires_at}) runs exactly this plan.`,
+        summary: `Dry run for ${personLabel(person)}: nothing was changed. It would:`,
+        text: `${planText(steps)}\nplan_token: ${token.plan_token} (valid until ${token.expires_at}) runs exactly this plan. ${finishNote}`,
       };
     }
 
@@ -119,6 +124,7 @@ export const trashPerson = defineTool({
         question: removal
           ? `Remove ${person.name} (${person.email_address ?? `id ${person.id}`}) from the ${caps.productName} account, and so from ${plan.length} project(s)${plan.length ? `: ${plan.map(label).join(', ')}` : ''}?`
           : `Revoke ${person.name} (${person.email_address ?? `id ${person.id}`}) from ${plan.length} project(s): ${plan.map(label).join(', ')}?`,
+        steps,
         planToken: args.plan_token,
         changes: auditChanges,
         planned: (token) => ({

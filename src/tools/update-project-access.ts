@@ -1,17 +1,23 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { IncompleteDataError, InvalidInputError, KnownError, withResult } from '../basecamp/errors.js';
+import { IncompleteDataError, InvalidInputError, KnownError, withNote, withResult } from '../basecamp/errors.js';
 import { isPersonRecord } from '../basecamp/records.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { withClientStatus } from './client-status.js';
-import { obtainConsent } from './consent.js';
+import { obtainConsent, planOnly, planText } from './consent.js';
 import { defineTool } from './define.js';
 import { grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
 import { email, personId, planToken, projectId } from './params.js';
-import { compactPerson, toCompactPerson } from './shapes.js';
+import { compactPerson, personLabel, projectLabel, toCompactPerson } from './shapes.js';
 
 const who = z.union([personId, email]);
+const plannedPerson = z.object({
+  id: z.number(),
+  name: z.string().nullable().describe('null: not in the people directory (Basecamp will likely ignore the id).'),
+  email_address: z.string().nullable(),
+  membership: z.enum(['team', 'client']).describe('Which of Basecamp\'s endpoints it goes through: team members or clients.'),
+});
 const people = z.array(who).min(1).max(100);
 type Who = number | string;
 type Action = 'grant' | 'revoke';
@@ -87,7 +93,8 @@ export const updateProjectAccess = defineTool({
     'out of its answer come back in ignored, with the likely reason (not a person on the account, a removed person). ' +
     'Granting into an archived project works but is read-only for them: the result says so in warning. Revoking does not ' +
     'remove anyone from the account. Revoking asks the human to confirm when the client can; otherwise the first call ' +
-    'answers confirmation_required with the plan and a plan_token, and the same call with plan_token runs exactly that.',
+    'answers confirmation_required with the plan and a plan_token, and the same call with plan_token runs exactly that. ' +
+    'dry_run: true checks everything and returns the plan (and, when it revokes, its plan_token) without changing anything.',
   inputSchema: {
     project_id: projectId,
     grant: people.optional().describe('Person ids or emails to give access.'),
@@ -96,6 +103,7 @@ export const updateProjectAccess = defineTool({
       .boolean()
       .optional()
       .describe('true: if a client is granted on a project where clients are off, turn clients on first (Basecamp applies its default client visibility).'),
+    dry_run: z.boolean().optional().describe('true: only check and return the plan (with a plan_token when it revokes); change nothing.'),
     plan_token: planToken,
   },
   outputSchema: {
@@ -107,6 +115,15 @@ export const updateProjectAccess = defineTool({
     warning: z.string().optional().describe('Set when the project is archived: people granted can see it, read-only.'),
     clients_enabled_now: z.boolean().optional().describe('true: clients were off on the project and this call turned them on (enable_clients).'),
     cancelled: z.boolean().optional().describe('true: the person asked said no; nothing was changed.'),
+    dry_run: z.boolean().optional().describe('true: a dry run; nothing was changed.'),
+    plan: z
+      .object({
+        grant: z.array(plannedPerson),
+        revoke: z.array(plannedPerson),
+        enable_clients: z.boolean().describe('true: clients would be turned on for the project first.'),
+      })
+      .optional()
+      .describe('With dry_run, confirmation_required, plan_changed or human_required: exactly what the call would do.'),
     plan_token: z.string().optional().describe('With confirmation_required: seals this exact change; pass it back to run it.'),
     expires_at: z.string().optional(),
   },
@@ -155,22 +172,48 @@ export const updateProjectAccess = defineTool({
       );
     }
 
+    // The plan, exactly: what a dry run shows, what consent is asked for, what a plan_token seals.
+    const planned = (ids: number[]) => ids.map((id) => plannedOf(known.get(id), id));
+    const plan = { grant: planned(grantIds), revoke: planned(revokeIds), enable_clients: enableFirst };
+    const steps = [
+      ...(enableFirst ? [`turn clients on for ${projectLabel(project)} (Basecamp applies its default client visibility)`] : []),
+      ...plan.grant.map((p) => `grant ${personLabel(p)}${p.membership === 'client' ? ' as a client' : ''} access to ${projectLabel(project)}`),
+      ...plan.revoke.map((p) => `revoke ${personLabel(p)}${p.membership === 'client' ? ' (a client)' : ''} from ${projectLabel(project)}`),
+    ];
+    const sealed = {
+      tool: 'update_project_access',
+      subject: `project:${project.id}`,
+      changes: { grant: [...grantIds].sort((a, b) => a - b), revoke: [...revokeIds].sort((a, b) => a - b), enable_clients: enableFirst },
+    };
+    const auditChanges = [
+      ...grantIds.map((person) => ({ person, project_id: project.id, action: 'grant' })),
+      ...revokeIds.map((person) => ({ person, project_id: project.id, action: 'revoke' })),
+    ];
+    const nothingDone = { project_id: project.id, project_name: project.name, granted: [], revoked: [], ignored: [], plan };
+
+    if (args.dry_run) {
+      // Granting alone needs no confirmation, so only a plan that revokes gets a token.
+      const token = revokeIds.length ? await planOnly(ctx, { plan: sealed, changes: auditChanges }) : undefined;
+      const then = token
+        ? `plan_token: ${token.plan_token} (valid until ${token.expires_at}) runs exactly this plan.`
+        : 'Granting alone needs no confirmation: call again without dry_run to do it.';
+      return {
+        structured: { ...nothingDone, dry_run: true, ...(token ?? {}) },
+        summary: `Dry run for ${projectLabel(project)}: nothing was changed. It would:`,
+        text: `${planText(steps)}\n${then}`,
+      };
+    }
+
     // Taking access away needs a human's answer or an exact plan.
     if (revokeIds.length) {
       const names = (ids: number[]) => ids.map((id) => nameOf(known.get(id), id)).join(', ');
       const consent = await obtainConsent(ctx, {
-        plan: {
-          tool: 'update_project_access',
-          subject: `project:${project.id}`,
-          changes: { grant: [...grantIds].sort((a, b) => a - b), revoke: [...revokeIds].sort((a, b) => a - b), enable_clients: enableFirst },
-        },
+        plan: sealed,
         question: `Revoke ${names(revokeIds)} from ${project.name}${grantIds.length ? ` (and grant ${names(grantIds)})` : ''}?`,
+        steps,
         planToken: args.plan_token,
-        changes: [
-          ...grantIds.map((person) => ({ person, project_id: project.id, action: 'grant' })),
-          ...revokeIds.map((person) => ({ person, project_id: project.id, action: 'revoke' })),
-        ],
-        planned: (token) => ({ project_id: project.id, project_name: project.name, granted: [], revoked: [], ignored: [], ...(token ?? {}) }),
+        changes: auditChanges,
+        planned: (token) => ({ ...nothingDone, ...(token ?? {}) }),
       });
       if (!consent.given) {
         return {
@@ -199,6 +242,8 @@ export const updateProjectAccess = defineTool({
             if (error instanceof KnownError) error.result = undefined; // nothing was done: the error says it all
             throw error;
           }
+          // Clients were turned on before this failed, and stay on: say so, the audit trail shows it too.
+          if (clientsEnabledNow) withNote(error, `Clients had been turned on for ${projectLabel(project)} before this failed; they stay on (turn them off in the project's settings in Basecamp if no client should be there).`);
           throw withResult(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
         }
       }
@@ -237,6 +282,11 @@ export const updateProjectAccess = defineTool({
 /** The person records of a partial result (a list of people, or nothing). */
 function peopleIn(list: unknown): Person[] {
   return Array.isArray(list) ? (list.filter(isPersonRecord) as Person[]) : [];
+}
+
+function plannedOf(person: Known, id: number): z.infer<typeof plannedPerson> {
+  const p = person && person !== 'unknown' ? person : undefined;
+  return { id, name: p?.name ?? null, email_address: p?.email_address ?? null, membership: membershipOf(person) };
 }
 
 function nameOf(person: Known, id: number): string {

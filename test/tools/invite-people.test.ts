@@ -126,17 +126,29 @@ describe('invite_people', () => {
     expect(byEmail(sb, 'over@acme.example')).toHaveLength(0);
   });
 
-  it('as clients: client_users.json on each project; a team member in the batch fails alone', async () => {
+  it('as clients: client_users.json on each project', async () => {
+    const { sb, client } = await setup();
+    const r = await call(client, 'invite_people', { people: [{ email_address: 'c1@globex.example' }, { email_address: 'c2@globex.example' }], project_ids: [WEBSITE], as_client: true });
+    expect(r.isError, text(r)).toBeFalsy();
+    const out = structured<Out>(r);
+    expect(out.results.map((x) => x.status)).toEqual(['created', 'created']);
+    expect(out.results.every((x) => x.person!.client)).toBe(true);
+    expect(writePaths(sb)).toEqual([`PUT /projects/${WEBSITE}/people/client_users.json`]);
+    expect(out.projects).toEqual([{ id: WEBSITE, name: expect.any(String), granted: out.results.map((x) => x.person!.id), not_granted: [] }]);
+  });
+
+  // Changed with issue 16 (item 6): a team member in a client batch used to fail alone while the rest went out;
+  // now the whole call is refused before anything is sent (or anyone asked), naming who to take out.
+  it('a team member in a client batch (or a client in a team batch) refuses the whole call: nothing sent', async () => {
     const { sb, client } = await setup();
     const r = await call(client, 'invite_people', { people: [{ email_address: 'c1@globex.example' }, { email_address: 'jan@acme.example' }], project_ids: [WEBSITE], as_client: true });
-    expect(r.isError).toBeFalsy();
-    const out = structured<Out>(r);
-    expect(out.results.map((x) => x.status)).toEqual(['created', 'failed']);
-    expect(out.results[0]!.person!.client).toBe(true);
-    expect(out.results[1]!.error).toMatch(/team member/);
-    expect(writePaths(sb)).toEqual([`PUT /projects/${WEBSITE}/people/client_users.json`]);
-    // Jan was refused before the write: not "not granted" by Basecamp.
-    expect(out.projects).toEqual([{ id: WEBSITE, name: expect.any(String), granted: [out.results[0]!.person!.id], not_granted: [] }]);
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/Jan [^\n]*<jan@acme\.example> \(id 1000003\) is a team member on this account; Basecamp never turns a team member into a client\. Nothing was changed: take them out of the batch/);
+    const asTeam = await call(client, 'invite_people', { people: [{ email_address: 'new@acme.example' }, { email_address: 'rosa.petrov@client.example' }] });
+    expect(asTeam.isError).toBe(true);
+    expect(text(asTeam)).toMatch(/\(id 1000009\) is a client on this account; invite them with as_client: true/);
+    expect(writes(sb)).toHaveLength(0);
+    expect(byEmail(sb, 'c1@globex.example')).toHaveLength(0);
   });
 
   it('bad input changes nothing and sends nothing', async () => {
