@@ -17,7 +17,9 @@ export const getPerson = defineTool({
     'the signed-in person can see, with progress, reused within BASECAMP_CACHE_TTL.',
   inputSchema: {
     person_id: personId.optional(),
-    email: email.optional().describe('Look the person up by email address.'),
+    email: email
+      .optional()
+      .describe('Look the person up by email address (needs an admin or owner sign-in: Basecamp hides other people\'s addresses from anyone else; use person_id then).'),
     me: z.literal(true).optional().describe('true: the person this server is signed in as.'),
     include_projects: z
       .boolean()
