@@ -9,6 +9,7 @@ import { auditedApi, type CallRecord } from './governance/audited-api.js';
 import type { Service } from './service.js';
 import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/define.js';
 import { selectTools } from './tools/index.js';
+import { refuseMaskedAddresses } from './tools/params.js';
 import { errorResult, successResult } from './results.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -61,6 +62,7 @@ async function runTool(
     void server.sendLoggingMessage({ level: level === 'warn' ? 'warning' : level, logger: 'basecamp-people-mcp', data }, extra.sessionId).catch(() => undefined);
   return withLogSink(toClient, async () => {
     try {
+      refuseMaskedAddresses(args);
       tool.validate?.(args as never);
       const output = await tool.handler(args as never, makeContext(server, service, tool, args, extra, options));
       return successResult(output);

@@ -30,6 +30,7 @@ const PINNED: Record<string, string> = {
   NoHqProjectError: 'no_hq_project',
   NotSupportedError: 'not_supported',
   IncompleteDataError: 'incomplete',
+  EmailsHiddenError: 'emails_hidden',
   ConfirmationFailedError: 'confirmation_failed',
   ConfirmationRequiredError: 'confirmation_required',
   PlanChangedError: 'plan_changed',

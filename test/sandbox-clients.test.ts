@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isClient } from '../src/sandbox/seed.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/server.js';
 
 /**
@@ -67,7 +68,7 @@ const clientUsers = (sb: Sandbox, project: number, body: unknown, opts?: Paramet
   send<Changes>(sb, 'PUT', `/projects/${project}/people/client_users.json`, body, opts);
 const enroll = (sb: Sandbox, body: unknown, opts?: Parameters<typeof send>[4]) => send<Enrolled[]>(sb, 'POST', '/account/enrollments/people.json', body, opts);
 const members = (sb: Sandbox, project: number) => [...sb.data.projects.get(project)!.members].sort();
-const clientCount = (sb: Sandbox) => [...sb.data.people.values()].filter((p) => p.client && p.personable_type === 'User').length;
+const clientCount = (sb: Sandbox) => [...sb.data.people.values()].filter(isClient).length;
 const teamCount = (sb: Sandbox) => [...sb.data.people.values()].filter((p) => p.personable_type === 'User' && !p.client).length;
 const tokenFor = (sb: Sandbox, person: number) => sb.issueToken(person).access_token;
 
@@ -287,7 +288,7 @@ describe('client_enablement.json', () => {
     expect(refused.status).toBe(403);
     expect(sb.data.projects.get(LAUNCH)!.clients_enabled).toBe(true);
     // Once every client is gone, it can be turned off.
-    const clients = [...sb.data.projects.get(LAUNCH)!.members].filter((id) => sb.data.people.get(id)!.client);
+    const clients = [...sb.data.projects.get(LAUNCH)!.members].filter((id) => isClient(sb.data.people.get(id)));
     expect((await clientUsers(sb, LAUNCH, { revoke: clients })).body.revoked).toHaveLength(clients.length);
     expect(await enablement(sb, 'DELETE', LAUNCH)).toMatchObject({ status: 200, body: { clients_enabled: false } });
 

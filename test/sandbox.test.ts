@@ -37,7 +37,7 @@ describe('sandbox Basecamp API', () => {
     expect([...again.data.people.values()].map((p) => p.email_address)).toEqual([...sb.data.people.values()].map((p) => p.email_address));
     await again.close();
     const people = [...sb.data.people.values()];
-    expect(new Set(people.map((p) => p.personable_type))).toEqual(new Set(['User', 'Integration', 'DummyUser', 'Outsider', 'Tombstone', 'Agent']));
+    expect(new Set(people.map((p) => p.personable_type))).toEqual(new Set(['User', 'Integration', 'DummyUser', 'Outsider', 'Tombstone', 'Agent', 'Client']));
     expect(people.some((p) => p.company)).toBe(true);
     const r = await get('/people.json');
     expect((r.body as Record<string, unknown>[]).some((p) => !('company' in p))).toBe(true);

@@ -1,6 +1,6 @@
 import type { PeopleApi } from './api.js';
 import type { Collection } from './http.js';
-import { CancelledError, IncompleteDataError } from './errors.js';
+import { CancelledError, EmailsHiddenError, IncompleteDataError, InvalidInputError } from './errors.js';
 import type { Person, Project, ProjectStatus } from './types.js';
 
 /** How a collection is read from the directory. */
@@ -87,36 +87,77 @@ export class Directory {
    * The people with these emails, keyed by normalised email (absent: nobody has it). Misses in a cached copy
    * cost ONE fresh re-read for all of them together (someone added a moment ago elsewhere is still found),
    * never one per email: each full read of a large account is a dozen requests of the shared budget.
+   * Never a guess (see peopleWithEmails and refuseUnknowable): two people with one address are refused, and a miss
+   * is "nobody has it" only when the whole directory was read with every address visible.
    */
   async findManyByEmail(emails: string[], signal?: AbortSignal): Promise<Map<string, Person>> {
-    const wanted = new Set(emails.map(normalEmail));
-    const found = new Map<string, Person>();
-    const collect = (all: Collection<Person>) => {
-      for (const p of all.items) {
-        const key = p.email_address ? normalEmail(p.email_address) : undefined;
-        if (key && wanted.has(key) && !found.has(key)) found.set(key, p);
-      }
-    };
     const wasCached = this.ageMs('people') !== undefined;
     let all = await this.people({ signal });
-    collect(all);
-    if (found.size < wanted.size && wasCached) {
+    let found = peopleWithEmails(all.items, emails);
+    // A re-read cannot reveal what Basecamp hides from this sign-in.
+    if (found.size < new Set(emails.map(normalEmail)).size && wasCached && !hidesEmails(all.items)) {
+      const cached = found;
       all = await this.people({ signal, fresh: true });
-      collect(all);
+      found = peopleWithEmails(all.items, emails);
+      for (const [email, p] of cached) if (!found.has(email)) found.set(email, p);
     }
-    const missing = [...wanted].filter((e) => !found.has(e));
-    if (missing.length && all.truncated) {
-      // "Nobody has this email" would be a guess: say we could not tell.
-      throw new IncompleteDataError(
-        `Could not read the whole people directory (${all.truncated}), so cannot tell whether ${missing.join(', ')} ` +
-          `${missing.length === 1 ? 'is' : 'are'} on the account. Nothing was changed.`,
-      );
-    }
+    refuseUnknowable(all, emails.filter((e) => !found.has(normalEmail(e))));
     return found;
   }
 
   invalidate(): void {
     this.entries.clear();
+  }
+}
+
+/**
+ * Who in `people` has each of these addresses, keyed by normalised email. Two people whose addresses normalise
+ * alike (letter case) are refused, naming both: acting on the first would be a guess. A masked address is never
+ * matched (records.ts turns masks into `email_address: null`).
+ */
+export function peopleWithEmails(people: Person[], emails: string[]): Map<string, Person> {
+  const wanted = new Set(emails.map(normalEmail));
+  const matches = new Map<string, Person[]>();
+  for (const p of people) {
+    const key = p.email_address ? normalEmail(p.email_address) : undefined;
+    if (!key || !wanted.has(key)) continue;
+    const list = matches.get(key) ?? [];
+    if (!list.some((q) => q.id === p.id)) list.push(p);
+    matches.set(key, list);
+  }
+  const ambiguous = [...matches].filter(([, list]) => list.length > 1);
+  if (ambiguous.length) {
+    const told = ambiguous.map(([email, list]) => `${email} belongs to ${list.map((p) => `${p.name} (id ${p.id})`).join(' and ')}`);
+    throw new InvalidInputError(`More than one person has the same address: ${told.join('; ')}. Nothing was changed. Give the person's id instead.`);
+  }
+  return new Map([...matches].map(([email, list]) => [email, list[0]!]));
+}
+
+/** Whether Basecamp masked anyone's address in this listing: the signed-in person is not an admin or owner. */
+export const hidesEmails = (people: Person[]): boolean => people.some((p) => p.email_hidden === true);
+
+/**
+ * For addresses nobody in the listing has: refuses when "nobody has them" cannot be known. Basecamp hides other
+ * people's addresses from this sign-in (emails_hidden: say so, never "no such person"), or the listing was cut short
+ * (incomplete). Otherwise returns: the caller may say nobody has them.
+ */
+export function refuseUnknowable(all: Collection<Person>, missing: string[]): void {
+  if (!missing.length) return;
+  const list = missing.join(', ');
+  if (hidesEmails(all.items)) {
+    throw new EmailsHiddenError(
+      `Basecamp shows other people's email addresses only to admins and owners, and the signed-in person is neither: ` +
+        `${list} cannot be looked up by address (whether anyone on the account has ${missing.length === 1 ? 'it' : 'them'} cannot be told). ` +
+        'Nothing was changed. Use the person\'s id (list_people shows ids and names), or sign in as an admin or owner.',
+      { addresses: missing },
+    );
+  }
+  if (all.truncated) {
+    // "Nobody has this email" would be a guess: say we could not tell.
+    throw new IncompleteDataError(
+      `Could not read the whole people directory (${all.truncated}), so cannot tell whether ${list} ` +
+        `${missing.length === 1 ? 'is' : 'are'} on the account. Nothing was changed.`,
+    );
   }
 }
 

@@ -194,6 +194,20 @@ export class IncompleteDataError extends ToolError {
   override readonly kind = 'incomplete';
 }
 
+/**
+ * An email address cannot be looked up: Basecamp masks other people's addresses for this sign-in (it shows them
+ * only to admins and owners), so "nobody has it" would be a guess. Use ids, or sign in as an admin or owner.
+ */
+export class EmailsHiddenError extends ToolError {
+  override readonly kind = 'emails_hidden';
+  /** The addresses that could not be looked up. */
+  readonly addresses: string[];
+  constructor(message: string, options?: FailureOptions & { addresses?: string[] }) {
+    super(message, options);
+    this.addresses = options?.addresses ?? [];
+  }
+}
+
 /** Asking the human (elicitation) failed on the client's side: nothing was changed. */
 export class ConfirmationFailedError extends ToolError {
   override readonly kind = 'confirmation_failed';
@@ -242,6 +256,7 @@ export const ERROR_KINDS = [
   'no_hq_project',
   'not_supported',
   'incomplete',
+  'emails_hidden',
   'confirmation_failed',
   'confirmation_required',
   'plan_changed',

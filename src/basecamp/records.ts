@@ -10,6 +10,39 @@ import type { Account, Person, Project } from './types.js';
  */
 const optional = <T extends z.ZodType>(type: T) => type.nullish().catch(undefined);
 
+/**
+ * Characters that stand in for hidden ones in a masked address (`q••••••••••@••••.•••••••`): bullets and the
+ * like. None of them is ever part of a real address (IDNA disallows them in domains; no mail system issues them).
+ * U+00B7 (middle dot) is NOT among them: Catalan domains use it (`l·l`).
+ */
+const MASK_CHARACTERS = /[\u2022\u2023\u2043\u2219\u25cf\u25e6]/;
+
+/**
+ * Whether a value is a masked address, not an address: Basecamp shows other people's `email_address` in full only
+ * to admins and owners (and to the person themselves); everyone else gets a mask, and many people share one. The
+ * rule: any bullet-like mask character (U+2022 •, U+2023, U+2043, U+2219, U+25CF, U+25E6), or a `*` in the domain
+ * (domain names never contain `*`). A `*` in the local part is legal (`a*b@acme.example`) and is NOT a mask.
+ */
+export function isMaskedEmail(value: string): boolean {
+  if (MASK_CHARACTERS.test(value)) return true;
+  const at = value.lastIndexOf('@');
+  return at >= 0 && value.slice(at + 1).includes('*');
+}
+
+/**
+ * What every tool sees of a person, decided once where the record enters:
+ * - a masked address is no address: `email_address: null` and `email_hidden: true`, so no look-up ever matches
+ *   a mask, no query matches one, and nothing shows one as if it were usable;
+ * - `personable_type: "Client"` (Basecamp's clientside contacts, sent with `client: false`) is a client: `client: true`,
+ *   so every filter, route (client_users.json) and refusal treats them as one.
+ */
+function asSeen<T extends { email_address?: string | null; personable_type?: string | null; client?: boolean | null }>(p: T): T {
+  const hidden = typeof p.email_address === 'string' && isMaskedEmail(p.email_address);
+  const client = p.personable_type === 'Client' && p.client !== true;
+  if (!hidden && !client) return p;
+  return { ...p, ...(hidden ? { email_address: null, email_hidden: true } : {}), ...(client ? { client: true } : {}) };
+}
+
 const personRecord = z.looseObject({
   id: z.number(),
   name: z.string(),
@@ -23,7 +56,7 @@ const personRecord = z.looseObject({
   company: optional(z.object({ id: z.number(), name: z.string() })),
   created_at: optional(z.string()),
   updated_at: optional(z.string()),
-});
+}).transform(asSeen);
 
 const projectRecord = z.looseObject({
   id: z.number(),

@@ -4,6 +4,8 @@ export interface Person {
   id: number;
   name: string;
   email_address?: string | null;
+  /** true: Basecamp sent a masked address (shown in full only to admins and owners); email_address is then null. See records.ts. */
+  email_hidden?: boolean;
   personable_type?: string;
   title?: string | null;
   bio?: string | null;

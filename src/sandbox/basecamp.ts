@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { setClientEnablement, updateProjectClients } from './clients.js';
 import { enrollPeople } from './enrollments.js';
+import { redactAnswer, viewOf } from './masking.js';
 import { updateProjectPeople } from './project-people.js';
 import { type Reply, type SandboxRequest, unauthorized } from './reply.js';
-import type { SandboxData, SandboxProject } from './seed.js';
+import type { SandboxData, SandboxPerson, SandboxProject } from './seed.js';
 
 /**
  * A fake Basecamp 4 API for one account, `/{account_id}/...`, as docs/basecamp-api.md describes it: the
@@ -46,13 +47,19 @@ export function basecampApi(data: SandboxData, options: BasecampOptions, authent
     const path = m[2]!.replace(/\.json$/, '');
     if (req.method === 'GET') return read(req, path, auth.personId, data) ?? NOT_FOUND;
     const me = data.people.get(auth.personId)!;
-    let write = /^\/projects\/(\d+)\/people\/(users|client_users)$/.exec(path);
-    if (req.method === 'PUT' && write) return (write[2] === 'users' ? updateProjectPeople : updateProjectClients)(data, Number(write[1]), me, req);
-    write = /^\/projects\/(\d+)\/client_enablement$/.exec(path);
-    if ((req.method === 'POST' || req.method === 'DELETE') && write) return setClientEnablement(data, Number(write[1]), me, req, req.method === 'POST');
-    if (req.method === 'POST' && path === '/account/enrollments/people' && options.enrollments !== false) return enrollPeople(data, me, req);
-    return NOT_FOUND;
+    // The people in a write's answer are masked for a non-admin as in any read (./masking.ts).
+    const reply = write(req, path, data, me, options);
+    return reply.body === undefined ? reply : { ...reply, body: redactAnswer(reply.body, me) };
   };
+}
+
+function write(req: SandboxRequest, path: string, data: SandboxData, me: SandboxPerson, options: BasecampOptions): Reply {
+  let match = /^\/projects\/(\d+)\/people\/(users|client_users)$/.exec(path);
+  if (req.method === 'PUT' && match) return (match[2] === 'users' ? updateProjectPeople : updateProjectClients)(data, Number(match[1]), me, req);
+  match = /^\/projects\/(\d+)\/client_enablement$/.exec(path);
+  if ((req.method === 'POST' || req.method === 'DELETE') && match) return setClientEnablement(data, Number(match[1]), me, req, req.method === 'POST');
+  if (req.method === 'POST' && path === '/account/enrollments/people' && options.enrollments !== false) return enrollPeople(data, me, req);
+  return NOT_FOUND;
 }
 
 function read(req: SandboxRequest, path: string, meId: number, data: SandboxData): Reply | undefined {
@@ -63,7 +70,9 @@ function read(req: SandboxRequest, path: string, meId: number, data: SandboxData
     return project?.members.has(meId) ? project : undefined;
   };
 
-  if (path === '/people') return page(req, [...data.people.values()]);
+  // Other people's addresses are masked unless the token's person is an admin or owner (./masking.ts).
+  const view = viewOf(data.people.get(meId));
+  if (path === '/people') return page(req, [...data.people.values()].map(view));
   if (path === '/my/profile') return withEtag(req, data.people.get(meId));
   if (path === '/account') return withEtag(req, accountJson(data));
   if (path === '/projects') {
@@ -75,7 +84,7 @@ function read(req: SandboxRequest, path: string, meId: number, data: SandboxData
   let m = /^\/people\/(\d+)$/.exec(path);
   if (m) {
     const person = data.people.get(Number(m[1]));
-    return person ? withEtag(req, person) : NOT_FOUND;
+    return person ? withEtag(req, view(person)) : NOT_FOUND;
   }
   m = /^\/projects\/(\d+)$/.exec(path);
   if (m) {
@@ -86,7 +95,7 @@ function read(req: SandboxRequest, path: string, meId: number, data: SandboxData
   if (m) {
     const project = visibleProject(m[1]!);
     if (!project) return NOT_FOUND;
-    return page(req, [...project.members].flatMap((id) => data.people.get(id) ?? []));
+    return page(req, [...project.members].flatMap((id) => data.people.get(id) ?? []).map(view));
   }
   return undefined;
 }

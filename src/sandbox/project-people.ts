@@ -1,5 +1,5 @@
 import type { Reply, SandboxRequest } from './reply.js';
-import { findOrAddCompany, makePerson, type SandboxData, type SandboxPerson, type SandboxProject } from './seed.js';
+import { findOrAddCompany, isClient, makePerson, type SandboxData, type SandboxPerson, type SandboxProject } from './seed.js';
 
 /**
  * PUT /projects/{id}/people/users.json, with the semantics docs/basecamp-api.md records: grant and revoke
@@ -27,7 +27,8 @@ export function updateProjectPeople(data: SandboxData, projectId: number, me: Sa
   const granted: SandboxPerson[] = [];
   const revoked: SandboxPerson[] = [];
   // users.json manages team members only: removed people and clients are silently dropped, like Basecamp.
-  const teamMember = (p: SandboxPerson | undefined): p is SandboxPerson => !!p && p.personable_type !== 'Tombstone' && !p.client;
+  // A clientside contact (personable_type Client, client false) is a client too: dropped here.
+  const teamMember = (p: SandboxPerson | undefined): p is SandboxPerson => !!p && p.personable_type !== 'Tombstone' && !p.client && !isClient(p);
   for (const id of grant) {
     const p = data.people.get(id);
     if (!teamMember(p)) continue;

@@ -5,7 +5,9 @@
  *
  * Fixed points tests rely on (default seed): people 1000001..1000007 are the owner, an admin, Jan, a
  * DummyUser, an Integration, an Outsider and a Tombstone; the last person (id 1_000_000 + `people`) is an
- * Agent. Projects: 2000001 HQ, 2000002-3 teams, 2000004-10 active topics, 2000011-12 archived, 2000013
+ * Agent, and when the account has at least 10 people the two before it are clientside contacts (personable_type
+ * Client with client false, as Basecamp's regenerated docs show them), Casey North and Carla North of Northwind, on
+ * Launch only: their masked addresses (what a non-admin sees, ./masking.ts) are the same. Projects: 2000001 HQ, 2000002-3 teams, 2000004-10 active topics, 2000011-12 archived, 2000013
  * trashed. Clients are enabled on topics except Hiring (2000007) and Offsite 2025 (2000010); clients sit on
  * Launch (2000004) and Q3 Planning (2000005) only, and Launch always has at least one when the account has any.
  */
@@ -21,7 +23,7 @@ export interface SandboxPerson {
   attachable_sgid: string;
   name: string;
   email_address: string | null;
-  personable_type: 'User' | 'Integration' | 'DummyUser' | 'Outsider' | 'Tombstone' | 'Agent';
+  personable_type: 'User' | 'Integration' | 'DummyUser' | 'Outsider' | 'Tombstone' | 'Agent' | 'Client';
   title: string | null;
   bio: string | null;
   location: string | null;
@@ -73,8 +75,12 @@ export interface SandboxData {
 /** Topics that keep clients out (clients_enabled false); every other topic has clients enabled. */
 const INTERNAL_TOPICS = new Set(['Hiring', 'Offsite 2025']);
 
-/** Clients as Basecamp counts them for seats: Users with `client: true`. */
-export const isClient = (p: SandboxPerson | undefined): p is SandboxPerson => !!p && p.client && p.personable_type === 'User';
+/**
+ * Clients as Basecamp counts them (seats, client_users.json): Users with `client: true`, and clientside contacts
+ * (`personable_type: "Client"`), whatever their `client` says.
+ */
+export const isClient = (p: SandboxPerson | undefined): p is SandboxPerson =>
+  !!p && ((p.client && p.personable_type === 'User') || p.personable_type === 'Client');
 
 /** mulberry32: tiny, fast, deterministic. */
 export function rng(seed: number): () => number {
@@ -256,6 +262,25 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
   // At least one client on an active project with clients enabled (already so for the default seeds).
   const firstClient = [...people.values()].find(isClient);
   if (firstClient && ![...topics[0]!.members].some((id) => isClient(people.get(id)))) topics[0]!.members.add(firstClient.id);
+  // The two people before the agent become clientside contacts, the same way: every other person is what it was.
+  // Their addresses mask alike (c••••••••••@••••••.•••••••): a non-admin cannot tell them apart by address.
+  if (total >= 10) {
+    const contacts = [
+      { name: 'Casey North', email_address: `casey.north@${CLIENT_DOMAIN}` },
+      { name: 'Carla North', email_address: `carla.north@${CLIENT_DOMAIN}` },
+    ];
+    contacts.forEach((fields, i) => {
+      const id = lastId - 2 + i;
+      const was = people.get(id)!;
+      for (const project of projects.values()) project.members.delete(id);
+      people.set(id, {
+        ...makePerson(id, { ...fields, personable_type: 'Client', client: false, employee: false, can_manage_projects: false, company: clientCo, time_zone: was.time_zone }),
+        created_at: was.created_at,
+        updated_at: was.updated_at,
+      });
+      topics[0]!.members.add(id);
+    });
+  }
 
   return {
     accountId,

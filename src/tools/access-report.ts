@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normalEmail, type ReadOptions } from '../basecamp/directory.js';
+import { hidesEmails, normalEmail, peopleWithEmails, refuseUnknowable, type ReadOptions } from '../basecamp/directory.js';
 import { CancelledError, IncompleteDataError, InvalidInputError, NotFoundError } from '../basecamp/errors.js';
 import type { Collection } from '../basecamp/http.js';
 import type { Person, Project } from '../basecamp/types.js';
@@ -113,19 +113,23 @@ export async function scanAccess(ctx: ToolContext, meter: RequestMeter, opts: { 
   return { projects: scope.projects, members: scan.members, truncated: [...scope.truncated, ...scan.truncated] };
 }
 
-/** The person with this id or email in the people directory; a miss in a cached copy is looked for once more in a fresh read. */
+/**
+ * The person with this id or email in the people directory; a miss in a cached copy is looked for once more in a
+ * fresh read. By email, as every tool looks addresses up (directory.ts): two people with one address are refused,
+ * and a miss where Basecamp hides addresses from this sign-in is said to be that, never "no such person".
+ */
 async function findPerson(ctx: ToolContext, meter: RequestMeter, by: { person_id?: number; email?: string }): Promise<Person> {
-  const wanted = by.email === undefined ? undefined : normalEmail(by.email);
   const match = (all: Collection<Person>) =>
-    all.items.find((p) => (wanted === undefined ? p.id === by.person_id : !!p.email_address && normalEmail(p.email_address) === wanted));
+    by.email === undefined ? all.items.find((p) => p.id === by.person_id) : peopleWithEmails(all.items, [by.email]).get(normalEmail(by.email));
   let read = await meter.read((o) => ctx.directory.people(o), ctx.signal);
   let found = match(read.collection);
-  if (!found && read.cached) {
+  if (!found && read.cached && !hidesEmails(read.collection.items)) {
     read = await meter.read((o) => ctx.directory.people(o), ctx.signal, true);
     found = match(read.collection);
   }
   if (found) return found;
-  const who = wanted === undefined ? `id ${by.person_id}` : `email ${by.email}`;
+  if (by.email !== undefined) refuseUnknowable(read.collection, [by.email]);
+  const who = by.email === undefined ? `id ${by.person_id}` : `email ${by.email}`;
   if (read.collection.truncated) {
     throw new IncompleteDataError(`Could not read the whole people directory (${read.collection.truncated}), so cannot tell whether a person with ${who} is on the account.`);
   }

@@ -3,7 +3,7 @@ import { InvalidInputError, NotFoundError } from '../basecamp/errors.js';
 import { RequestMeter, scanAccess } from './access-report.js';
 import { defineTool } from './define.js';
 import { email, personId } from './params.js';
-import { fullPerson } from './shapes.js';
+import { emailText, fullPerson } from './shapes.js';
 
 export const getPerson = defineTool({
   name: 'get_person',
@@ -17,7 +17,9 @@ export const getPerson = defineTool({
     'the signed-in person can see, with progress, reused within BASECAMP_CACHE_TTL.',
   inputSchema: {
     person_id: personId.optional(),
-    email: email.optional().describe('Look the person up by email address.'),
+    email: email
+      .optional()
+      .describe('Look the person up by email address (needs an admin or owner sign-in: Basecamp hides other people\'s addresses from anyone else; use person_id then).'),
     me: z.literal(true).optional().describe('true: the person this server is signed in as.'),
     include_projects: z
       .boolean()
@@ -56,7 +58,7 @@ export const getPerson = defineTool({
       }
     }
     const roles = [person.owner && 'owner', person.admin && 'admin', person.client && 'client'].filter(Boolean).join(', ');
-    const summary = `${person.name}${person.email_address ? ` <${person.email_address}>` : ''} (id ${person.id}${roles ? `; ${roles}` : ''}).`;
+    const summary = `${person.name}${emailText(person)} (id ${person.id}${roles ? `; ${roles}` : ''}).`;
     if (!args.include_projects) return { structured: { person }, summary };
 
     const id = person.id;

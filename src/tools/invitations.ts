@@ -1,5 +1,5 @@
 import { normalEmail } from '../basecamp/directory.js';
-import { BasecampError, InvalidInputError, KnownError, NoHqProjectError, withNote } from '../basecamp/errors.js';
+import { BasecampError, EmailsHiddenError, InvalidInputError, KnownError, NoHqProjectError, withNote } from '../basecamp/errors.js';
 import type { Membership, NewPerson, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { withClientStatus } from './client-status.js';
@@ -152,7 +152,17 @@ async function targetProjects(ctx: ToolServices, req: InviteRequest, signal: Abo
 
 /** The people already on the account with these addresses, each with whether they are a client (see client-status.ts). */
 async function existingPeople(ctx: ToolServices, people: NewPerson[], signal: AbortSignal): Promise<Map<string, Person>> {
-  const found = await ctx.directory.findManyByEmail(people.map((p) => p.email_address), signal);
+  const found = await ctx.directory.findManyByEmail(people.map((p) => p.email_address), signal).catch((error: unknown) => {
+    // Whether an address is new, or a client's, decides what is sent: where Basecamp hides addresses it cannot be told.
+    if (!(error instanceof EmailsHiddenError)) throw error;
+    throw new EmailsHiddenError(
+      'Basecamp shows other people\'s email addresses only to admins and owners, and the signed-in person is neither, so whether ' +
+        `${error.addresses.join(', ')} ${error.addresses.length === 1 ? 'is' : 'are'} already on the account (or a client there) cannot be told, ` +
+        'and an invitation would be a guess. Nobody was invited; nothing was changed. Sign in as an admin or owner to invite people; ' +
+        'to give someone already on the account access, use update_project_access with their id.',
+      { cause: error },
+    );
+  });
   const known = await withClientStatus(ctx, [...found.values()], signal);
   const byId = new Map(known.map((p) => [p.id, p]));
   return new Map([...found].map(([email, p]) => [email, byId.get(p.id) ?? p]));

@@ -6,6 +6,10 @@ export const compactPerson = z.object({
   id: z.number(),
   name: z.string(),
   email_address: z.string().nullable(),
+  email_hidden: z
+    .boolean()
+    .optional()
+    .describe('true: Basecamp hides this address from the signed-in person (shown only to admins and owners); email_address is null. Use the id.'),
   title: z.string().nullable(),
   admin: z.boolean(),
   owner: z.boolean().nullable().describe('null: this Basecamp\'s API does not say (Basecamp 2).'),
@@ -25,6 +29,7 @@ export function toCompactPerson(p: Person): CompactPerson {
     id: p.id,
     name: p.name,
     email_address: p.email_address ?? null,
+    ...(p.email_hidden ? { email_hidden: true } : {}),
     title: p.title ?? null,
     admin: p.admin ?? false,
     owner: flag(p.owner),
@@ -70,14 +75,22 @@ export function toCompactProject(p: Project): CompactProject {
  */
 export function personLine(p: CompactPerson): string {
   const roles = [p.owner && 'owner', p.admin && 'admin', p.client && 'client'].filter(Boolean);
-  const tags = [...roles, p.personable_type !== 'User' && p.personable_type].filter(Boolean).join(',');
+  // A clientside contact (personable_type Client) is said once, as client.
+  const type = p.personable_type !== 'User' && !(p.personable_type === 'Client' && p.client) && p.personable_type;
+  const tags = [...roles, type].filter(Boolean).join(',');
   return [
     `${p.id} ${p.name}`,
-    p.email_address ? ` <${p.email_address}>` : '',
+    emailText(p),
     tags ? ` [${tags}]` : '',
     p.title ? ` · ${p.title}` : '',
     p.company ? ` · ${p.company.name}` : '',
   ].join('');
+}
+
+/** A person's address as text: ` <address>`, ` <email hidden>` where Basecamp masked it, or nothing. */
+export function emailText(p: { email_address?: string | null; email_hidden?: boolean }): string {
+  if (p.email_address) return ` <${p.email_address}>`;
+  return p.email_hidden ? ' <email hidden>' : '';
 }
 
 /** One project as a line of text: id, name, and purpose/status when not an ordinary active project, `clients` when clients are on. */

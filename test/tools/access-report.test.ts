@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
-import { makePerson, type SandboxProject } from '../../src/sandbox/seed.js';
+import { isClient, makePerson, type SandboxProject } from '../../src/sandbox/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { ABANDONED, call, CLIENT, connectClient, JAN, LAUNCH, OLD_WEBSITE, OWNER, sandboxService, structured, text, TOMBSTONE, toolHarness, type ToolResult } from '../helpers.js';
 
@@ -242,7 +242,7 @@ describe('access_report', () => {
 
   it('clients_only: which clients see which projects; company: a company-name substring; they combine', async () => {
     const { sb, client } = await setup();
-    const clients = expectedPeople(sb).filter((p) => sb.data.people.get(p.id)!.client);
+    const clients = expectedPeople(sb).filter((p) => isClient(sb.data.people.get(p.id)));
     expect(clients.length).toBeGreaterThan(5);
     const r = await call(client, 'access_report', { clients_only: true });
     const s = report(r);

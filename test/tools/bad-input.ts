@@ -44,4 +44,9 @@ export const BAD_INPUT: [string, Record<string, unknown>][] = [
   ['access_report', { project_id: 'x' }],
   ['access_report', { person_id: 0 }],
   ['access_report', { include_archived: 'no' }],
+  // Masked addresses (what Basecamp shows non-admins) are never addresses: refused before any request.
+  ['get_person', { email: 'j••••@•••••••••.•••' }],
+  ['update_project_access', { project_id: 1, revoke: ['j••••@•••••••••.•••'] }],
+  ['trash_person', { email: 'j***@***.example' }],
+  ['invite_people', { people: [{ email_address: 'a@b.example' }, { email_address: 'q••••••••••@••••.•••••••' }] }],
 ];

@@ -1,6 +1,7 @@
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
+import { isClient } from '../../src/sandbox/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { call, CLIENT, connectClient, sandboxService, JAN, LAUNCH, structured, text, toolHarness, WEBSITE, writes } from '../helpers.js';
 
@@ -126,7 +127,7 @@ describe('clients through the same tools as team members', () => {
 describe('the client seat limit (429 without Retry-After on client_users.json)', () => {
   it('is a verdict: one request, kind seat_limit, no retry, no pause (the next call goes straight out)', async () => {
     const { sb, client, pauses } = await withPauseLog();
-    sb.data.clientSeats = [...sb.data.people.values()].filter((p) => p.personable_type === 'User' && p.client).length;
+    sb.data.clientSeats = [...sb.data.people.values()].filter(isClient).length;
     const r = await call(client, 'invite_person', { name: 'One Too Many', email_address: 'late@globex.example', project_id: WEBSITE, as_client: true });
     expect(r.isError).toBe(true);
     expect(text(r)).toContain('"error":"seat_limit"');

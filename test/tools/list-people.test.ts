@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makePerson, type SandboxPerson } from '../../src/sandbox/seed.js';
+import { isClient, makePerson, type SandboxPerson } from '../../src/sandbox/seed.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { ADAM, call, JAN, OWNER, peopleRequests, structured, text, TOMBSTONE, toolHarness, WEBSITE } from '../helpers.js';
 
@@ -136,10 +136,11 @@ describe('list_people', () => {
   it('client: true lists only clients, false only the people who are not clients', async () => {
     const { sb, client } = await setup();
     const clients = listed(await call(client, 'list_people', { client: true, limit: 500 }));
-    expect(clients.people.map((p) => p.id)).toEqual(visible(sb).filter((p) => p.client).map((p) => p.id));
+    expect(clients.people.map((p) => p.id)).toEqual(visible(sb).filter(isClient).map((p) => p.id));
     expect(clients.people.length).toBeGreaterThan(5);
     const team = listed(await call(client, 'list_people', { client: false, limit: 500 }));
-    expect(team.people.map((p) => p.id)).toEqual(visible(sb).filter((p) => !p.client).map((p) => p.id));
+    const clientOf = (p: SandboxPerson): boolean => isClient(p);
+    expect(team.people.map((p) => p.id)).toEqual(visible(sb).filter((p) => !clientOf(p)).map((p) => p.id));
     expect(team.people.some((p) => p.client)).toBe(false);
     expect(team.people.some((p) => p.client)).toBe(false);
   });
