@@ -3,7 +3,7 @@ import { BasecampError, CancelledError, ForbiddenError, IncompleteDataError, Inv
 import type { Capabilities, Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { recordDecision } from '../governance/audited-api.js';
-import { obtainConsent } from './consent.js';
+import { obtainConsent, sealable } from './consent.js';
 import { defineTool, type ToolContext } from './define.js';
 import { email, personId, planToken } from './params.js';
 import { normalEmail } from '../basecamp/directory.js';
@@ -95,7 +95,7 @@ export const trashPerson = defineTool({
       : `revoke ${person.name}${role === 'client' ? ' (a client)' : ''} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}`;
 
     if (args.dry_run) {
-      const token = ctx.governance.plans.seal({ ...sealedPlan, account: await ctx.account.id(signal) });
+      const token = ctx.governance.plans.seal(await sealable(ctx, sealedPlan));
       // A plan that hands out a token is recorded, or not handed out.
       await recordDecision(ctx.governance.trail, ctx.governance.call, 'planned', auditChanges, 'dry run', signal, { required: true });
       return {
