@@ -198,3 +198,47 @@ describe('what the audit path may be', () => {
     expect(heard.join('\n')).toMatch(/is a symbolic link to .*real-audit\.jsonl, which others may read \(mode 644\); it is written through and its mode left as it is/);
   });
 });
+
+describe('list_changes person=<email> finds changes recorded by person id', () => {
+  it('the email is looked up: a grant recorded by id and an invitation recorded by address are both found', async () => {
+    const { client } = await world(join(scratch(), 'audit.jsonl'));
+    await call(client, 'update_project_access', { project_id: LAUNCH, grant: [ADAM] });
+    await call(client, 'update_project_access', { project_id: LAUNCH, grant: [JAN] });
+    const adam = await call(client, 'list_changes', { person: 'Adam@Acme.example' });
+    expect(structured(adam)).toMatchObject({ total: 1, person_id: ADAM });
+    expect(text(adam)).toMatch(/Adam@Acme\.example is person 1000002; entries recorded by either are listed/);
+
+    const invited = await call(client, 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example' });
+    expect(invited.isError, text(invited)).toBeFalsy();
+    const dana = structured<{ total: number; person_id: number; entries: { tool: string }[] }>(await call(client, 'list_changes', { person: 'dana@acme.example' }));
+    expect(dana.entries.map((e) => e.tool)).toEqual(['invite_person']);
+    expect(dana.person_id).toEqual(expect.any(Number));
+  });
+
+  it('an email that belongs to nobody on the account: says that changes recorded by id are not listed, and to use the id', async () => {
+    const { client } = await world(join(scratch(), 'audit.jsonl'));
+    await call(client, 'update_project_access', { project_id: LAUNCH, grant: [ADAM] });
+    const r = await call(client, 'list_changes', { person: 'nobody@acme.example' });
+    expect(r.isError).toBeFalsy();
+    expect(structured(r)).toMatchObject({ total: 0, note: expect.stringMatching(/No person with nobody@acme\.example is on the account, so only entries that recorded the address itself are listed, not changes recorded by person id: call again with person set to their id/) });
+    expect(structured(r)).not.toHaveProperty('person_id');
+    expect(text(r)).toMatch(/call again with person set to their id/);
+  });
+});
+
+describe('no plan_token while the audit trail cannot be written', () => {
+  it('confirmation_required and plan_changed hand out no token: audit_unavailable, nothing sent', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'not-a-folder'), '');
+    const { sb, client } = await world(join(dir, 'not-a-folder', 'audit.jsonl'));
+    const asked = await call(client, 'trash_person', { person_id: JAN });
+    expect(kindOf(asked), text(asked)).toBe('audit_unavailable');
+    expect(text(asked)).toMatch(/so this plan cannot be recorded: nothing was sent to Basecamp, and no plan_token is handed out/);
+    expect(asked.structuredContent?.plan_token).toBeUndefined();
+    const stale = await call(client, 'trash_person', { person_id: JAN, plan_token: 'x.y' });
+    expect(kindOf(stale), text(stale)).toBe('audit_unavailable');
+    expect(stale.structuredContent?.plan_token).toBeUndefined();
+    expect(text(stale)).not.toMatch(/plan_token \(valid until/);
+    expect(writes(sb)).toHaveLength(0);
+  });
+});

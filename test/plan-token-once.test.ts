@@ -77,6 +77,25 @@ describe('one plan_token runs its plan once, however the calls overlap', () => {
     expect(writes(sb)).toHaveLength(planned);
   });
 
+  it('a token refused because the call\'s arguments differ says so, apart from "the account changed"', async () => {
+    const sb = track(await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } }));
+    const [client] = await instance(sb, {});
+    const people = Array.from({ length: 11 }, (_, i) => ({ email_address: `batch${i}@acme.example` }));
+    const token = tokenOf(await call(client!, 'invite_people', { people }));
+    const other = await call(client!, 'invite_people', { people: [...people.slice(1), { email_address: 'else@acme.example' }], plan_token: token });
+    expect(kindOf(other)).toBe('plan_changed');
+    expect(text(other)).toMatch(/the plan_token was made for a call with other arguments than this one/);
+    expect(text(other)).not.toMatch(/account changed/);
+    // The same arguments in another order seal the same plan: it runs.
+    const reordered = await call(client!, 'invite_people', { people: [...people].reverse(), plan_token: token });
+    expect(reordered.isError, text(reordered)).toBeFalsy();
+    // Same arguments, the account changed meanwhile (dry_run does not count as an argument): said so.
+    const dry = tokenOf(await call(client!, 'trash_person', { person_id: JAN, dry_run: true }));
+    [...sb.data.projects.values()].find((p) => p.status === 'active' && !p.members.has(JAN))!.members.add(JAN);
+    const changed = await call(client!, 'trash_person', { person_id: JAN, plan_token: dry });
+    expect(text(changed)).toMatch(/the account changed since the plan was made/);
+  });
+
   it('two instances sharing one audit file (not Redis): one runs, the other refuses', async () => {
     const sb = track(await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } }));
     const file = join(scratch(), 'audit.jsonl');
