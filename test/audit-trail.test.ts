@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { AuditLog, type AuditLine, type OpenAuditFile } from '../src/governance/audit-log.js';
@@ -143,6 +143,20 @@ describe('a full disk never sends an unaudited change, and never corrupts the tr
     expect(kindOf(again)).toBe('plan_changed');
     expect(text(again)).toMatch(/already used/);
     expect(writes(sb)).toHaveLength(0);
+  });
+
+  it('a full disk part-way through an offboarding: the error says which projects were revoked and which request was not sent', async () => {
+    let intents = 0;
+    const { sb, client } = await world(new AuditLog(join(scratch(), 'audit.jsonl'), { open: faulty((phase) => (phase === 'intent' && ++intents === 2 ? { code: 'ENOSPC' } : 'ok')) }), { elicitation: {} });
+    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { confirm: true } }));
+    const r = await call(client, 'trash_person', { person_id: JAN });
+    expect(kindOf(r)).toBe('audit_unavailable');
+    const [first] = writes(sb);
+    expect(writes(sb)).toHaveLength(1);
+    const revoked = Number(/\/projects\/(\d+)\//.exec(first!.path)![1]);
+    expect(structured<{ revoked_from: number[] }>(r).revoked_from).toEqual([revoked]);
+    expect(text(r)).toMatch(/Partly done: revoked from 1 of \d+; failed at \d+ \(The audit trail .* cannot be written \(ENOSPC\), so the change was not sent \(PUT \/projects\/\d+\/people\/users\.json\)/);
+    expect(text(r)).toMatch(/not attempted: \d+/);
   });
 });
 
