@@ -196,7 +196,8 @@ export class AuditLog implements PlanClaimStore {
       }
       return;
     }
-    if (link && (link.mode & 0o077) !== 0) {
+    // Only a regular file: a device or FIFO given by mistake is refused when written to, never changed.
+    if (link?.isFile() && (link.mode & 0o077) !== 0) {
       await chmod(this.path, 0o600).catch(() => log.warn(`The audit trail ${this.path} is readable by others and could not be made 0600.`));
     }
   }
