@@ -8,6 +8,7 @@ import { withLogSink, type LogSink } from './log.js';
 import { auditedApi, type CallRecord } from './governance/audited-api.js';
 import type { Service } from './service.js';
 import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/define.js';
+import { afterPlanToken } from './tools/consent.js';
 import { selectTools } from './tools/index.js';
 import { refuseMaskedAddresses } from './tools/params.js';
 import { errorResult, successResult } from './results.js';
@@ -61,13 +62,14 @@ async function runTool(
   const toClient: LogSink = (level, data) =>
     void server.sendLoggingMessage({ level: level === 'warn' ? 'warning' : level, logger: 'basecamp-people-mcp', data }, extra.sessionId).catch(() => undefined);
   return withLogSink(toClient, async () => {
+    const ctx = makeContext(server, service, tool, args, extra, options);
     try {
       refuseMaskedAddresses(args);
       tool.validate?.(args as never);
-      const output = await tool.handler(args as never, makeContext(server, service, tool, args, extra, options));
+      const output = await tool.handler(args as never, ctx);
       return successResult(output);
     } catch (error) {
-      return errorResult(tool.name, error);
+      return errorResult(tool.name, afterPlanToken(error, ctx.governance.call));
     }
   });
 }

@@ -10,7 +10,7 @@ import { BasecampHttp, type Credentials, type HttpOptions } from './basecamp/htt
 import { RateBudget } from './basecamp/rate-budget.js';
 import { DEFAULT_RATE_LIMITS, fileProduct, parseAccountId, type Config } from './config.js';
 import { AuditLog } from './governance/audit-log.js';
-import { PlanSealer } from './governance/plan-token.js';
+import { PlanSealer, type PlanClaimStore } from './governance/plan-token.js';
 
 /** Everything a tool needs, built once per process and shared by every session. */
 /** What makes writes accountable: the audit trail, plan tokens, and whether a human must always be asked. */
@@ -65,6 +65,10 @@ export interface ServiceOptions {
    */
   budgetFollowsProduct?: boolean;
   http?: Partial<HttpOptions>;
+  /** The audit trail (default: one at config.auditLog); tests inject one whose file fails. */
+  audit?: AuditLog;
+  /** Where a fleet that shares no audit file records used plan tokens (Redis, with REDIS_URL). */
+  planClaims?: PlanClaimStore;
 }
 
 export function createService(config: Config, options: ServiceOptions = {}): Service {
@@ -124,9 +128,12 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   const directory = new Directory(api, config.cacheTtlMs, resolveAccount);
   // The signed-in person, per access token: a `login` as someone else, picked up while running, is seen at once.
   let me: { at: number; token: string; value: Promise<{ id: number; email_address: string | null } | null> } | undefined;
+  const audit = options.audit ?? (config.auditLog ? new AuditLog(config.auditLog) : undefined);
+  // A plan token is claimed in this process, then in the audit trail (shared by processes sharing its file), then in Redis.
+  const planClaims = [...(audit ? [audit] : []), ...(options.planClaims ? [options.planClaims] : [])];
   const governance: Governance = {
-    ...(config.auditLog ? { audit: new AuditLog(config.auditLog) } : {}),
-    plans: new PlanSealer(config.planSecret),
+    ...(audit ? { audit } : {}),
+    plans: new PlanSealer(config.planSecret, Date.now, planClaims),
     confirm: config.confirm,
     async identity(signal) {
       const token = await credentials.accessToken(signal);

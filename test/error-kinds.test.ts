@@ -36,6 +36,7 @@ const PINNED: Record<string, string> = {
   PlanChangedError: 'plan_changed',
   HumanRequiredError: 'human_required',
   AuditUnavailableError: 'audit_unavailable',
+  PlanClaimUnavailableError: 'plan_claim_unavailable',
 };
 
 const wireKind = (error: unknown): string => {

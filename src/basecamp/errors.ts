@@ -228,6 +228,11 @@ export class PlanChangedError extends ToolError {
   override readonly kind = 'plan_changed';
 }
 
+/** The fleet's record of used plan tokens (Redis) cannot be reached, so a plan_token cannot be claimed: nothing was changed. */
+export class PlanClaimUnavailableError extends ToolError {
+  override readonly kind = 'plan_claim_unavailable';
+}
+
 /** BASECAMP_CONFIRM=human and the client cannot ask a human: nothing was changed. */
 export class HumanRequiredError extends ToolError {
   override readonly kind = 'human_required';
@@ -262,6 +267,7 @@ export const ERROR_KINDS = [
   'plan_changed',
   'human_required',
   'audit_unavailable',
+  'plan_claim_unavailable',
   'internal',
 ] as const;
 

@@ -133,6 +133,8 @@ export function budgetId(seed: string): string {
 
 export interface SharedBudget {
   budget: RateBudget;
+  /** The connection, also used to record used plan tokens fleet-wide (src/governance/redis-plan-claims.ts). */
+  redis: Redis;
   close(): Promise<void>;
 }
 
@@ -208,6 +210,7 @@ export async function connectSharedBudget(
   client.on('ready', () => log.info(`shared rate budget: Redis at ${where} is back`));
   return {
     budget,
+    redis: client,
     async close() {
       await budget.stop();
       client.disconnect();

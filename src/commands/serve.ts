@@ -5,6 +5,8 @@ import { configFromSettings, type Config } from '../config.js';
 import { TokenStore } from '../auth/token-store.js';
 import type { Credentials } from '../basecamp/http.js';
 import type { RateBudget } from '../basecamp/rate-budget.js';
+import { checkAuditPath } from '../governance/audit-log.js';
+import type { PlanClaimStore } from '../governance/plan-token.js';
 import { log } from '../log.js';
 import { createService, StaticCredentials } from '../service.js';
 import type { Env, Settings } from '../settings.js';
@@ -61,18 +63,25 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     log.info(`using the SANDBOX ${name} account ${accountId} (simulated, ${size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
   }
 
+  // A FIFO, a device or a folder cannot keep the trail: refused now, not at the first write.
+  if (config.auditLog) await checkAuditPath(config.auditLog);
+
   let budget: RateBudget | undefined;
+  let planClaims: PlanClaimStore | undefined;
   if (vars.REDIS_URL) {
     const { budgetId, connectSharedBudget, redactRedisUrl } = await import('../basecamp/shared-budget.js');
     const seed = vars.BASECAMP_RATE_BUDGET_ID ?? `${config.apiUrl}|${budgetSeed(config)}`;
     const shared = await connectSharedBudget(vars.REDIS_URL, budgetId(seed), config.rateLimit);
     budget = shared.budget;
     started.add(() => shared.close());
+    // Instances sharing Redis (and BASECAMP_PLAN_SECRET) but not an audit file refuse a token another one used.
+    const { RedisPlanClaims } = await import('../governance/redis-plan-claims.js');
+    planClaims = new RedisPlanClaims(shared.redis, redactRedisUrl(vars.REDIS_URL));
     const limit = config.rateLimitSet ? `${config.rateLimit.max}/${config.rateLimit.windowMs} ms` : "following the account's product (50/10 s on Basecamp 4, 500/10 s on Basecamp 2)";
     log.info(`rate budget ${limit} shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
   }
   // The shared budget's limit follows the account's product too, unless BASECAMP_RATE_LIMIT sets it.
-  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet });
+  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims });
   started.add(() => service.close());
   log.info(config.auditLog ? `audit trail: ${config.auditLog}` : 'audit trail off (BASECAMP_AUDIT_LOG=off)');
   if (service.notConfigured) log.warn('not signed in to Basecamp: tools will answer with how to sign in (run `basecamp-people-mcp login`, or try `serve --sandbox`).');

@@ -151,9 +151,12 @@ function outcomeOfFailure(error: unknown): AuditOutcome {
   return 'failed';
 }
 
-/** The write happened (or was tried): a failure to record its outcome must not turn its result into a failure. */
+/**
+ * The write happened (or was tried): a failure to record its outcome must not turn its result into a failure. The
+ * error says what was sent and that its outcome is not recorded.
+ */
 async function appendOutcome(trail: AuditLog, line: AuditLine): Promise<void> {
-  await trail.append(line).catch((error: unknown) => log.error(`Could not record the outcome of ${line.request} in the audit trail: ${error instanceof Error ? error.message : String(error)}`));
+  await trail.append(line).catch((error: unknown) => log.error(error instanceof Error ? error.message : String(error)));
 }
 
 /** A decision made before any write (a dry run's plan, a refusal, a human's no), as one audit line. */

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { secretsEqual } from '../security.js';
 
 /**
@@ -7,6 +7,11 @@ import { secretsEqual } from '../security.js';
  * instance of a fleet that shares the secret can verify it) and binds the tool, the account, the subject and the
  * exact changes. It is not secret (a model may hold it) and it is not consent by itself: it guarantees the plan
  * was produced by this server, is unexpired, and is the one executed.
+ *
+ * A token runs its plan once: `redeem` claims it in this process in the same synchronous step as the check (of
+ * overlapping calls with one token exactly one gets past it), then in every shared store (the audit trail's
+ * claim files, Redis): another process that claimed it first wins. A claimed token stays used even when the run
+ * then fails before sending anything; the caller asks for a fresh plan.
  */
 
 export const PLAN_TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -18,6 +23,8 @@ export interface Plan {
   subject: string;
   /** The exact changes, in a canonical order (the caller sorts). */
   changes: unknown;
+  /** A digest of the call's arguments (argumentsDigest), so a refusal can tell "other arguments" from "the account changed". */
+  arguments?: string;
 }
 
 interface Sealed extends Plan {
@@ -27,13 +34,41 @@ interface Sealed extends Plan {
   exp: number;
 }
 
-export type Verdict = { ok: true; id: string } | { ok: false; why: string };
+export type Verdict = { ok: true; id: string; exp: number } | { ok: false; why: string };
+
+/** Where a fleet records the tokens it has used (the audit trail's claim files, Redis). */
+export interface PlanClaimStore {
+  /** true: claimed now, by this call; false: already used. Throws (a ToolError) when it cannot tell: the run stops. */
+  claim(id: string, expiresAt: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+const USED: Verdict = { ok: false, why: 'the plan_token was already used (a token runs its plan once)' };
+
+/** The call's arguments as a short digest, key order aside; what only picks the mode of a run (dry_run) is left out. */
+export function argumentsDigest(args: Record<string, unknown>): string {
+  const { dry_run: _dryRun, plan_token: _planToken, ...rest } = args;
+  return createHash('sha256').update(canonical(rest)).digest('base64url').slice(0, 22);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
 
 export class PlanSealer {
   private readonly key: Buffer;
   /** Tokens already used, by id, until they expire: a token runs its plan once. */
   private readonly spent = new Map<string, number>();
-  constructor(secret?: string, private readonly now: () => number = Date.now) {
+  constructor(
+    secret?: string,
+    private readonly now: () => number = Date.now,
+    /** Shared records of used tokens, asked in order after this process's own. */
+    private readonly shared: PlanClaimStore[] = [],
+  ) {
     this.key = secret ? Buffer.from(secret, 'utf8') : randomBytes(32);
   }
 
@@ -43,7 +78,20 @@ export class PlanSealer {
     return { token: `${body}.${this.mac(body)}`, id: sealed.id, expires_at: new Date(sealed.exp).toISOString() };
   }
 
-  /** Whether `token` seals exactly `current` (the plan as it is now) and is unexpired; if not, why. */
+  /**
+   * Verifies `token` against the plan as it is now and claims it: ok for exactly one call per token, whichever
+   * process runs it. Throws when a shared store cannot tell (the token then stays used: ask for a fresh plan).
+   */
+  async redeem(token: string, current: Plan, signal?: AbortSignal): Promise<Verdict> {
+    const verdict = this.verify(token, current);
+    if (!verdict.ok) return verdict;
+    // Check and claim in one synchronous step: no await between them, so overlapping calls cannot both pass.
+    if (!this.claimHere(verdict.id, verdict.exp)) return USED;
+    for (const store of this.shared) if (!(await store.claim(verdict.id, verdict.exp, signal))) return USED;
+    return verdict;
+  }
+
+  /** Whether `token` seals exactly `current` (the plan as it is now) and is unexpired; if not, why. Claims nothing. */
   verify(token: string, current: Plan): Verdict {
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined || !secretsEqual(mac, this.mac(body))) {
@@ -60,17 +108,22 @@ export class PlanSealer {
     if (sealed.account !== current.account) return { ok: false, why: 'the plan_token is for another account' };
     if (sealed.subject !== current.subject) return { ok: false, why: 'the plan_token is for someone (or something) else' };
     if (JSON.stringify(sealed.changes) !== JSON.stringify(current.changes)) {
+      if (sealed.arguments !== undefined && current.arguments !== undefined && sealed.arguments !== current.arguments) {
+        return { ok: false, why: 'the plan_token was made for a call with other arguments than this one (it would do something else)' };
+      }
       return { ok: false, why: 'the account changed since the plan was made (it would now do something else)' };
     }
-    if (this.spent.has(sealed.id)) return { ok: false, why: 'the plan_token was already used (a token runs its plan once)' };
-    return { ok: true, id: sealed.id };
+    if (this.spent.has(sealed.id)) return USED;
+    return { ok: true, id: sealed.id, exp: sealed.exp };
   }
 
-  /** Marks a verified token as used, so it cannot run again (in this process; across a fleet, the audit trail tells). */
-  spend(id: string): void {
+  /** Claims a verified token in this process: false if it was already used here. Synchronous on purpose. */
+  private claimHere(id: string, expiresAt: number): boolean {
     const now = this.now();
     for (const [old, exp] of this.spent) if (exp <= now) this.spent.delete(old);
-    this.spent.set(id, now + PLAN_TOKEN_LIFETIME_MS);
+    if (this.spent.has(id)) return false;
+    this.spent.set(id, expiresAt);
+    return true;
   }
 
   private mac(body: string): string {

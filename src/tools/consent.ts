@@ -1,7 +1,7 @@
-import { ConfirmationRequiredError, HumanRequiredError, PlanChangedError } from '../basecamp/errors.js';
+import { ConfirmationRequiredError, HumanRequiredError, PlanChangedError, withNote } from '../basecamp/errors.js';
 import type { AuditChange } from '../governance/audit-log.js';
-import { recordDecision } from '../governance/audited-api.js';
-import type { Plan } from '../governance/plan-token.js';
+import { recordDecision, type CallRecord } from '../governance/audited-api.js';
+import { argumentsDigest, type Plan } from '../governance/plan-token.js';
 import type { ToolContext } from './define.js';
 
 /**
@@ -9,8 +9,10 @@ import type { ToolContext } from './define.js';
  * - The client can ask a human (elicitation): ask, showing the plan (a given plan_token must still match).
  * - It cannot (no elicitation; stateless HTTP): a plan_token sealing exactly this plan is required; without one
  *   the call fails as `confirmation_required` with the plan and a fresh token, writing nothing.
- * - A plan_token that no longer matches (expired, altered, someone else, the account changed): `plan_changed`,
- *   with the current plan and a fresh token, writing nothing.
+ * - A plan_token that no longer matches (expired, altered, someone else, other arguments, the account changed, or
+ *   already used): `plan_changed`, with the current plan and a fresh token, writing nothing. A token that matches
+ *   is claimed before anything else happens (PlanSealer.redeem): it runs once, even if the run then fails.
+ * - A token is handed out only once its plan is recorded in the audit trail: no trail, no token.
  * - BASECAMP_CONFIRM=human: a human must answer; without one the call fails as `human_required`.
  * What it protects against, and what not, is in the README ("Governance").
  */
@@ -34,23 +36,32 @@ export interface ConsentRequest {
 
 export type Consent = { given: true } | { given: false; answer: 'decline' | 'cancel' };
 
+/** The plan as a token seals it: the tool's plan, the account, and a digest of this call's arguments. */
+export async function sealable(ctx: ToolContext, plan: Omit<Plan, 'account'>): Promise<Plan> {
+  return { ...plan, account: (await ctx.account.id(ctx.signal)) ?? 0, arguments: argumentsDigest(ctx.governance.call.arguments) };
+}
+
 export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Promise<Consent> {
   const { governance, signal } = ctx;
-  const plan: Plan = { ...req.plan, account: (await ctx.account.id(signal)) ?? 0 };
-  const fresh = () => {
+  const plan = await sealable(ctx, req.plan);
+  const refuse = async (note: string) => recordDecision(governance.trail, governance.call, 'refused', req.changes, note, signal);
+  /** A fresh token, once the refusal that hands it out is recorded (an unwritable trail: audit_unavailable, no token). */
+  const fresh = async (note: string) => {
+    await recordDecision(governance.trail, governance.call, 'refused', req.changes, note, signal, { required: true });
     const sealed = governance.plans.seal(plan);
     return { plan_token: sealed.token, expires_at: sealed.expires_at };
   };
-  const refuse = async (note: string) => recordDecision(governance.trail, governance.call, 'refused', req.changes, note, signal);
 
   let tokenOk = false;
   if (req.planToken !== undefined) {
-    let verdict = governance.plans.verify(req.planToken, plan);
-    // Another instance sharing the audit trail may have run it already.
-    if (verdict.ok && (await governance.trail?.usedPlanToken(verdict.id))) verdict = { ok: false, why: 'the plan_token was already used (a token runs its plan once)' };
+    // Verified and claimed at once: of overlapping calls with this token (here or on any instance sharing the
+    // audit trail or Redis) one gets ok, the others "already used". A store that cannot tell stops the call.
+    const verdict = await governance.plans.redeem(req.planToken, plan, signal).catch(async (error: unknown) => {
+      await refuse(`plan_token not run: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    });
     if (!verdict.ok) {
-      const token = fresh();
-      await refuse(`plan_changed: ${verdict.why}`);
+      const token = await fresh(`plan_changed: ${verdict.why}`);
       throw new PlanChangedError(
         `Nothing was changed: ${verdict.why}. This is the plan as it is now:\n${planText(req.steps)}\n` +
           `Review it (with the person you act for) and call ${req.plan.tool} again with the same arguments and the new ${tokenLine(token)}.`,
@@ -58,7 +69,6 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
       );
     }
     tokenOk = true;
-    governance.plans.spend(verdict.id);
     governance.call.planTokenId = verdict.id;
   }
 
@@ -79,8 +89,7 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
     );
   }
   if (tokenOk) return { given: true };
-  const token = fresh();
-  await refuse('confirmation_required: no human could be asked and no plan_token was given');
+  const token = await fresh('confirmation_required: no human could be asked and no plan_token was given');
   throw new ConfirmationRequiredError(
     `Nothing was changed: this change needs a human's confirmation, and this client cannot ask for one. The plan:\n${shown}\n` +
       `Show it to the person you act for; if they agree, call ${req.plan.tool} again with the same arguments and ${tokenLine(token)}. ` +
@@ -102,7 +111,16 @@ const tokenLine = (token: { plan_token: string; expires_at: string }) => `plan_t
  */
 export async function planOnly(ctx: ToolContext, req: Pick<ConsentRequest, 'plan' | 'changes'>): Promise<{ plan_token: string; expires_at: string }> {
   const { governance, signal } = ctx;
-  const sealed = governance.plans.seal({ ...req.plan, account: (await ctx.account.id(signal)) ?? 0 });
+  const sealed = governance.plans.seal(await sealable(ctx, req.plan));
   await recordDecision(governance.trail, governance.call, 'planned', req.changes, 'dry run', signal, { required: true });
   return { plan_token: sealed.token, expires_at: sealed.expires_at };
+}
+
+/**
+ * A call that failed after its plan_token was claimed says the token is spent (it runs its plan once, even when the
+ * run stopped before sending anything), and how to go on.
+ */
+export function afterPlanToken(error: unknown, call: CallRecord): unknown {
+  if (!call.planTokenId) return error;
+  return withNote(error, 'The plan_token was used by this call and will not run again (a token runs its plan once): to go on, call again without plan_token (or with dry_run) for a fresh plan of what is left.');
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { NotConfiguredError } from '../basecamp/errors.js';
+import { CancelledError, KnownError, NotConfiguredError } from '../basecamp/errors.js';
 import type { AuditChange, AuditLine } from '../governance/audit-log.js';
-import { defineTool } from './define.js';
+import { defineTool, type ToolContext } from './define.js';
 import { email, personId, projectId } from './params.js';
 
 const change = z.object({
@@ -37,10 +37,14 @@ export const listChanges = defineTool({
     'What this server changed in Basecamp, newest first, from its audit trail: every write (who was signed in, the ' +
     'tool and its arguments, per person and project the outcome: applied, failed, unknown, ignored, with Basecamp\'s ' +
     'request id) and every plan, refusal and cancellation. Answers "what did you change today?" or "who removed Jan, ' +
-    'when, and from what?". Only changes made through this server (and others sharing its audit file) are here.',
+    'when, and from what?". Only changes made through this server (and others sharing its audit file) are here. ' +
+    'person as an email is looked up in the account\'s people, so changes recorded by person id are found too.',
   inputSchema: {
     since: z.iso.datetime({ offset: true }).optional().describe('Only entries at or after this time (ISO 8601, e.g. 2026-12-01T00:00:00Z).'),
-    person: z.union([personId, email]).optional().describe('Only entries about this person (id, or email for invitations).'),
+    person: z
+      .union([personId, email])
+      .optional()
+      .describe('Only entries about this person: an id, or an email (looked up in the account\'s people to match changes recorded by id).'),
     project_id: projectId.optional().describe('Only entries about this project.'),
     limit: z.number().int().min(1).max(500).optional().describe('Most entries to return (default 50).'),
   },
@@ -48,14 +52,20 @@ export const listChanges = defineTool({
     entries: z.array(entry),
     total: z.number().describe('Entries matching the filters (before limit).'),
     audit_log: z.string().describe('The file read.'),
+    person_id: z.number().optional().describe('The person id the email in `person` belongs to (entries recorded by either are listed).'),
+    note: z.string().optional().describe('Set when `person` was an email whose person id could not be found: entries recorded by id are then not listed.'),
   },
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  // Reads Basecamp only to find the person id of an email.
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handler(args, ctx) {
     const trail = ctx.governance.trail;
     if (!trail) throw new NotConfiguredError('The audit trail is off (BASECAMP_AUDIT_LOG=off), so there is nothing to list. Unset it (or point it at a file) to record changes.');
     const since = args.since ? Date.parse(args.since) : undefined;
+    const who = typeof args.person === 'string' ? await personOf(ctx, args.person) : undefined;
+    const id = typeof args.person === 'number' ? args.person : who?.id;
+    const address = typeof args.person === 'string' ? normalEmail(args.person) : undefined;
     const about = (c: Pick<AuditChange, 'person' | 'project_id'>) =>
-      (args.person === undefined || (typeof args.person === 'number' ? c.person === args.person : typeof c.person === 'string' && normalEmail(c.person) === normalEmail(args.person))) &&
+      (args.person === undefined || (id !== undefined && c.person === id) || (address !== undefined && typeof c.person === 'string' && normalEmail(c.person) === address)) &&
       (args.project_id === undefined || c.project_id === args.project_id);
     const matching = merge(await trail.read())
       .filter((e) => since === undefined || Date.parse(e.time) >= since)
@@ -66,13 +76,34 @@ export const listChanges = defineTool({
       `${e.time} ${e.tool} ${e.kind === 'write' ? (e.request ?? '') : 'decision'} by ${e.identity?.email_address ?? e.identity?.id ?? 'unknown'}: ` +
       e.changes.map((c) => `${c.action} ${c.person ?? ''}${c.project_id ? ` on ${c.project_id}` : ''} ${c.outcome}`).join('; ') +
       (e.request_id ? ` (X-Request-Id ${e.request_id})` : '');
+    const note = who && who.id === undefined ? `${who.why}, so only entries that recorded the address itself are listed, not changes recorded by person id: call again with person set to their id.` : undefined;
     return {
-      structured: { entries, total: matching.length, audit_log: trail.path },
-      summary: `${matching.length} change(s) match; showing the newest ${entries.length}.`,
+      structured: { entries, total: matching.length, audit_log: trail.path, ...(who?.id !== undefined ? { person_id: who.id } : {}), ...(note ? { note } : {}) },
+      summary: `${matching.length} change(s) match${who?.id !== undefined ? ` (${args.person as string} is person ${who.id}; entries recorded by either are listed)` : ''}; showing the newest ${entries.length}.${note ? ` ${note}` : ''}`,
       text: entries.map(line).join('\n'),
     };
   },
 });
+
+/**
+ * The person id of an email, from the account's people (and its removed people, where the product lists them: an
+ * offboarded person's changes are what is looked for most). Not found or not readable: why, instead of an id.
+ */
+async function personOf(ctx: ToolContext, address: string): Promise<{ id: number; why?: undefined } | { id?: undefined; why: string }> {
+  try {
+    const found = await ctx.directory.findByEmail(address, ctx.signal);
+    if (found) return { id: found.id };
+    if ((await ctx.api.capabilities(ctx.signal)).removedPeople) {
+      const removed = await ctx.directory.removedPeople({ signal: ctx.signal });
+      const gone = removed.items.find((p) => typeof p.email_address === 'string' && normalEmail(p.email_address) === normalEmail(address));
+      if (gone) return { id: gone.id };
+    }
+    return { why: `No person with ${address} is on the account` };
+  } catch (error) {
+    if (error instanceof CancelledError || !(error instanceof KnownError)) throw error;
+    return { why: `The person id of ${address} could not be found (${error.message})` };
+  }
+}
 
 /** One entry per write (its outcome where recorded, else its intent marked unknown) and per decision, oldest first. */
 function merge(lines: AuditLine[]): Entry[] {

@@ -250,8 +250,12 @@ function alreadyRemoved(person: Person, caps: Capabilities, dryRun: boolean) {
 
 /** A sweep that stopped part-way keeps the kind of what stopped it where the client acts on it (outcome unknown, wait and retry). */
 function partialFailure(message: string, cause: unknown, result: Record<string, unknown>): KnownError {
-  // Failures found here (the audit trail could not be written, the call was cancelled) keep their own kind.
-  if (cause instanceof ToolError || cause instanceof CancelledError) return withResult(cause, result) as KnownError;
+  // Failures found here (the audit trail could not be written, the call was cancelled) keep their own kind, and
+  // say what was done before them, not only what was not.
+  if (cause instanceof ToolError || cause instanceof CancelledError) {
+    cause.message = message;
+    return withResult(cause, result) as KnownError;
+  }
   if (cause instanceof OutcomeUnknownError) return new OutcomeUnknownError(message, {}, { cause, result });
   if (cause instanceof RateLimitedError) return new RateLimitedError(message, cause.retryAfterSeconds, {}, { cause, result });
   return new BasecampError(message, {}, { cause, result });
