@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
 import { CancelledError, errorForFailure, UpstreamError, type UpstreamDetails } from './errors.js';
-import { decide, NOT_SENT_CODES, WRITE_UNKNOWN_STATUS } from './request-rules.js';
+import { decide, NOT_SENT_CODES, refusalOf, WRITE_UNKNOWN_STATUS } from './request-rules.js';
 import { nextPageUrl, withoutFragment } from './link-header.js';
 import type { RateBudget } from './rate-budget.js';
 import { log } from '../log.js';
@@ -284,8 +284,11 @@ export class BasecampHttp {
         requestId: header(headers, 'x-request-id'),
         basecampMessage: status >= 400 ? basecampMessageOf(parsed, raw) : undefined,
       });
-      const accountInactive = /inactive/i.test(header(headers, 'reason') ?? '');
-      const decision = decide({ type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined, accountInactive }, rules);
+      const reasonHeader = header(headers, 'reason');
+      const decision = decide(
+        { type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined, refusal: refusalOf(reasonHeader) },
+        rules,
+      );
       if (write && WRITE_UNKNOWN_STATUS.has(status)) unknownBefore = true;
       switch (decision.do) {
         case 'return':
@@ -317,7 +320,8 @@ export class BasecampHttp {
             details,
             answers,
             retryAfterSeconds: decision.retryAfterSeconds,
-            reasonHeader: header(headers, 'reason'),
+            reasonHeader,
+            unknownBefore: rules.unknownBefore,
             unauthorizedAdvice: status === 401 ? credentials.unauthorizedAdvice?.(details.basecampMessage) : undefined,
           });
       }
