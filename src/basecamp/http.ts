@@ -122,6 +122,12 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Every `Link` header of an answer as one list (RFC 8288: several headers mean the same as one joined by commas). */
+function linkHeader(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const v = headers.link;
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
 /** Basecamp's error text from `{"error": "..."}` or `{"errors": {"field": ["msg"]}}`. */
 function basecampMessageOf(body: unknown, raw: string): string | undefined {
   if (body && typeof body === 'object') {
@@ -409,7 +415,7 @@ export class BasecampHttp {
         log.warn(`Stopped reading ${path}: ${why}`);
         return { items, total, pages, truncated: why };
       }
-      const link = nextPageUrl(header(res.headers, 'link'), res.url, alreadyRead);
+      const link = nextPageUrl(linkHeader(res.headers), res.url, alreadyRead);
       if (link.refused) {
         log.warn(`Not following the next page of ${path}: ${link.refused}`);
         return { items, total, pages, truncated: `the next page link could not be followed: ${link.refused}` };
@@ -441,7 +447,14 @@ export class BasecampHttp {
       const res = await this.request<unknown>('GET', path, { query: { ...opts.query, page }, signal: opts.signal });
       if (!Array.isArray(res.data)) throw new UpstreamError(`Expected a list from GET ${path} (page ${page}), got something else.`);
       const added = addNewEntities(items, res.data as T[], seenIds);
-      if (res.data.length < perPage) return { items, pages: page };
+      if (res.data.length < perPage) {
+        // A short page is the last one, unless the answer itself announces another: then it is not known to be.
+        const next = nextPageUrl(linkHeader(res.headers), res.url);
+        if (next.url === undefined && next.refused === undefined) return { items, pages: page };
+        const why = `page ${page} was not full but announced a next page (${next.url ?? next.refused}), which paging by number does not follow`;
+        log.warn(`Stopped reading ${path}: ${why}`);
+        return { items, pages: page, truncated: why };
+      }
       if (added === 0) {
         const why = `page ${page} held only entries already read, so the pages are going round in a loop`;
         log.warn(`Stopped reading ${path}: ${why}`);
