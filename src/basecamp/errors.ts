@@ -22,6 +22,11 @@ export interface FailureOptions {
   cause?: unknown;
   /** What was and was not done (a sweep stopped part-way): the isError result carries it as structuredContent. */
   result?: Record<string, unknown>;
+  /**
+   * Lines shown after the message (a plan, say): the message itself is always shown on one line. Whoever builds
+   * them escapes each field put in a line with `oneLine` (src/one-line.ts).
+   */
+  text?: string;
 }
 
 /** Every failure this server knows how to tell. Anything else that reaches a tool result is a bug (`internal`). */
@@ -30,10 +35,13 @@ export abstract class KnownError extends Error {
   abstract readonly kind: string;
   /** Set at construction, or by withResult where a write stopped part-way. */
   result?: Record<string, unknown>;
+  /** Lines after the one-line message (FailureOptions.text). */
+  readonly text?: string;
   constructor(message: string, options?: FailureOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.result = options?.result;
+    this.text = options?.text;
   }
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
 import { NotConfiguredError } from '../basecamp/errors.js';
 import type { AuditChange, AuditLine } from '../governance/audit-log.js';
+import { oneLine } from '../one-line.js';
 import { defineTool } from './define.js';
 import { email, personId, projectId } from './params.js';
 
@@ -69,7 +70,7 @@ export const listChanges = defineTool({
     return {
       structured: { entries, total: matching.length, audit_log: trail.path },
       summary: `${matching.length} change(s) match; showing the newest ${entries.length}.`,
-      text: entries.map(line).join('\n'),
+      text: entries.map((e) => oneLine(line(e))).join('\n'),
     };
   },
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Person, Project } from '../basecamp/types.js';
+import { oneLine } from '../one-line.js';
 
 /** The shapes tools answer with: compact records for lists and results, the full record for get_person. */
 export const compactPerson = z.object({
@@ -66,17 +67,18 @@ export function toCompactProject(p: Project): CompactProject {
 
 /**
  * One person as a line of text: the id first (what every other tool takes), then what tells people apart.
- * Defaults are left out (a User who is neither owner, admin nor client says nothing about roles).
+ * Defaults are left out (a User who is neither owner, admin nor client says nothing about roles). Every field
+ * Basecamp sent is escaped (oneLine): a name cannot start a line of its own.
  */
 export function personLine(p: CompactPerson): string {
   const roles = [p.owner && 'owner', p.admin && 'admin', p.client && 'client'].filter(Boolean);
-  const tags = [...roles, p.personable_type !== 'User' && p.personable_type].filter(Boolean).join(',');
+  const tags = [...roles, p.personable_type !== 'User' && oneLine(p.personable_type)].filter(Boolean).join(',');
   return [
-    `${p.id} ${p.name}`,
-    p.email_address ? ` <${p.email_address}>` : '',
+    `${p.id} ${oneLine(p.name)}`,
+    p.email_address ? ` <${oneLine(p.email_address)}>` : '',
     tags ? ` [${tags}]` : '',
-    p.title ? ` · ${p.title}` : '',
-    p.company ? ` · ${p.company.name}` : '',
+    p.title ? ` · ${oneLine(p.title)}` : '',
+    p.company ? ` · ${oneLine(p.company.name)}` : '',
   ].join('');
 }
 
@@ -84,6 +86,7 @@ export function personLine(p: CompactPerson): string {
 export function projectLine(p: CompactProject): string {
   const tags = [p.purpose && p.purpose !== 'topic' && p.purpose, p.status && p.status !== 'active' && p.status, p.clients_enabled && 'clients']
     .filter(Boolean)
+    .map((tag) => oneLine(String(tag)))
     .join(',');
-  return `${p.id} ${p.name}${tags ? ` [${tags}]` : ''}`;
+  return `${p.id} ${oneLine(p.name)}${tags ? ` [${tags}]` : ''}`;
 }
