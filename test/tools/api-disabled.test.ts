@@ -28,6 +28,8 @@ describe.each([
     ['access_report', {}],
     ['update_project_access', { project_id: 0, revoke: [0] }],
     ['trash_person', { person_id: 0, dry_run: true }],
+    ['get_account', {}],
+    ['invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: 0 }],
   ] as [string, Record<string, unknown>][])('%s answers api_disabled, never not_found', async (tool, args) => {
     const { sb, client } = await setup({ product });
     refuseAccount(sb, 'API Disabled');
