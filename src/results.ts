@@ -9,6 +9,7 @@ import {
   RateLimitedError,
 } from './basecamp/errors.js';
 import { log } from './log.js';
+import { jsonLine, keepLines, oneLine } from './one-line.js';
 import type { ToolOutput } from './tools/define.js';
 
 export type ResultContent = { type: 'text'; text: string } | { type: 'resource'; resource: { uri: string; mimeType: string; text: string } };
@@ -20,12 +21,17 @@ export interface TextResult {
   isError?: boolean;
 }
 
-/** The summary, then the tool's own lines or the structured content as compact JSON; the structured content complete. */
+/**
+ * The summary, then the tool's own lines or the structured content as compact JSON; the structured content
+ * complete and raw. No field can forge a line of the text (src/one-line.ts): the summary is one line, the
+ * tool's lines stay the lines it joined, and the JSON holds no raw line separator.
+ */
 export function successResult(output: ToolOutput<Record<string, unknown>>): TextResult {
-  const body = output.text ?? JSON.stringify(output.structured);
+  const body = output.text === undefined ? jsonLine(output.structured) : keepLines(output.text);
+  const summary = oneLine(output.summary);
   return {
     content: [
-      { type: 'text', text: body ? `${output.summary}\n${body}` : output.summary },
+      { type: 'text', text: body ? `${summary}\n${body}` : summary },
       ...(output.attachments ?? []).map((resource) => ({ type: 'resource' as const, resource })),
     ],
     structuredContent: output.structured,
@@ -49,7 +55,7 @@ export function errorResult(toolName: string, error: unknown): TextResult & { co
     if (error instanceof OutcomeUnknownError) details.outcome = 'unknown';
     if (error instanceof AuthenticationError) details.sign_in_again = error.signInAgain;
     if (!(error instanceof InvalidInputError || error instanceof NotConfiguredError || error instanceof CancelledError)) {
-      log.info(`${toolName} failed: ${message}${requestId ? ` (X-Request-Id ${requestId})` : ''}`);
+      log.info(`${toolName} failed: ${oneLine(message)}${requestId ? ` (X-Request-Id ${requestId})` : ''}`);
     }
   } else {
     kind = 'internal';
@@ -57,6 +63,8 @@ export function errorResult(toolName: string, error: unknown): TextResult & { co
     log.error(`${toolName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
   // A write stopped part-way also says, as structuredContent, exactly what was and was not done.
-  const text = `${toolName} failed: ${message}\n\n${JSON.stringify({ error: kind, ...details })}`;
+  // The message is one line (names and Basecamp's words in it cannot forge another); lines meant as lines come in `text`.
+  const lines = error instanceof KnownError && error.text ? `\n${keepLines(error.text)}` : '';
+  const text = `${toolName} failed: ${oneLine(message)}${lines}\n\n${jsonLine({ error: kind, ...details })}`;
   return { content: [{ type: 'text', text }], ...(structuredContent ? { structuredContent } : {}), isError: true };
 }

@@ -18,6 +18,7 @@ const PINNED: Record<string, string> = {
   ForbiddenError: 'forbidden',
   NotFoundError: 'not_found',
   AccountInactiveError: 'account_inactive',
+  ApiDisabledError: 'api_disabled',
   ValidationRejectedError: 'validation_rejected',
   PlanLimitError: 'plan_limit',
   SeatLimitError: 'seat_limit',

@@ -113,6 +113,34 @@ export function testHttpClient(url: string, opts: Partial<HttpOptions> = {}): Ba
   });
 }
 
+/**
+ * For a test file against scripted servers: `serve(handler)` starts one, `client(url)` makes a test client;
+ * every server and client of a test is closed after it.
+ */
+export function scriptedHarness() {
+  const servers: Scripted[] = [];
+  const clients: BasecampHttp[] = [];
+  afterEach(async () => {
+    for (const http of clients.splice(0)) {
+      await http.close();
+      await http.budget.stop();
+    }
+    for (const server of servers.splice(0)) await server.close();
+  });
+  return {
+    async serve(handler: Parameters<typeof scriptedServer>[0]): Promise<Scripted> {
+      const server = await scriptedServer(handler);
+      servers.push(server);
+      return server;
+    },
+    client(url: string, opts: Partial<HttpOptions> = {}): BasecampHttp {
+      const http = testHttpClient(url, opts);
+      clients.push(http);
+      return http;
+    },
+  };
+}
+
 export const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 
 /** A free TCP port on 127.0.0.1 (for a server we start ourselves, such as redis-server). */

@@ -21,8 +21,10 @@ describe('Link header parsing (RFC 8288)', () => {
     expect(nextPageUrl('<https://x.example/q>; REL="Next"', 'https://x.example/p').url).toBe('https://x.example/q');
   });
 
-  it('ignores a second rel parameter, as RFC 8288 says', () => {
-    expect(nextPageUrl('<https://x.example/q>; rel="prev"; rel="next"', 'https://x.example/p').url).toBeUndefined();
+  it('ignores a second rel parameter, as RFC 8288 says, but never takes a next named there for "no next page"', () => {
+    const r = nextPageUrl('<https://x.example/q>; rel="prev"; rel="next"', 'https://x.example/p');
+    expect(r.url).toBeUndefined();
+    expect(r.refused).toMatch(/^malformed next link/);
   });
 
   it('treats a missing or empty header, or no next, as the last page', () => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { errorForFailure, type FailedRequest } from '../src/basecamp/errors.js';
-import { decide, type Answer, type Attempt, type Decision } from '../src/basecamp/request-rules.js';
+import { decide, type Answer, type Attempt, type Decision, type Refusal } from '../src/basecamp/request-rules.js';
 
 const base: Attempt = { write: false, attempt: 1, maxAttempts: 3, refreshedAfter401: false, canRefresh: true, maxRetryAfterMs: 60_000, backoffMs: 800 };
 const status = (s: number, retryAfterSeconds?: number, bodyIsJson = true): Answer => ({ type: 'status', status: s, retryAfterSeconds, bodyIsJson });
+/** A 404 with a `Reason` header. */
+const refused = (refusal: Refusal): Answer => ({ type: 'status', status: 404, bodyIsJson: true, refusal });
 const conn = (code: string, timedOut = false): Answer => ({ type: 'connection', code, timedOut });
 const cancelled: Answer = { type: 'cancelled' };
 const read = (a: Partial<Attempt> = {}): Attempt => ({ ...base, ...a });
@@ -69,7 +71,10 @@ const table: [string, Answer, Attempt, Decision][] = [
   ['idempotent write refused on the last attempt, nothing unknown before', conn('ECONNREFUSED'), write({ idempotent: true, ...last }), { do: 'fail', failure: 'not-sent' }],
   ['idempotent write refused on the last attempt after an unknown one', conn('ECONNREFUSED'), write({ idempotent: true, unknownBefore: true, ...last }), { do: 'fail', failure: 'outcome-unknown' }],
   ['goneOn404 write 404 after an unknown outcome: already gone', status(404), write({ idempotent: true, goneOn404: true, unknownBefore: true }), { do: 'already-gone' }],
-  ['goneOn404 write 404 Account Inactive after an unknown outcome: the account, not the person', { type: 'status', status: 404, bodyIsJson: true, accountInactive: true }, write({ idempotent: true, goneOn404: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],
+  // A 404 with any Reason is about the account, not the person: never "already gone" (issue 16 item 5)
+  ['goneOn404 write 404 Account Inactive after an unknown outcome: the account, not the person', refused('account-inactive'), write({ idempotent: true, goneOn404: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],
+  ['goneOn404 write 404 API Disabled after an unknown outcome: nothing was removed', refused('api-disabled'), write({ idempotent: true, goneOn404: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],
+  ['goneOn404 write 404 with an unknown Reason after an unknown outcome', refused('other'), write({ idempotent: true, goneOn404: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],
   ['goneOn404 write 404 on the first attempt: not found', status(404), write({ idempotent: true, goneOn404: true }), { do: 'fail', failure: 'status' }],
   ['idempotent write 404 after an unknown outcome, where 404 is not "gone"', status(404), write({ idempotent: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],
   ['idempotent write 403: a verdict', status(403), write({ idempotent: true, unknownBefore: true }), { do: 'fail', failure: 'status' }],
@@ -95,6 +100,10 @@ describe('how each failure is told', () => {
     ['retries-exhausted write', { failure: 'retries-exhausted', answers: ['503', '503', '503'] }, 'upstream', /re-sent 2 times; it was never applied, so nothing changed/],
     ['rate-limited write', { failure: 'rate-limited', retryAfterSeconds: 61, details: { ...details, status: 429 }, answers: ['429'] }, 'rate_limited', /not applied, so nothing changed\. Try again in 61 s/],
     ['read 404 account inactive', { failure: 'status', write: false, details: { ...details, method: 'GET', status: 404 }, reasonHeader: 'Account Inactive' }, 'account_inactive', /inactive/],
+    ['read 404 API disabled', { failure: 'status', write: false, details: { ...details, method: 'GET', status: 404 }, reasonHeader: 'API Disabled' }, 'api_disabled', /An admin turned off API access for this Basecamp account .*turn API access back on in Basecamp \(Adminland/],
+    ['read 404 api disabled, other spelling', { failure: 'status', write: false, details: { ...details, method: 'GET', status: 404 }, reasonHeader: ' api_disabled ' }, 'api_disabled', /turned off API access/],
+    ['write 404 API disabled after an unknown outcome', { failure: 'status', details: { ...details, method: 'DELETE', path: '/people/5.json', status: 404 }, answers: ['no answer', '404'], reasonHeader: 'API Disabled', unknownBefore: true }, 'api_disabled', /was not carried out\. An earlier attempt of DELETE \/people\/5\.json got no clear answer \(no answer\), so whether it was applied then is unknown/],
+    ['read 404 with another Reason: not not_found', { failure: 'status', write: false, details: { ...details, method: 'GET', status: 404 }, reasonHeader: 'Account Suspended' }, 'upstream', /with Reason: Account Suspended: a refusal about the account/],
     ['read 404', { failure: 'status', write: false, details: { ...details, method: 'GET', status: 404 } }, 'not_found', /Not found \(404\)/],
     ['401 with advice', { failure: 'status', details: { ...details, status: 401 }, unauthorizedAdvice: 'Run login.' }, 'authentication', /rejected the access token \(401\)\. Run login\./],
     ['403', { failure: 'status', details: { ...details, status: 403 } }, 'forbidden', /not allowed/],

@@ -1,6 +1,6 @@
 import type { PeopleApi, Removal } from './api.js';
 import { ForbiddenError, NotSupportedError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
-import { requestIdOf, type BasecampHttp, type Collection, type HttpResponse } from './http.js';
+import { requestIdOf, type BasecampHttp, type Collection } from './http.js';
 import { asPerson, asProject } from './records.js';
 import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
 
@@ -65,7 +65,7 @@ export class Basecamp2Api implements PeopleApi {
 
   /** GET /people.json: every person on the account, in one response (no paging). */
   async listPeople(signal?: AbortSignal): Promise<Collection<Person>> {
-    return { items: await this.people('/people.json', signal), pages: 1 };
+    return this.people('/people.json', signal);
   }
 
   /** GET /projects/:id/accesses.json, 50 a page: page N+1 is asked while page N is full. `is_client` → client. */
@@ -108,7 +108,7 @@ export class Basecamp2Api implements PeopleApi {
       );
     }
     const path = status === 'archived' ? '/projects/archived.json' : '/projects.json';
-    return { items: await this.projects(path, signal), pages: 1 };
+    return this.projects(path, signal);
   }
 
   async getProject(projectId: number, signal?: AbortSignal): Promise<Project> {
@@ -190,7 +190,7 @@ export class Basecamp2Api implements PeopleApi {
   /** GET /people/trashed.json: people deleted from the account (Tombstones). Admins only. */
   async listRemovedPeople(signal?: AbortSignal): Promise<Collection<Person>> {
     try {
-      return { items: await this.people('/people/trashed.json', signal), pages: 1 };
+      return await this.people('/people/trashed.json', signal);
     } catch (error) {
       if (error instanceof ForbiddenError) {
         throw new ForbiddenError(
@@ -205,7 +205,7 @@ export class Basecamp2Api implements PeopleApi {
 
   /** GET /people/:id/projects.json: every project the person can access (archived and deleted ones too), as far as the caller sees. */
   async personProjects(personId: number, signal?: AbortSignal): Promise<Collection<Project>> {
-    return { items: await this.projects(`/people/${personId}/projects.json`, signal), pages: 1 };
+    return this.projects(`/people/${personId}/projects.json`, signal);
   }
 
   /**
@@ -223,12 +223,18 @@ export class Basecamp2Api implements PeopleApi {
     return as((await this.http.request<unknown>('GET', path, { signal })).data, `GET ${path}`);
   }
 
-  private async people(path: string, signal?: AbortSignal): Promise<Person[]> {
-    return listOf(await this.http.request<unknown>('GET', path, { signal }), path).map((p) => bcxPerson(p, `GET ${path}`));
+  /**
+   * A list Basecamp 2 sends in one response. Read as any list (one request when the answer has no `Link`), so a
+   * next page it announces after all is followed, or the list reported truncated, never silently cut.
+   */
+  private async people(path: string, signal?: AbortSignal): Promise<Collection<Person>> {
+    const all = await this.http.getAll<unknown>(path, { signal });
+    return { ...all, items: all.items.map((p) => bcxPerson(p, `GET ${path}`)) };
   }
 
-  private async projects(path: string, signal?: AbortSignal): Promise<Project[]> {
-    return listOf(await this.http.request<unknown>('GET', path, { signal }), path).map((p) => bcxProject(p, `GET ${path}`));
+  private async projects(path: string, signal?: AbortSignal): Promise<Collection<Project>> {
+    const all = await this.http.getAll<unknown>(path, { signal });
+    return { ...all, items: all.items.map((p) => bcxProject(p, `GET ${path}`)) };
   }
 
   /** The project's accesses, read to the end before a revoke (a listing cut short would make `revoked` a guess). */
@@ -239,11 +245,6 @@ export class Basecamp2Api implements PeopleApi {
     }
     return all;
   }
-}
-
-function listOf(res: HttpResponse<unknown>, path: string): unknown[] {
-  if (!Array.isArray(res.data)) throw new UpstreamError(`Expected a list from GET ${path}, got something else.`);
-  return res.data;
 }
 
 /** A Basecamp 2 person as the shared Person: 'User', or 'Tombstone' when deleted; `client` from an access's `is_client`. */

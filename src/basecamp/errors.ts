@@ -6,7 +6,7 @@
  * input, configuration, a guess refused); BasecampError: Basecamp's answer, with its status and request id.
  */
 
-import type { Failure } from './request-rules.js';
+import { refusalOf, type Failure } from './request-rules.js';
 
 export interface UpstreamDetails {
   status?: number;
@@ -22,6 +22,11 @@ export interface FailureOptions {
   cause?: unknown;
   /** What was and was not done (a sweep stopped part-way): the isError result carries it as structuredContent. */
   result?: Record<string, unknown>;
+  /**
+   * Lines shown after the message (a plan, say): the message itself is always shown on one line. Whoever builds
+   * them escapes each field put in a line with `oneLine` (src/one-line.ts).
+   */
+  text?: string;
 }
 
 /** Every failure this server knows how to tell. Anything else that reaches a tool result is a bug (`internal`). */
@@ -30,10 +35,13 @@ export abstract class KnownError extends Error {
   abstract readonly kind: string;
   /** Set at construction, or by withResult where a write stopped part-way. */
   result?: Record<string, unknown>;
+  /** Lines after the one-line message (FailureOptions.text). */
+  readonly text?: string;
   constructor(message: string, options?: FailureOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.result = options?.result;
+    this.text = options?.text;
   }
 }
 
@@ -124,6 +132,11 @@ export class NotFoundError extends BasecampError {
 /** 404 with `Reason: Account Inactive`. */
 export class AccountInactiveError extends BasecampError {
   override readonly kind = 'account_inactive';
+}
+
+/** 404 with `Reason: API Disabled`: an admin turned API access off for the whole account. Nothing there is reachable. */
+export class ApiDisabledError extends BasecampError {
+  override readonly kind = 'api_disabled';
 }
 
 /** 422 / 400 / 415: Basecamp rejected the content of the request. */
@@ -249,6 +262,7 @@ export const ERROR_KINDS = [
   'forbidden',
   'not_found',
   'account_inactive',
+  'api_disabled',
   'validation_rejected',
   'plan_limit',
   'seat_limit',
@@ -283,8 +297,10 @@ export interface FailedRequest {
   /** For a connection failure: what happened ("no answer within 30000 ms", "connection failed (ECONNRESET)"). */
   reason?: string;
   retryAfterSeconds?: number;
-  /** The `Reason` header (404 + `Account Inactive`). */
+  /** The `Reason` header, as sent (what it means: `refusalOf`). */
   reasonHeader?: string;
+  /** A write an earlier attempt of which may have been applied (no answer, or an answer that did not say). */
+  unknownBefore?: boolean;
   /** What to tell the user after a 401 that could not be recovered. */
   unauthorizedAdvice?: string;
   /** The connection error, kept as the error's cause. */
@@ -361,13 +377,7 @@ function errorForStatus(f: FailedRequest, what: string, said: string): BasecampE
         details,
       );
     case 404:
-      if (/account inactive/i.test(f.reasonHeader ?? '')) {
-        return new AccountInactiveError(
-          'This Basecamp account is inactive (expired trial, cancelled or suspended); Basecamp answers 404 for everything in it. Reactivate it in Basecamp, or select another account.',
-          details,
-        );
-      }
-      return new NotFoundError(`Not found (404): ${what}. It does not exist, was deleted, or this token cannot see it.`, details);
+      return errorFor404(f, what);
     case 400:
     case 415:
     case 422:
@@ -377,6 +387,36 @@ function errorForStatus(f: FailedRequest, what: string, said: string): BasecampE
     default:
       if (f.write) return errorForFailure({ ...f, failure: 'outcome-unknown' });
       return new UpstreamError(`Basecamp answered ${details.status} to ${what}${said}${attemptsNote(f.answers)}. Try again later.`, details);
+  }
+}
+
+/**
+ * A 404: about the thing asked for, or (with a `Reason` header) about the whole account. An account-wide
+ * refusal of a write that an earlier attempt may have carried out says so: this answer proves nothing about it.
+ */
+function errorFor404(f: FailedRequest, what: string): BasecampError {
+  const { details } = f;
+  const earlier = f.write && f.unknownBefore ? ` An earlier attempt of ${what} got no clear answer (${f.answers.slice(0, -1).join(', ')}), so whether it was applied then is unknown: check before trying again.` : '';
+  switch (refusalOf(f.reasonHeader)) {
+    case 'account-inactive':
+      return new AccountInactiveError(
+        `This Basecamp account is inactive (expired trial, cancelled or suspended); Basecamp answers 404 for everything in it, so ${what} was not carried out.${earlier} Reactivate it in Basecamp, or select another account.`,
+        details,
+      );
+    case 'api-disabled':
+      return new ApiDisabledError(
+        `An admin turned off API access for this Basecamp account (404, Reason: API Disabled), so no app can read or change anything in it; ${what} was not carried out.${earlier} ` +
+          'Ask an admin or the owner of the account to turn API access back on in Basecamp (Adminland, the account settings), then try again.',
+        details,
+      );
+    case 'other':
+      // Not not_found: a reason is about the account, and callers read not_found as "that thing is not there".
+      return new UpstreamError(
+        `Basecamp answered 404 to ${what} with Reason: ${f.reasonHeader}: a refusal about the account, not proof that what was asked for is missing; it was not carried out.${earlier} Check the account in Basecamp.`,
+        details,
+      );
+    case undefined:
+      return new NotFoundError(`Not found (404): ${what}. It does not exist, was deleted, or this token cannot see it.${earlier}`, details);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
 import { CancelledError, errorForFailure, UpstreamError, type UpstreamDetails } from './errors.js';
-import { decide, NOT_SENT_CODES, WRITE_UNKNOWN_STATUS } from './request-rules.js';
+import { decide, NOT_SENT_CODES, refusalOf, WRITE_UNKNOWN_STATUS } from './request-rules.js';
 import { nextPageUrl, withoutFragment } from './link-header.js';
 import type { RateBudget } from './rate-budget.js';
 import { log } from '../log.js';
@@ -120,6 +120,12 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** Every `Link` header of an answer as one list (RFC 8288: several headers mean the same as one joined by commas). */
+function linkHeader(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const v = headers.link;
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 /** Basecamp's error text from `{"error": "..."}` or `{"errors": {"field": ["msg"]}}`. */
@@ -284,8 +290,11 @@ export class BasecampHttp {
         requestId: header(headers, 'x-request-id'),
         basecampMessage: status >= 400 ? basecampMessageOf(parsed, raw) : undefined,
       });
-      const accountInactive = /inactive/i.test(header(headers, 'reason') ?? '');
-      const decision = decide({ type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined, accountInactive }, rules);
+      const reasonHeader = header(headers, 'reason');
+      const decision = decide(
+        { type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined, refusal: refusalOf(reasonHeader) },
+        rules,
+      );
       if (write && WRITE_UNKNOWN_STATUS.has(status)) unknownBefore = true;
       switch (decision.do) {
         case 'return':
@@ -317,7 +326,8 @@ export class BasecampHttp {
             details,
             answers,
             retryAfterSeconds: decision.retryAfterSeconds,
-            reasonHeader: header(headers, 'reason'),
+            reasonHeader,
+            unknownBefore: rules.unknownBefore,
             unauthorizedAdvice: status === 401 ? credentials.unauthorizedAdvice?.(details.basecampMessage) : undefined,
           });
       }
@@ -405,7 +415,7 @@ export class BasecampHttp {
         log.warn(`Stopped reading ${path}: ${why}`);
         return { items, total, pages, truncated: why };
       }
-      const link = nextPageUrl(header(res.headers, 'link'), res.url, alreadyRead);
+      const link = nextPageUrl(linkHeader(res.headers), res.url, alreadyRead);
       if (link.refused) {
         log.warn(`Not following the next page of ${path}: ${link.refused}`);
         return { items, total, pages, truncated: `the next page link could not be followed: ${link.refused}` };
@@ -437,7 +447,14 @@ export class BasecampHttp {
       const res = await this.request<unknown>('GET', path, { query: { ...opts.query, page }, signal: opts.signal });
       if (!Array.isArray(res.data)) throw new UpstreamError(`Expected a list from GET ${path} (page ${page}), got something else.`);
       const added = addNewEntities(items, res.data as T[], seenIds);
-      if (res.data.length < perPage) return { items, pages: page };
+      if (res.data.length < perPage) {
+        // A short page is the last one, unless the answer itself announces another: then it is not known to be.
+        const next = nextPageUrl(linkHeader(res.headers), res.url);
+        if (next.url === undefined && next.refused === undefined) return { items, pages: page };
+        const why = `page ${page} was not full but announced a next page (${next.url ?? next.refused}), which paging by number does not follow`;
+        log.warn(`Stopped reading ${path}: ${why}`);
+        return { items, pages: page, truncated: why };
+      }
       if (added === 0) {
         const why = `page ${page} held only entries already read, so the pages are going round in a loop`;
         log.warn(`Stopped reading ${path}: ${why}`);

@@ -74,20 +74,36 @@ export function parseLinkHeader(header: string | null | undefined): LinkPart[] {
 /** A next link resolved against the request URL (fragment dropped), or why it cannot be followed. */
 export type NextLink = { url: string } | { refused: string };
 
+/** A part that names `next` as a relation somewhere (`rel=next`, `rel="prev next"`), parsed or not. */
+const NAMES_NEXT = /\brel\s*=\s*(?:"[^"]*\bnext\b|[^;,\s"]*\bnext\b)/i;
+/** What RFC 3986 never allows in a URI reference (after trimming): whitespace, quotes, angle brackets and the like. */
+const NOT_IN_A_URI = /[\s<>"{}|\\^`]/;
+
 /**
  * Every rel="next" link, in order. Relative references resolve against the request URL. An empty link,
  * one that does not parse, one to another origin, or one from https to http is refused (with why), so a
- * hostile or broken header can never send our token elsewhere.
+ * hostile or broken header can never send our token elsewhere. A part that names `next` but cannot be read
+ * as a next link (malformed, or `next` in a second rel that RFC 8288 ignores) is refused too: a next page
+ * that was announced is never taken for the last page.
  */
 function nextPageLinks(header: string | null | undefined, requestUrl: string): NextLink[] {
   const base = new URL(requestUrl);
-  return parseLinkHeader(header)
-    .filter((p) => p.rels.includes('next'))
-    .map((p) => resolveNextLink(p.uri, base));
+  const links: NextLink[] = [];
+  for (const raw of header ? splitParts(header) : []) {
+    const part = parsePart(raw);
+    if (part?.rels.includes('next')) links.push(resolveNextLink(part.uri, base));
+    // Parsed: look at its parameters only (a URI may hold `rel=next` in its query). Not parsed: at all of it.
+    else if (NAMES_NEXT.test(part ? raw.slice(raw.indexOf('>', raw.indexOf('<')) + 1) : raw)) links.push({ refused: `malformed next link ${shown(raw)}` });
+  }
+  return links;
 }
+
+/** A header's text quoted in a reason, at most 200 characters of it. */
+const shown = (text: string) => JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
 
 function resolveNextLink(uri: string, base: URL): NextLink {
   if (uri === '') return { refused: 'the next link is empty' };
+  if (NOT_IN_A_URI.test(uri)) return { refused: `malformed next link ${shown(uri)}` };
   let target: URL;
   try {
     target = new URL(uri, base);

@@ -8,12 +8,19 @@
  * is an unknown outcome, reported as such and never re-sent. The one exception is an idempotent write (a
  * Basecamp 2 DELETE: sending it twice does what sending it once does): after an unknown outcome it is sent
  * again, and where a 404 means "not there" (`goneOn404`), a 404 to that re-send is the first one's success:
- * already gone.
+ * already gone (only a 404 without a `Reason` header: one with a reason is about the account, see `refusalOf`).
  */
 
 /** What one attempt got. */
 export type Answer =
-  | { type: 'status'; status: number; retryAfterSeconds?: number; bodyIsJson: boolean; /** 404 with `Reason: Account Inactive`. */ accountInactive?: boolean }
+  | {
+      type: 'status';
+      status: number;
+      retryAfterSeconds?: number;
+      bodyIsJson: boolean;
+      /** What the answer's `Reason` header says (`refusalOf`); undefined: it has none. */
+      refusal?: Refusal;
+    }
   | { type: 'connection'; code: string; timedOut: boolean }
   /** The caller cancelled (MCP cancellation) while the request was in flight. */
   | { type: 'cancelled' };
@@ -69,6 +76,22 @@ export type Failure =
   /** 429 without Retry-After where that means "no seat left" (a verdict: nothing changed). */
   | 'seat-limit';
 
+/**
+ * What a `Reason` header says, decided here and nowhere else. Basecamp sends it with a 404 that is about the
+ * whole account, not the thing asked for: `Account Inactive` (an expired trial, a cancelled or suspended
+ * account) and `API Disabled` (an admin turned API access off). Any other value is 'other': still a reason,
+ * so still not "this thing is not there".
+ */
+export type Refusal = 'account-inactive' | 'api-disabled' | 'other';
+
+export function refusalOf(reasonHeader: string | undefined): Refusal | undefined {
+  if (reasonHeader === undefined) return undefined;
+  const said = reasonHeader.trim().toLowerCase().replace(/[\s_-]+/g, ' ');
+  if (said === 'account inactive') return 'account-inactive';
+  if (said === 'api disabled') return 'api-disabled';
+  return 'other';
+}
+
 export type Decision =
   | { do: 'return' }
   /** An idempotent DELETE re-sent after an unknown outcome found the thing gone (404): the first one did it. */
@@ -105,7 +128,8 @@ export function decide(answer: Answer, a: Attempt): Decision {
     return { do: 'fail', failure: a.write ? 'outcome-unreadable' : 'not-json' };
   }
   if (status === 429 && retryAfterSeconds === undefined && a.seatLimited) return { do: 'fail', failure: 'seat-limit' };
-  if (status === 404 && !answer.accountInactive && a.write && a.idempotent && a.goneOn404 && a.unknownBefore) return { do: 'already-gone' };
+  // Already gone only when the 404 is about the thing: one with any `Reason` is about the account, and removed nothing.
+  if (status === 404 && answer.refusal === undefined && a.write && a.idempotent && a.goneOn404 && a.unknownBefore) return { do: 'already-gone' };
   if (a.write && a.idempotent && WRITE_UNKNOWN_STATUS.has(status)) {
     return lastAttempt ? { do: 'fail', failure: 'status' } : { do: 'retry', delayMs: a.backoffMs };
   }

@@ -3,6 +3,7 @@ import { hidesEmails, normalEmail, peopleWithEmails, refuseUnknowable, type Read
 import { CancelledError, IncompleteDataError, InvalidInputError, NotFoundError } from '../basecamp/errors.js';
 import type { Collection } from '../basecamp/http.js';
 import type { Person, Project } from '../basecamp/types.js';
+import { oneLine } from '../one-line.js';
 import { defineTool, type ToolContext } from './define.js';
 import { refuseCompanyFilter } from './list-people.js';
 import { company, email, personId, projectId } from './params.js';
@@ -267,10 +268,8 @@ export const accessReport = defineTool({
 
 type ReportProject = z.infer<typeof reportProject>;
 
-/** A name on one line of text (a name with a newline must not start a line of its own). */
-const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-const projectRef = (p: ReportProject) => `${p.id} ${oneLine(p.name)}${p.status && p.status !== 'active' ? ` (${p.status})` : ''}`;
+const projectRef = (p: ReportProject) => `${p.id} ${oneLine(p.name)}${p.status && p.status !== 'active' ? ` (${oneLine(p.status)})` : ''}`;
 
 function summarize(r: {
   args: { person_id?: number; email?: string; project_id?: number; clients_only?: boolean; company?: string };
@@ -311,10 +310,10 @@ function textLines(r: { byPerson: boolean; projectId?: number; projects: ReportP
   const names = new Map(r.projects.map((p) => [p.id, p]));
   if (r.byPerson) {
     for (const p of r.people) {
-      lines.push(`${personLine({ ...p, name: oneLine(p.name) })} is on ${p.projects.length ? p.projects.map((id) => projectRef(names.get(id)!)).join(', ') : 'no project'}`);
+      lines.push(`${personLine(p)} is on ${p.projects.length ? p.projects.map((id) => projectRef(names.get(id)!)).join(', ') : 'no project'}`);
     }
   } else if (r.projectId !== undefined) {
-    lines.push(...r.people.map((p) => personLine({ ...p, name: oneLine(p.name) })));
+    lines.push(...r.people.map((p) => personLine(p)));
   } else {
     const none = r.people.filter((p) => p.projects.length === 0);
     if (none.length) lines.push(`On no project: ${none.map((p) => `${p.id} ${oneLine(p.name)}`).join(', ')}`);

@@ -2,6 +2,7 @@ import { ConfirmationRequiredError, HumanRequiredError, PlanChangedError, withNo
 import type { AuditChange } from '../governance/audit-log.js';
 import { recordDecision, type CallRecord } from '../governance/audited-api.js';
 import { argumentsDigest, type Plan } from '../governance/plan-token.js';
+import { oneLine } from '../one-line.js';
 import type { ToolContext } from './define.js';
 
 /**
@@ -63,9 +64,9 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
     if (!verdict.ok) {
       const token = await fresh(`plan_changed: ${verdict.why}`);
       throw new PlanChangedError(
-        `Nothing was changed: ${verdict.why}. This is the plan as it is now:\n${planText(req.steps)}\n` +
-          `Review it (with the person you act for) and call ${req.plan.tool} again with the same arguments and the new ${tokenLine(token)}.`,
-        { result: req.planned(token) },
+        `Nothing was changed: ${verdict.why}. Below is the plan as it is now: review it (with the person you act for) and call ${req.plan.tool} ` +
+          'again with the same arguments and the new plan_token.',
+        { result: req.planned(token), text: `The plan as it is now:\n${planText(req.steps)}\n${tokenLine(token)}` },
       );
     }
     tokenOk = true;
@@ -73,7 +74,7 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
   }
 
   const shown = planText(req.steps);
-  const answer = await ctx.confirm(`${req.question}\n${shown}`);
+  const answer = await ctx.confirm(`${oneLine(req.question)}\n${shown}`);
   if (answer === 'accept') return { given: true };
   if (answer === 'decline' || answer === 'cancel') {
     await recordDecision(governance.trail, governance.call, 'cancelled', req.changes, `the person asked answered ${answer}`, signal);
@@ -84,17 +85,17 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
     await refuse('human_required: BASECAMP_CONFIRM=human and the client cannot ask a human');
     throw new HumanRequiredError(
       'Nothing was changed: this server is set to always ask a human (BASECAMP_CONFIRM=human) before this change, and this client cannot ask ' +
-        `(it does not support MCP elicitation, or the server runs stateless). The change would be:\n${shown}\nMake it from a client that can ask, or in Basecamp.`,
-      { result: req.planned(undefined) },
+        '(it does not support MCP elicitation, or the server runs stateless). Make the change below from a client that can ask, or in Basecamp.',
+      { result: req.planned(undefined), text: `The change:\n${shown}` },
     );
   }
   if (tokenOk) return { given: true };
   const token = await fresh('confirmation_required: no human could be asked and no plan_token was given');
   throw new ConfirmationRequiredError(
-    `Nothing was changed: this change needs a human's confirmation, and this client cannot ask for one. The plan:\n${shown}\n` +
-      `Show it to the person you act for; if they agree, call ${req.plan.tool} again with the same arguments and ${tokenLine(token)}. ` +
-      'The plan is re-checked then: if anything changed, nothing is done.',
-    { result: req.planned(token) },
+    `Nothing was changed: this change needs a human's confirmation, and this client cannot ask for one. Show the plan below to the person ` +
+      `you act for; if they agree, call ${req.plan.tool} again with the same arguments and the plan_token below. The plan is re-checked then: ` +
+      'if anything changed, nothing is done.',
+    { result: req.planned(token), text: `The plan:\n${shown}\n${tokenLine(token)}` },
   );
 }
 

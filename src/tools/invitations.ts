@@ -1,5 +1,5 @@
 import { normalEmail } from '../basecamp/directory.js';
-import { BasecampError, EmailsHiddenError, InvalidInputError, KnownError, NoHqProjectError, withNote } from '../basecamp/errors.js';
+import { BasecampError, EmailsHiddenError, InvalidInputError, KnownError, NoHqProjectError, OutcomeUnknownError, withNote } from '../basecamp/errors.js';
 import type { Membership, NewPerson, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { withClientStatus } from './client-status.js';
@@ -42,6 +42,8 @@ export interface ProjectOutcome {
   name: string;
   granted: number[];
   not_granted: number[];
+  /** Neither proven granted nor proven not: the project's people could not be read (to the end) after the write. */
+  unconfirmed?: number[];
   warning?: string;
 }
 
@@ -100,14 +102,21 @@ export async function prepareInvite(ctx: ToolServices, req: InviteRequest, signa
 /** Sends a prepared invitation: the writes, then what Basecamp really did, row by row for every input row. */
 export async function sendInvite(ctx: ToolServices, prepared: PreparedInvite, signal: AbortSignal): Promise<InviteOutcome> {
   const { req, unique, projects, existing } = prepared;
-  const outcome = req.asClient ? await inviteClients(ctx, unique, projects, existing, req, signal) : await inviteTeam(ctx, unique, projects, existing, req, signal);
+  const entryOf = new Map(unique.map((p, i) => [normalEmail(p.email_address), i]));
+  // One row per input person, in order (an address given twice shares its entry's outcome).
+  const perInput = (o: InviteOutcome): InviteOutcome => ({ ...o, results: req.people.map((p) => ({ ...o.results[entryOf.get(normalEmail(p.email_address))!]!, email_address: p.email_address })) });
+  const send = req.asClient ? inviteClients(ctx, unique, projects, existing, req, signal) : inviteTeam(ctx, unique, projects, existing, req, signal);
+  const outcome = await send.catch((error: unknown) => {
+    // Done, but not known in full: what was done is told per input person as well.
+    if (error instanceof OutcomeUnknownError && error.result) error.result = perInput(error.result as InviteOutcome);
+    throw error;
+  });
   const caps = await ctx.api.capabilities(signal);
   const detailed = unique.some((p) => (p.name && p.name !== p.email_address) || p.title || p.company_name);
   if (!caps.namesInvitees && detailed && outcome.results.some((r) => r.status === 'created')) {
     outcome.notes.push(`${caps.productName} invites by email address only: the names, titles and companies given were not sent; each new person sets their own when they accept.`);
   }
-  const entryOf = new Map(unique.map((p, i) => [normalEmail(p.email_address), i]));
-  return { ...outcome, results: req.people.map((p) => ({ ...outcome.results[entryOf.get(normalEmail(p.email_address))!]!, email_address: p.email_address })) };
+  return perInput(outcome);
 }
 
 export async function invite(ctx: ToolServices, req: InviteRequest, signal: AbortSignal): Promise<InviteOutcome> {
@@ -193,14 +202,7 @@ async function inviteTeam(
   }
   if (enrolled !== 'unavailable') {
     const results: InviteRow[] = enrolled.enrolled.map(({ person, status }) => ({ email_address: '', status, person }));
-    const ids = results.map((r) => r.person!.id);
-    // A 201 does not prove access: project ids the caller cannot manage are skipped silently. Read them back.
-    const outcomes: ProjectOutcome[] = [];
-    for (const project of projects) {
-      const members = new Set((await ctx.api.listProjectPeople(project.id, signal)).items.map((p) => p.id));
-      outcomes.push(outcomeFor(project, ids.filter((id) => members.has(id)), ids.filter((id) => !members.has(id))));
-    }
-    return { results, projects: outcomes, via: 'enrollment', notes: [] };
+    return { results, projects: await readBackEnrollment(ctx, projects, results, enrolled.requestId, signal), via: 'enrollment', notes: [] };
   }
 
   // No enrollments on this account: through a project's users.json, the HQ when none was named.
@@ -212,6 +214,50 @@ async function inviteTeam(
   }
   const notes = req.notify ? [] : ['notify: false could not be honoured: this account has no account-level invitations, and Basecamp emails everyone a project invitation creates.'];
   return { ...(await throughProjects(ctx, people, projects, existing, 'team', signal)), via: 'project', notes };
+}
+
+/**
+ * Who each project really has after an enrollment: a 201 does not prove access, since project ids the caller
+ * cannot manage are skipped silently. A list read only in part proves who is on the project, not who is not:
+ * the others are `unconfirmed`, never `not_granted`. A read that fails, after the people were enrolled, is
+ * outcome_unknown carrying what was done (who was created, who was already there, which projects are unconfirmed).
+ */
+async function readBackEnrollment(ctx: ToolServices, projects: Project[], results: InviteRow[], requestId: string | undefined, signal: AbortSignal): Promise<ProjectOutcome[]> {
+  const ids = results.filter((r) => r.status !== 'failed').map((r) => r.person!.id);
+  const outcomes: ProjectOutcome[] = [];
+  for (const [n, project] of projects.entries()) {
+    let members;
+    try {
+      members = await ctx.api.listProjectPeople(project.id, signal);
+    } catch (error) {
+      const unread = projects.slice(n).map((p) => ({ ...skipped(p, []), unconfirmed: ids }));
+      throw readBackFailed(error, { results, projects: [...outcomes, ...unread], via: 'enrollment', notes: [] }, project, requestId);
+    }
+    const on = new Set(members.items.map((p) => p.id));
+    const outcome = outcomeFor(project, ids.filter((id) => on.has(id)), members.truncated ? [] : ids.filter((id) => !on.has(id)));
+    const unknown = members.truncated ? ids.filter((id) => !on.has(id)) : [];
+    if (unknown.length) {
+      const why = `Could not read the people of ${project.name} to the end (${members.truncated}), so whether ${unknown.length === 1 ? 'one person' : `${unknown.length} people`} got access there is unknown (unconfirmed: ${unknown.join(', ')}); check with list_people project_id=${project.id}.`;
+      outcomes.push({ ...outcome, unconfirmed: unknown, warning: [outcome.warning, why].filter(Boolean).join(' ') });
+    } else outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
+/** The enrollment went through but a project's people could not be read back: what was done, and what is not known. */
+function readBackFailed(error: unknown, outcome: InviteOutcome, project: Project, requestId: string | undefined): OutcomeUnknownError {
+  const who = (status: InviteStatus) => outcome.results.filter((r) => r.status === status).map((r) => `${r.person!.name} <${r.person!.email_address ?? r.email_address}> (${r.person!.id})`);
+  const created = who('created');
+  const existing = who('existing');
+  const done = [created.length && `created ${created.join(', ')}`, existing.length && `already on the account ${existing.join(', ')}`].filter(Boolean).join('; ');
+  const unconfirmed = outcome.projects.filter((p) => p.unconfirmed).map((p) => `${p.name} (${p.id})`);
+  return new OutcomeUnknownError(
+    `Basecamp took the invitation (POST /account/enrollments/people.json): ${done}. But the people of ${project.name} could not be read back ` +
+      `(${messageOf(error)}), so whether they got access to ${unconfirmed.join(', ')} is unknown. They are on the account: do not invite them again; ` +
+      `check with list_people project_id=${project.id}.`,
+    { method: 'POST', path: '/account/enrollments/people.json', requestId },
+    { cause: error, result: outcome },
+  );
 }
 
 async function inviteClients(

@@ -5,7 +5,8 @@ import { defineTool } from './define.js';
 import { prepareInvite, sendInvite, type InviteOutcome } from './invitations.js';
 import { email, planToken, projectId } from './params.js';
 import { obtainConsent } from './consent.js';
-import { compactPerson, oneLine, projectLabel, toCompactPerson } from './shapes.js';
+import { oneLine } from '../one-line.js';
+import { compactPerson, projectLabel, toCompactPerson } from './shapes.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -55,7 +56,16 @@ export const invitePeople = defineTool({
       )
       .describe('One per input person, in order.'),
     projects: z
-      .array(z.object({ id: z.number(), name: z.string(), granted: z.array(z.number()), not_granted: z.array(z.number()), warning: z.string().optional() }))
+      .array(
+        z.object({
+          id: z.number(),
+          name: z.string(),
+          granted: z.array(z.number()),
+          not_granted: z.array(z.number()),
+          unconfirmed: z.array(z.number()).optional().describe('Person ids whose access is unknown: the project\'s people could not be read back (to the end).'),
+          warning: z.string().optional(),
+        }),
+      )
       .describe('Per project: the person ids Basecamp shows on it now, and those it did not grant.'),
     via: z.enum(['enrollment', 'project', 'none']).describe('enrollment: one account-level invitation; project: through a project\'s people; none: nothing sent.'),
     cancelled: z.boolean().optional().describe('true: the person asked said no; nobody was invited.'),
@@ -162,7 +172,9 @@ function summarize(outcome: InviteOutcome): string {
   const partly = outcome.projects.filter((p) => p.not_granted.length);
   return [
     `${count('created')} invited, ${count('existing')} already on the account${failed ? `, ${failed} FAILED (see each error)` : ''}.`,
-    ...outcome.projects.map((p) => `${p.name}: ${p.granted.length} with access${p.not_granted.length ? `, ${p.not_granted.length} NOT granted` : ''}.`),
+    ...outcome.projects.map(
+      (p) => `${p.name}: ${p.granted.length} with access${p.not_granted.length ? `, ${p.not_granted.length} NOT granted` : ''}${p.unconfirmed?.length ? `, ${p.unconfirmed.length} UNCONFIRMED (${p.warning})` : ''}.`,
+    ),
     ...(partly.length ? ['Not granted means Basecamp skipped them there (the signed-in person may not manage that project).'] : []),
     ...outcome.notes,
   ].join(' ');

@@ -83,7 +83,8 @@ export const invitePerson = defineTool({
           `(${row.error ?? 'no reason given'}). Check with get_person (email) before trying again.`,
       );
     }
-    const notGranted = project && project.granted.length === 0 ? `Basecamp did not give them access to ${project.name}; check the project's people in Basecamp.` : undefined;
+    // Unconfirmed (the project's people could not be read to the end) is not "not granted": its warning says so.
+    const notGranted = project && project.granted.length === 0 && !project.unconfirmed?.length ? `Basecamp did not give them access to ${project.name}; check the project's people in Basecamp.` : undefined;
     const warning = [project?.warning, notGranted, ...outcome.notes].filter(Boolean).join(' ') || undefined;
     const created = row.status === 'created';
     const where = project ? project.name : 'the account';

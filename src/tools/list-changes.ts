@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
 import { CancelledError, KnownError, NotConfiguredError } from '../basecamp/errors.js';
 import type { AuditChange, AuditLine } from '../governance/audit-log.js';
+import { oneLine } from '../one-line.js';
 import { defineTool, type ToolContext } from './define.js';
 import { email, personId, projectId } from './params.js';
 
@@ -80,7 +81,7 @@ export const listChanges = defineTool({
     return {
       structured: { entries, total: matching.length, audit_log: trail.path, ...(who?.id !== undefined ? { person_id: who.id } : {}), ...(note ? { note } : {}) },
       summary: `${matching.length} change(s) match${who?.id !== undefined ? ` (${args.person as string} is person ${who.id}; entries recorded by either are listed)` : ''}; showing the newest ${entries.length}.${note ? ` ${note}` : ''}`,
-      text: entries.map(line).join('\n'),
+      text: entries.map((e) => oneLine(line(e))).join('\n'),
     };
   },
 });

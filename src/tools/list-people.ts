@@ -103,7 +103,10 @@ export const listPeople = defineTool({
         ? await ctx.directory.projectPeople(args.project_id, { signal })
         : await ctx.directory.people({ signal });
     const removed = args.include_removed ? await ctx.directory.removedPeople({ signal }) : undefined;
-    const all = removed ? { ...listed, items: [...listed.items, ...removed.items.filter((r) => !listed.items.some((p) => p.id === r.id))] } : listed;
+    const cut = [listed.truncated, removed?.truncated && `the removed people: ${removed.truncated}`].filter(Boolean).join('; ');
+    const all = removed
+      ? { ...listed, items: [...listed.items, ...removed.items.filter((r) => !listed.items.some((p) => p.id === r.id))], truncated: cut || undefined }
+      : listed;
 
     const wanted = ids ? new Set(ids) : undefined;
     const filtered = all.items.filter(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Person, Project } from '../basecamp/types.js';
+import { oneLine } from '../one-line.js';
 
 /** The shapes tools answer with: compact records for lists and results, the full record for get_person. */
 export const compactPerson = z.object({
@@ -71,25 +72,26 @@ export function toCompactProject(p: Project): CompactProject {
 
 /**
  * One person as a line of text: the id first (what every other tool takes), then what tells people apart.
- * Defaults are left out (a User who is neither owner, admin nor client says nothing about roles).
+ * Defaults are left out (a User who is neither owner, admin nor client says nothing about roles). Every field
+ * Basecamp sent is escaped (oneLine): a name cannot start a line of its own.
  */
 export function personLine(p: CompactPerson): string {
   const roles = [p.owner && 'owner', p.admin && 'admin', p.client && 'client'].filter(Boolean);
   // A clientside contact (personable_type Client) is said once, as client.
-  const type = p.personable_type !== 'User' && !(p.personable_type === 'Client' && p.client) && p.personable_type;
+  const type = p.personable_type !== 'User' && !(p.personable_type === 'Client' && p.client) && oneLine(p.personable_type);
   const tags = [...roles, type].filter(Boolean).join(',');
   return [
-    `${p.id} ${p.name}`,
+    `${p.id} ${oneLine(p.name)}`,
     emailText(p),
     tags ? ` [${tags}]` : '',
-    p.title ? ` · ${p.title}` : '',
-    p.company ? ` · ${p.company.name}` : '',
+    p.title ? ` · ${oneLine(p.title)}` : '',
+    p.company ? ` · ${oneLine(p.company.name)}` : '',
   ].join('');
 }
 
 /** A person's address as text: ` <address>`, ` <email hidden>` where Basecamp masked it, or nothing. */
 export function emailText(p: { email_address?: string | null; email_hidden?: boolean }): string {
-  if (p.email_address) return ` <${p.email_address}>`;
+  if (p.email_address) return ` <${oneLine(p.email_address)}>`;
   return p.email_hidden ? ' <email hidden>' : '';
 }
 
@@ -97,16 +99,9 @@ export function emailText(p: { email_address?: string | null; email_hidden?: boo
 export function projectLine(p: CompactProject): string {
   const tags = [p.purpose && p.purpose !== 'topic' && p.purpose, p.status && p.status !== 'active' && p.status, p.clients_enabled && 'clients']
     .filter(Boolean)
+    .map((tag) => oneLine(String(tag)))
     .join(',');
-  return `${p.id} ${p.name}${tags ? ` [${tags}]` : ''}`;
-}
-
-/**
- * A value from Basecamp made safe for one line of text: line breaks and other control characters become visible
- * escapes, so a name like "Eve\nrevoked: everyone" cannot pose as a line of its own.
- */
-export function oneLine(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `${p.id} ${oneLine(p.name)}${tags ? ` [${tags}]` : ''}`;
 }
 
 /** A person in a plan line: name, address when known (and not the name itself), id. */

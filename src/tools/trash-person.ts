@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BasecampError, CancelledError, ForbiddenError, IncompleteDataError, InvalidInputError, KnownError, NotFoundError, OutcomeUnknownError, RateLimitedError, ToolError, withResult } from '../basecamp/errors.js';
 import type { Capabilities, Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
+import { oneLine } from '../one-line.js';
 import { obtainConsent, planOnly, planText } from './consent.js';
 import { defineTool, type ToolContext } from './define.js';
 import { email, personId, planToken } from './params.js';
@@ -114,7 +115,7 @@ export const trashPerson = defineTool({
           ...token,
         },
         summary: `Dry run for ${personLabel(person)}: nothing was changed. It would:`,
-        text: `${planText(steps)}\nplan_token: ${token.plan_token} (valid until ${token.expires_at}) runs exactly this plan. ${finishNote}`,
+        text: `${planText(steps)}\nplan_token: ${token.plan_token} (valid until ${token.expires_at}) runs exactly this plan. ${oneLine(finishNote)}`,
       };
     }
 

@@ -130,6 +130,17 @@ describe('Basecamp 2: reading people and projects', () => {
     expect(text(refused)).toMatch(/Only admins of this Basecamp 2 account can see the people removed/);
   });
 
+  it('list_people include_removed: a removed-people list Basecamp 2 announces a next page of, which cannot be followed, makes the answer truncated (issue 16 item 11)', async () => {
+    const { sb, client } = await bcx();
+    sb.intercept((req) =>
+      req.path.endsWith('/people/trashed.json') ? { status: 200, headers: { Link: '<https://elsewhere.example/people/trashed.json?page=2>; rel="next"' }, body: [] } : undefined,
+    );
+    const r = await call(client, 'list_people', { include_removed: true, limit: 500 });
+    expect(r.isError, text(r)).toBeFalsy();
+    expect(structured(r)).toMatchObject({ truncated: true });
+    expect(text(r).split('\n')[0]).toMatch(/WARNING: incomplete, the removed people: the next page link could not be followed: next link points to another origin \(https:\/\/elsewhere\.example\)/);
+  });
+
   it('list_people project_id: the accesses past 50 are read (page=2), with who is a client there', async () => {
     const { sb, client } = await bcx();
     const s = structured<{ people: { id: number }[]; total: number }>(await call(client, 'list_people', { project_id: ALL_HANDS, limit: 500 }));
