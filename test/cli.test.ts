@@ -1,17 +1,22 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import { tools as registry } from '../src/tools/index.js';
 import { run as runInProcess } from '../src/commands/index.js';
+import { parseSettings } from '../src/settings.js';
+import { programCommand } from '../src/cli-command.js';
 import type { ToolResult } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const hasScript = spawnSync('script', ['--version']).status === 0;
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
 /** Runs the CLI with these variables and no others; a generous timeout so a hang fails instead of waiting forever. */
 const runWith = (env: Record<string, string>, ...args: string[]) =>
@@ -90,6 +95,139 @@ describe('command line', () => {
     expect(names).toEqual(registry.filter((t) => t.annotations.readOnlyHint).map((t) => t.name).sort());
     expect(names).not.toContain('trash_person');
     await client.close();
+  });
+});
+
+describe('command line: the rough edges a first hour meets', () => {
+  it('--help lists every variable the settings read', () => {
+    const read = new Set<string>();
+    const env = new Proxy<Record<string, string | undefined>>({}, {
+      get: (_t, key) => (typeof key === 'string' && read.add(key), undefined),
+    });
+    parseSettings([], env);
+    expect(read.size).toBeGreaterThan(20);
+    const help = run('--help').stdout;
+    expect([...read].filter((name) => !new RegExp(`^  ${name} `, 'm').test(help))).toEqual([]);
+  });
+
+  it('a mistyped flag: one line naming it and the nearest flag, exit 2, no help dump', () => {
+    const r = run('serve', '--http', '--prot', '8787');
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('basecamp-people-mcp: unknown flag --prot; did you mean --port?');
+    expect(r.stderr).not.toMatch(/Usage:/);
+  });
+
+  it('serve --http on a port in use says to pass --port, and exits 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = runWith({}, 'serve', '--http', '--sandbox', '--port', String(port));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`Port ${port} on 127.0.0.1 is in use (another server is listening there): pass --port with a free port, or --port 0 to pick one`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('login on a callback port in use says to pass --port (or, with a redirect URI, to change its port)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const env = { BASECAMP_CLIENT_ID: 'c', BASECAMP_CLIENT_SECRET: 's', BASECAMP_TOKEN_FILE: '/nonexistent-dir/token.json', CI: 'true' };
+    try {
+      const byPort = runWith(env, 'login', '--no-browser', '--port', String(port));
+      expect(byPort.status).toBe(1);
+      expect(byPort.stderr).toContain(`Port ${port} on 127.0.0.1 is in use: pass --port with a free port`);
+      const byUri = runWith(env, 'login', '--no-browser', '--redirect-uri', `http://127.0.0.1:${port}/callback`);
+      expect(byUri.status).toBe(1);
+      expect(byUri.stderr).toContain(`is in use: give --redirect-uri (or BASECAMP_REDIRECT_URI) with a free port`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it.skipIf(!hasScript)('serve in a terminal says once, on stderr, that it speaks MCP on stdin/stdout and how to try it', async () => {
+    // `script` gives the server a terminal for stdin; stdout goes to /dev/null, so what shows came through stderr.
+    const child = spawn('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} serve --sandbox 1>/dev/null`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    let out = '';
+    let ended = false;
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // Once it serves, end its input (Ctrl-D at the terminal): it stops, and everything it said has arrived.
+      if (!ended && out.includes('over stdio')) {
+        ended = true;
+        child.stdin.write('\x04');
+      }
+    });
+    await exited;
+    expect(out.match(/it speaks JSON-RPC on stdin\/stdout/g)).toHaveLength(1);
+    expect(out).toContain(`npx -y @modelcontextprotocol/inspector@2.12.0 node ${cli} serve --sandbox`);
+  });
+
+  it('serve under a client (stdin not a terminal) does not say it', async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cli, '--sandbox'], stderr: 'pipe', env: { PATH: process.env.PATH ?? '' } });
+    let stderr = '';
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(transport);
+    await client.listTools();
+    await client.close();
+    expect(stderr).toMatch(/serving \d+ tools over stdio/);
+    expect(stderr).not.toMatch(/speaks JSON-RPC/);
+  });
+});
+
+describe('messages name a command that works where this copy runs', () => {
+  const signInText = async (path: string) => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli],
+      stderr: 'ignore',
+      env: { PATH: path, HOME: '/nonexistent-home', BASECAMP_TOKEN_FILE: '/nonexistent/token.json' },
+    });
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(transport);
+    const r = (await client.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+    await client.close();
+    return r.content[0]!.text;
+  };
+
+  it('from a clone: `node /absolute/dist/cli.js login`, and that command runs', async () => {
+    const text = await signInText(process.env.PATH ?? '');
+    expect(text).toContain(`Run \`node ${cli} login\``);
+    expect(text).toContain(`\`node ${cli} serve --sandbox\``);
+    const named = /Run `([^`]+) login`/.exec(text)![1]!;
+    expect(spawnSync('sh', ['-c', `${named} --version`], { encoding: 'utf8' }).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('the bin name once `npm link` (or a global install) put it on the PATH; never for npm\'s own node_modules/.bin', async () => {
+    const linked = mkdtempSync(join(tmpdir(), 'bpm-bin-'));
+    symlinkSync(cli, join(linked, 'basecamp-people-mcp'));
+    expect(await signInText(`${linked}:${process.env.PATH ?? ''}`)).toContain('Run `basecamp-people-mcp login`');
+    const npxBin = join(linked, 'node_modules', '.bin');
+    mkdirSync(npxBin, { recursive: true });
+    symlinkSync(cli, join(npxBin, 'basecamp-people-mcp'));
+    expect(await signInText(`${npxBin}:${process.env.PATH ?? ''}`)).toContain(`Run \`node ${cli} login\``);
+    rmSync(linked, { recursive: true, force: true });
+  });
+
+  it('the running script is named by its real path, quoted for the shell when it has spaces; anything but cli.js is named by the bin name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpm with space-'));
+    const link = join(dir, 'cli.js');
+    symlinkSync(cli, link);
+    expect(programCommand(link, '')).toBe(`node ${cli}`);
+    writeFileSync(join(dir, 'x.js'), '');
+    const spaced = join(dir, 'dist', 'cli.js');
+    mkdirSync(dirname(spaced));
+    writeFileSync(spaced, '');
+    expect(programCommand(spaced, '')).toBe(`node '${spaced}'`);
+    expect(programCommand(join(dir, 'x.js'), '')).toBe('basecamp-people-mcp');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
