@@ -42,5 +42,5 @@ function variables(): string {
 /** Where the bin name is not on the PATH, the command that runs this copy. */
 function runAs(): string {
   const here = shellCommand('');
-  return here === BIN_NAME ? '' : `\nThis copy runs as: ${here} (\`npm link\` in the clone puts ${BIN_NAME} on your PATH).\n`;
+  return here === BIN_NAME ? '' : `\nThis copy runs as: ${here} (in a clone, \`npm link\` puts ${BIN_NAME} on your PATH).\n`;
 }
