@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     await basecamp2Tour(step);
     await client.close();
     out();
-    out('Done. Connect your own MCP client with: npx @modelcontextprotocol/inspector node dist/cli.js serve --sandbox --product bcx');
+    out('Done. Connect your own MCP client with: npx -y @modelcontextprotocol/inspector@2.12.0 node dist/cli.js serve --sandbox --product bcx (the Inspector needs Node 22.19 or later)');
     return;
   }
   await step('Which account is this?', 'get_account');
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   await step('Bad input is refused before anything is sent', 'get_person', { email: 'not-an-email' });
   await client.close();
   out();
-  out('Done. Connect your own MCP client with: npx @modelcontextprotocol/inspector node dist/cli.js serve --sandbox');
+  out('Done. Connect your own MCP client with: npx -y @modelcontextprotocol/inspector@2.12.0 node dist/cli.js serve --sandbox (the Inspector needs Node 22.19 or later)');
 }
 
 type Step = (what: string, name: string, args?: Record<string, unknown>) => Promise<Result>;
