@@ -219,7 +219,7 @@ export const VARIABLE_HELP: { [K in keyof EnvironmentSettings]-?: string } = {
   BASECAMP_API_URL: 'Basecamp 4 API base, without the account id (default https://3.basecampapi.com)',
   BASECAMP_LAUNCHPAD_URL: 'OAuth and account discovery (default https://launchpad.37signals.com)',
   BASECAMP_USER_AGENT: 'User-Agent naming your app and a contact',
-  BASECAMP_RATE_LIMIT: 'requests per window, e.g. 50/10s (default 50/10s on Basecamp 4, 500/10s on Basecamp 2)',
+  BASECAMP_RATE_LIMIT: 'requests per window, e.g. 50/10s (default 50/10s on Basecamp 4, 500/10s on Basecamp 2; with --sandbox also its limit)',
   BASECAMP_CACHE_TTL: 'seconds the people/projects directory is cached (default 60)',
   BASECAMP_LOG_LEVEL: 'debug, info (default), warn, error or silent (stderr)',
   BASECAMP_SANDBOX: 'true: same as --sandbox',

@@ -391,6 +391,50 @@ describe('settings are validated before anything starts', () => {
     expect(r.stdout).toMatch(/^Done\./m);
   });
 
+  /** The demo's output, one block per step (`> what` to the next). */
+  const demoSteps = (out: string) => new Map(out.split('\n> ').slice(1).map((block) => [block.split('\n')[0]!, block] as const));
+
+  it('the demo reads like a demo: says why it does not wait, counts what a listing leaves out, short plan tokens, the plan a refusal refers to', () => {
+    const r = spawnSync(process.execPath, [join(dirname(cli), 'demo.js')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = r.stdout;
+    // No silent pauses: the tour's budget is said, and no 429 pause happened (it would be printed).
+    expect(out).toContain('The sandbox allows 1000 requests per 10 s here so that no step waits; a real Basecamp 4 allows 50 per 10 s');
+    expect(out).not.toMatch(/pausing/);
+    const steps = demoSteps(out);
+    // Listings cut short say how many more: 8 admins, 5 shown.
+    expect(steps.get('Who are our admins?')).toMatch(/showing 8 from #1\.\n(    \d+ .*\n){5}    …3 more\n/);
+    for (const [what, block] of steps) {
+      const summary = /showing (\d+)/.exec(block);
+      const lines = block.split('\n').filter((l) => /^    \d{7} /.test(l));
+      if (summary && Number(summary[1]) > lines.length) expect(block, what).toMatch(/    …\d+ more/);
+    }
+    // Plan tokens: the first 12 characters and an ellipsis, wherever a person reads them.
+    expect(out).not.toMatch(/eyJ[\w-]{13,}/);
+    expect(steps.get('Offboard jan@acme.example with that exact plan')).toContain('"plan_token":"eyJ0b29sIjoi…"');
+    // Inviting again says she already had access.
+    expect(steps.get('Invite Dana again: she already has access (no duplicate is made)')).toContain(
+      'Dana Doe was already on the account and already had access to Launch: nothing changed.',
+    );
+    // The refused step shows the plan it refers to.
+    const refused = steps.get('Offboard jan@acme.example without a plan: refused, nothing changed')!;
+    expect(refused).toMatch(/\n  REFUSED: trash_person failed: Nothing was changed/);
+    expect(refused).toContain(
+      '    the plan: revoke Jan Jensen from 7 project(s): Acme Co HQ, Design Team, Launch, Q3 Planning, Offsite 2025, Old Website (archived), Q1 Planning (archived)\n',
+    );
+    expect(refused).toMatch(/    plan_token: eyJ0b29sIjoi… \(valid until \S+\)/);
+  });
+
+  it('the Basecamp 2 demo: a name that is the email is printed once; the refused revoke shows its plan', () => {
+    const r = spawnSync(process.execPath, [join(dirname(cli), 'demo.js'), '--product', 'bcx'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/(\S+@\S+) <\1>/);
+    const steps = demoSteps(r.stdout);
+    expect(steps.get('Invite Dana to Launch by email')).toContain('  Invited dana@acme.example to Launch;');
+    expect(steps.get('Take Dana off Launch: the plan first (no human to ask here)')).toContain('    the plan: revoke dana@acme.example on Launch\n');
+    expect(r.stdout).not.toMatch(/eyJ[\w-]{13,}/);
+  });
+
   it('`sandbox --product bcx` serves the Basecamp 2 account and prints its API base', async () => {
     const child = spawn(process.execPath, [cli, 'sandbox', '--product', 'bcx', '--people', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -44,7 +44,8 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     const { startSandbox } = await import('../sandbox/server.js');
     const product = flags.product ?? 'bc3';
     // Both products are listed by the sandbox's Launchpad, so either account can be chosen by BASECAMP_ACCOUNT_ID.
-    const sandbox = await startSandbox({ people: flags.people ?? 120, product, alsoList: true });
+    // BASECAMP_RATE_LIMIT, when set, is also the simulated Basecamp's limit (the demo runs a fast tour this way).
+    const sandbox = await startSandbox({ people: flags.people ?? 120, product, alsoList: true, ...(config.rateLimitSet ? { rateLimit: config.rateLimit } : {}) });
     started.add(() => sandbox.close());
     // The sandbox's account, unless BASECAMP_ACCOUNT_ID names the other one it lists; a Basecamp 2 one is found through its Launchpad.
     const accountId = vars.BASECAMP_ACCOUNT_ID ?? sandbox.accountId;

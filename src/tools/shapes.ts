@@ -72,12 +72,16 @@ export function personLine(p: CompactPerson): string {
   const roles = [p.owner && 'owner', p.admin && 'admin', p.client && 'client'].filter(Boolean);
   const tags = [...roles, p.personable_type !== 'User' && p.personable_type].filter(Boolean).join(',');
   return [
-    `${p.id} ${p.name}`,
-    p.email_address ? ` <${p.email_address}>` : '',
+    `${p.id} ${nameWithEmail(p.name, p.email_address)}`,
     tags ? ` [${tags}]` : '',
     p.title ? ` · ${p.title}` : '',
     p.company ? ` · ${p.company.name}` : '',
   ].join('');
+}
+
+/** `Name <email>`, or the name alone when there is no email or the name is the email (Basecamp 2 names new people so). */
+export function nameWithEmail(name: string, email: string | null | undefined): string {
+  return email && email.trim().toLowerCase() !== name.trim().toLowerCase() ? `${name} <${email}>` : name;
 }
 
 /** One project as a line of text: id, name, and purpose/status when not an ordinary active project, `clients` when clients are on. */
