@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ConfigurationError } from './basecamp/errors.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
 import { parseEnvironment, type Env, type EnvironmentSettings } from './settings.js';
+import { shellCommand } from './cli-command.js';
 
 export const PROJECT_URL = 'https://github.com/basecamp-people-mcp/basecamp-people-mcp';
 export const VERSION = '0.1.0';
@@ -64,7 +65,7 @@ export function defaultTokenFile(env: Env = process.env): string {
 
 /** Problems with the token file are the operator's to fix, not bugs: say what is wrong, where, and what to do. */
 function tokenFileProblem(path: string, what: string): ConfigurationError {
-  return new ConfigurationError(`The token file ${path} ${what}. Run \`basecamp-people-mcp login\` to sign in again (it replaces the file), or fix or delete the file.`);
+  return new ConfigurationError(`The token file ${path} ${what}. Run \`${shellCommand('login')}\` to sign in again (it replaces the file), or fix or delete the file.`);
 }
 
 export function readTokenFile(path: string): TokenFile | undefined {

@@ -6,10 +6,20 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 type Result = { content: { type: string; text: string }[]; isError?: boolean; structuredContent?: Record<string, unknown> };
 
-const out = (line = '') => process.stdout.write(`${line}\n`);
+/** Requests per 10 s the sandbox allows on this tour (a real Basecamp 4 allows 50): enough that no step waits. */
+const TOUR_REQUESTS_PER_10S = 1000;
+/** Lines of a listing shown; the rest are counted. */
+const SHOWN_LINES = 5;
+/** Lines of a plan shown (its steps and its plan_token line). */
+const PLAN_LINES = 12;
+
+/** Plan tokens are long and opaque: a person reads their first characters (the demo itself passes them whole). */
+const shortTokens = (text: string) => text.replace(/\b(eyJ[\w-]{9})[\w-]*\.[\w-]+/g, '$1…');
+const out = (line = '') => process.stdout.write(`${shortTokens(line)}\n`);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -18,13 +28,29 @@ async function main(): Promise<void> {
   if (product !== 'bc3' && product !== 'bcx') throw new Error(`--product must be bc3 (Basecamp 4) or bcx (Basecamp 2), got ${JSON.stringify(product)}`);
   const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
   const client = new Client({ name: 'basecamp-people-mcp-demo', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--sandbox', '--product', product], stderr: 'ignore' }));
+  // Should the server still have to wait for Basecamp (a 429), it says so in a log message: shown, never a silent pause.
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    if (/pausing|rate/i.test(String(n.params.data))) out(`    (server: ${String(n.params.data)})`);
+  });
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [cli, 'serve', '--sandbox', '--product', product],
+      env: { ...(process.env as Record<string, string>), BASECAMP_RATE_LIMIT: `${TOUR_REQUESTS_PER_10S}/10s`, BASECAMP_LOG_LEVEL: 'info' },
+      stderr: 'ignore',
+    }),
+  );
   const { tools } = await client.listTools();
   out(`Connected over stdio to basecamp-people-mcp on the SANDBOX ${product === 'bcx' ? 'Basecamp 2' : 'Basecamp 4'} account. ${tools.length} tools:`);
   for (const t of tools) {
     const a = t.annotations ?? {};
     out(`  - ${t.name}: ${t.title}${a.readOnlyHint ? ' [read-only]' : a.destructiveHint ? ' [destructive]' : ''}`);
   }
+  out();
+  out(
+    `The sandbox allows ${TOUR_REQUESTS_PER_10S} requests per 10 s here so that no step waits; a real ` +
+      `${product === 'bcx' ? 'Basecamp 2 allows 500' : 'Basecamp 4 allows 50'} per 10 s, and the server queues requests to stay under it.`,
+  );
   const step = async (what: string, name: string, args: Record<string, unknown> = {}) => {
     out();
     out(`> ${what}`);
@@ -32,9 +58,18 @@ async function main(): Promise<void> {
     const r = (await client.callTool({ name, arguments: args })) as Result;
     const text = r.content[0]?.text ?? '';
     const [summary, ...rest] = text.split('\n');
-    out(`  ${r.isError ? 'ERROR: ' : ''}${summary}`);
-    // Listings: the first few lines a model reads (one per person or project).
-    if (!r.isError && ['list_people', 'list_projects', 'list_changes', 'access_report'].includes(name)) for (const line of rest.slice(0, 4)) out(`    ${line}`);
+    const kind = r.isError ? /"error":"(\w+)"/.exec(text)?.[1] : undefined;
+    out(`  ${kind === 'confirmation_required' ? 'REFUSED: ' : r.isError ? 'ERROR: ' : ''}${summary}`);
+    // What follows the first line: a listing's lines, or a plan's steps and its plan_token (a refusal carries them
+    // in its text, as a dry run does), never the JSON a model reads. The first lines, and how many more there are.
+    const lines = rest.filter((line) => line.trim() && !line.startsWith('{') && !line.startsWith('next_cursor:'));
+    const planned = kind === 'confirmation_required' || kind === 'plan_changed' || args.dry_run === true;
+    const listing = !r.isError && ['list_people', 'list_projects', 'list_changes', 'access_report'].includes(name);
+    if (planned || listing) {
+      const shown = planned ? PLAN_LINES : SHOWN_LINES;
+      for (const line of lines.slice(0, shown)) out(`    ${line.trim()}`);
+      if (lines.length > shown) out(`    …${lines.length - shown} more`);
+    }
     return r;
   };
 
@@ -42,7 +77,7 @@ async function main(): Promise<void> {
     await basecamp2Tour(step);
     await client.close();
     out();
-    out('Done. Connect your own MCP client with: npx @modelcontextprotocol/inspector node dist/cli.js serve --sandbox --product bcx');
+    out('Done. Connect your own MCP client with: npx -y @modelcontextprotocol/inspector@2.12.0 node dist/cli.js serve --sandbox --product bcx (the Inspector needs Node 22.19 or later)');
     return;
   }
   await step('Which account is this?', 'get_account');
@@ -52,7 +87,7 @@ async function main(): Promise<void> {
   const launch = await step('Find the Launch project', 'list_projects', { query: 'Launch' });
   const launchId = (launch.structuredContent?.projects as { id: number }[])[0]!.id;
   await step('Invite Dana to the Launch project', 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: launchId });
-  await step('Invite Dana again (no duplicate is made)', 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: launchId });
+  await step('Invite Dana again: she already has access (no duplicate is made)', 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: launchId });
   const q3 = await step('Find Q3 Planning', 'list_projects', { query: 'Q3' });
   const q3Id = (q3.structuredContent?.projects as { id: number }[])[0]!.id;
   await step('Give Dana and Adam access to Q3 Planning', 'update_project_access', { project_id: q3Id, grant: ['dana@acme.example', 'adam@acme.example'] });
@@ -74,7 +109,7 @@ async function main(): Promise<void> {
   await step('Bad input is refused before anything is sent', 'get_person', { email: 'not-an-email' });
   await client.close();
   out();
-  out('Done. Connect your own MCP client with: npx @modelcontextprotocol/inspector node dist/cli.js serve --sandbox');
+  out('Done. Connect your own MCP client with: npx -y @modelcontextprotocol/inspector@2.12.0 node dist/cli.js serve --sandbox (the Inspector needs Node 22.19 or later)');
 }
 
 type Step = (what: string, name: string, args?: Record<string, unknown>) => Promise<Result>;

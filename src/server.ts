@@ -1,6 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ElicitResultSchema, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitResultSchema, ListToolsRequestSchema, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ConfirmationFailedError } from './basecamp/errors.js';
 import { VERSION } from './config.js';
@@ -12,6 +12,7 @@ import { afterPlanToken } from './tools/consent.js';
 import { selectTools } from './tools/index.js';
 import { refuseMaskedAddresses } from './tools/params.js';
 import { errorResult, successResult } from './results.js';
+import { portableSchema } from './portable-schema.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -47,7 +48,32 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
       (args: Record<string, unknown>, extra: Extra) => runTool(server, service, tool, args, extra, options),
     );
   }
+  listPortableSchemas(server);
   return server;
+}
+
+type RequestHandler = (request: unknown, extra: unknown) => Promise<unknown>;
+
+/**
+ * tools/list answers the SDK's listing with every input and output schema made portable (see
+ * portable-schema.ts): one place for every tool, whatever zod writes. The SDK keeps its handlers in a private
+ * map; if that ever changes, starting fails here (and the schema test) rather than serving unportable schemas.
+ */
+function listPortableSchemas(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, RequestHandler> })._requestHandlers;
+  const sdkList = handlers?.get('tools/list');
+  if (!sdkList) throw new Error('The MCP SDK no longer exposes its tools/list handler: update listPortableSchemas (src/server.ts).');
+  server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+    const listed = (await sdkList(request, extra)) as ListToolsResult;
+    return {
+      ...listed,
+      tools: listed.tools.map((t) => ({
+        ...t,
+        inputSchema: portableSchema(t.inputSchema),
+        ...(t.outputSchema ? { outputSchema: portableSchema(t.outputSchema) } : {}),
+      })),
+    };
+  });
 }
 
 async function runTool(

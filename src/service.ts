@@ -4,7 +4,8 @@ import { BasecampApi, type PeopleApi } from './basecamp/api.js';
 import { Basecamp2Api } from './basecamp/bcx-api.js';
 import { Directory } from './basecamp/directory.js';
 import { FileCredentials } from './auth/credentials.js';
-import { SIGN_IN_HELP } from './auth/sign-in-help.js';
+import { signInHelp } from './auth/sign-in-help.js';
+import { shellCommand } from './cli-command.js';
 import { TokenStore } from './auth/token-store.js';
 import { BasecampHttp, type Credentials, type HttpOptions } from './basecamp/http.js';
 import { RateBudget } from './basecamp/rate-budget.js';
@@ -50,8 +51,8 @@ export class StaticCredentials implements Credentials {
   unauthorizedAdvice(message?: string): string {
     const expired = /expired/i.test(message ?? '');
     return expired
-      ? `The ${this.source} has expired and cannot be refreshed (it has no refresh token). Run \`basecamp-people-mcp login\` to sign in with automatic refresh, or set a new token.`
-      : `Check the ${this.source}, or run \`basecamp-people-mcp login\`.`;
+      ? `The ${this.source} has expired and cannot be refreshed (it has no refresh token). Run \`${shellCommand('login')}\` to sign in with automatic refresh, or set a new token.`
+      : `Check the ${this.source}, or run \`${shellCommand('login')}\`.`;
   }
 }
 
@@ -160,7 +161,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     directory,
     accountId: async (signal) => (await resolveAccount(signal)).id,
     account: resolveAccount,
-    notConfigured: options.credentials || config.accessToken ? undefined : SIGN_IN_HELP,
+    notConfigured: options.credentials || config.accessToken ? undefined : signInHelp(),
     async close() {
       await budget.stop();
       await http.close();

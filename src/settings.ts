@@ -2,10 +2,13 @@
  * Every command-line flag and environment variable, parsed and validated in one place before anything
  * starts (no sandbox, no Redis, no listener): a bad value is reported with the flag or variable that holds
  * it and what is allowed, all problems at once. An empty variable counts as unset (an MCPB bundle passes
- * empty strings for options the user left blank).
+ * empty strings for options the user left blank), and so does an unfilled placeholder such as
+ * `${user_config.account_id}` (what a bundle passes for an optional field with no value), with a warning.
+ * MCP_HTTP_TOKEN is the exception: set but empty, it is refused (an unreadable token file must not open the door).
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { shellCommand } from './cli-command.js';
 import { isLoopbackHost } from './security.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
 import { parseAuthority } from './transports/http-guards.js';
@@ -109,6 +112,45 @@ const isOrigin = (v: string) => {
   }
 };
 
+/** The account id in a Basecamp address (https://3.basecamp.com/1234567/projects, https://basecamp.com/1234567/…): its first path segment. */
+function accountIdInAddress(value: string): number | undefined {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return undefined;
+  }
+  const host = url.hostname.toLowerCase();
+  const basecamp = host === 'basecamp.com' || host.endsWith('.basecamp.com') || host.endsWith('.basecampapi.com');
+  const id = /^\/(\d+)(?:\/|$)/.exec(url.pathname)?.[1];
+  return basecamp && id && Number(id) > 0 && Number.isSafeInteger(Number(id)) ? Number(id) : undefined;
+}
+
+/** An account id; a pasted Basecamp address is accepted for the id in it (a warning says so, see settingsWarnings). */
+const accountId = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (/^\d+$/.test(v) && Number(v) >= 1 && Number.isSafeInteger(Number(v))) return Number(v);
+    const fromAddress = accountIdInAddress(v);
+    if (fromAddress !== undefined) return fromAddress;
+    ctx.addIssue({ code: 'custom', message: 'must be a whole number, at least 1 (the number after the host in https://3.basecamp.com/1234567)' });
+    return z.NEVER;
+  });
+
+/** The API base: not Basecamp's web address, and without the account id (that is BASECAMP_ACCOUNT_ID's). */
+const apiBase = baseUrl.superRefine((v, ctx) => {
+  const url = new URL(v);
+  const host = url.hostname.toLowerCase();
+  const id = /\/(\d+)$/.exec(url.pathname)?.[1];
+  const account = id ? ` and set BASECAMP_ACCOUNT_ID=${id}` : '';
+  if (host === 'basecamp.com' || host.endsWith('.basecamp.com')) {
+    ctx.addIssue({ code: 'custom', message: `is Basecamp's web address, not its API: unset it (the default https://3.basecampapi.com is Basecamp 4's API; a Basecamp 2 account's API base comes from Launchpad)${account}` });
+  } else if (id) {
+    ctx.addIssue({ code: 'custom', message: `ends in an account id: set BASECAMP_API_URL=${url.origin}${url.pathname.slice(0, -id.length - 1)}${account} (the account's base is built from both)` });
+  }
+});
+
 const rateLimit = z.string().transform((v, ctx): RateLimit => {
   try {
     return parseRateLimit(v);
@@ -120,12 +162,12 @@ const rateLimit = z.string().transform((v, ctx): RateLimit => {
 
 const environmentSchema = z.object({
   BASECAMP_ACCESS_TOKEN: unsetIfEmpty(headerSecret),
-  BASECAMP_ACCOUNT_ID: unsetIfEmpty(wholeNumber(1)),
+  BASECAMP_ACCOUNT_ID: unsetIfEmpty(accountId),
   BASECAMP_TOKEN_FILE: unsetIfEmpty(text),
   BASECAMP_CLIENT_ID: unsetIfEmpty(text),
   BASECAMP_CLIENT_SECRET: unsetIfEmpty(headerSecret),
   BASECAMP_REDIRECT_URI: unsetIfEmpty(absoluteUrl(['http:'], 'http://127.0.0.1:8976/callback')),
-  BASECAMP_API_URL: unsetIfEmpty(baseUrl),
+  BASECAMP_API_URL: unsetIfEmpty(apiBase),
   BASECAMP_LAUNCHPAD_URL: unsetIfEmpty(baseUrl),
   BASECAMP_USER_AGENT: unsetIfEmpty(text),
   BASECAMP_RATE_LIMIT: unsetIfEmpty(rateLimit),
@@ -145,7 +187,12 @@ const environmentSchema = z.object({
   ),
   BASECAMP_SANDBOX: unsetIfEmpty(bool),
   BASECAMP_READ_ONLY: unsetIfEmpty(bool),
-  MCP_HTTP_TOKEN: unsetIfEmpty(headerSecret),
+  // Set but empty is refused, unlike other variables: `MCP_HTTP_TOKEN=$(cat missing-file)` must not serve unauthenticated.
+  MCP_HTTP_TOKEN: z
+    .string()
+    .refine((v) => v !== '', 'is set but empty (was the file it is read from missing?): set a token, or unset the variable')
+    .pipe(headerSecret)
+    .optional(),
   MCP_ALLOWED_ORIGINS: unsetIfEmpty(commaList(isOrigin, 'origins such as https://app.example.com (no path)')),
   // The front door's own parser: a value it could not read would be skipped there, silently refusing that host.
   MCP_ALLOWED_HOSTS: unsetIfEmpty(commaList((h) => parseAuthority(h) !== undefined, 'host or host:port values such as mcp.example.com:443')),
@@ -160,6 +207,56 @@ const environmentSchema = z.object({
   BASECAMP_AUDIT_LOG: unsetIfEmpty(text),
 });
 export type EnvironmentSettings = z.infer<typeof environmentSchema>;
+
+/** One line per variable for --help: every variable the schema reads must have one (the type says so). */
+export const VARIABLE_HELP: { [K in keyof EnvironmentSettings]-?: string } = {
+  BASECAMP_ACCESS_TOKEN: 'OAuth access token (static: never refreshed); default: the token file',
+  BASECAMP_ACCOUNT_ID: 'Basecamp 4 or Basecamp 2 account id (a pasted https://3.basecamp.com/ID/… address works too)',
+  BASECAMP_TOKEN_FILE: 'token file written by login (default ~/.config/basecamp-people-mcp/token.json)',
+  BASECAMP_CLIENT_ID: 'your OAuth app, for login and refresh',
+  BASECAMP_CLIENT_SECRET: 'your OAuth app\'s secret (never taken from the command line)',
+  BASECAMP_REDIRECT_URI: 'OAuth redirect URI on loopback (default http://127.0.0.1:8976/callback)',
+  BASECAMP_API_URL: 'Basecamp 4 API base, without the account id (default https://3.basecampapi.com)',
+  BASECAMP_LAUNCHPAD_URL: 'OAuth and account discovery (default https://launchpad.37signals.com)',
+  BASECAMP_USER_AGENT: 'User-Agent naming your app and a contact',
+  BASECAMP_RATE_LIMIT: 'requests per window, e.g. 50/10s (default 50/10s on Basecamp 4, 500/10s on Basecamp 2; with --sandbox also its limit)',
+  BASECAMP_CACHE_TTL: 'seconds the people/projects directory is cached (default 60)',
+  BASECAMP_LOG_LEVEL: 'debug, info (default), warn, error or silent (stderr)',
+  BASECAMP_SANDBOX: 'true: same as --sandbox',
+  BASECAMP_READ_ONLY: 'true: same as --read-only',
+  MCP_HTTP_TOKEN: 'HTTP: the bearer token clients must send (required off loopback, 32+ characters there; empty is refused)',
+  MCP_ALLOWED_ORIGINS: 'HTTP: comma-separated browser origins allowed besides the server\'s own',
+  MCP_ALLOWED_HOSTS: 'HTTP: comma-separated host[:port] values accepted in Host (e.g. your proxy\'s name)',
+  MCP_MAX_SESSIONS: 'HTTP: live sessions (default 100)',
+  MCP_SESSION_IDLE_SECONDS: 'HTTP: idle sessions are closed after this (default 1800)',
+  MCP_SESSION_EVICT_GRACE_SECONDS: 'HTTP: idle time before a full server may close a session for a newcomer (default 60)',
+  REDIS_URL: 'one rate budget for every instance sharing this Redis',
+  BASECAMP_RATE_BUDGET_ID: 'name of the shared budget (default: derived from the API URL and credentials)',
+  BASECAMP_CONFIRM: 'auto (default: ask a human when the client can, else require a plan token) or human',
+  BASECAMP_PLAN_SECRET: 'seals plan tokens (32+ characters; the same on every instance of a fleet)',
+  BASECAMP_AUDIT_LOG: 'audit trail, JSON lines (default ~/.config/basecamp-people-mcp/audit.jsonl), or off',
+};
+
+/** An unfilled placeholder, such as `${user_config.account_id}` from a bundle's optional field left blank. */
+const PLACEHOLDER = /\$\{[^}]*\}/;
+
+/** The variables this program reads whose values are unfilled placeholders: treated as unset. */
+function unfilledPlaceholders(env: Env): string[] {
+  return Object.keys(environmentSchema.shape).filter((k) => typeof env[k] === 'string' && PLACEHOLDER.test(env[k]));
+}
+
+/** What is accepted but said once on stderr: unfilled placeholders, and an account id given as a Basecamp address. */
+export function settingsWarnings(env: Env): string[] {
+  const warnings = unfilledPlaceholders(env).map(
+    (k) => `${k} is ${JSON.stringify(env[k])}, a placeholder nobody filled in (a bundle's optional field left blank?): treated as unset.`,
+  );
+  const account = env.BASECAMP_ACCOUNT_ID?.trim();
+  if (account && !PLACEHOLDER.test(account) && !/^\d+$/.test(account)) {
+    const id = accountIdInAddress(account);
+    if (id !== undefined) warnings.push(`BASECAMP_ACCOUNT_ID is a Basecamp address; using the account id in it, ${id} (set BASECAMP_ACCOUNT_ID=${id} to say so directly).`);
+  }
+  return warnings;
+}
 
 /** Variables whose values never appear in a message (a REDIS_URL may hold a password). */
 const SECRET_VARIABLES = new Set(['BASECAMP_ACCESS_TOKEN', 'BASECAMP_CLIENT_SECRET', 'MCP_HTTP_TOKEN', 'REDIS_URL', 'BASECAMP_PLAN_SECRET']);
@@ -202,6 +299,8 @@ export interface Settings {
   /** Flags and variables that mean the same thing, resolved. */
   readOnly: boolean;
   sandbox: boolean;
+  /** Accepted, but to be said once on stderr (see settingsWarnings). */
+  warnings: string[];
 }
 
 function describeIssues(issues: z.core.$ZodIssue[], label: (key: string) => string, raw: (key: string) => unknown, secret: (key: string) => boolean): string[] {
@@ -215,7 +314,8 @@ function describeIssues(issues: z.core.$ZodIssue[], label: (key: string) => stri
 
 /** The environment variables alone (also used by tests and by `loadConfig`). Throws SettingsError. */
 export function parseEnvironment(env: Env): EnvironmentSettings {
-  const known = Object.fromEntries(Object.keys(environmentSchema.shape).map((k) => [k, env[k]]));
+  const unfilled = new Set(unfilledPlaceholders(env));
+  const known = Object.fromEntries(Object.keys(environmentSchema.shape).map((k) => [k, unfilled.has(k) ? undefined : env[k]]));
   const parsed = environmentSchema.safeParse(known);
   if (parsed.success) return parsed.data;
   throw new SettingsError(
@@ -241,15 +341,46 @@ const parseArgsOptions = {
   'redirect-uri': { type: 'string' },
 } as const;
 
-/** Flags that only mean something over HTTP, and the rule that off loopback every client must authenticate. */
+/** Off loopback, a bearer token short enough to guess is no lock. */
+const MIN_REMOTE_TOKEN = 32;
+
+/** Flags that only mean something over HTTP, and the rule that off loopback every client must authenticate with a strong token. */
 function httpProblems(flags: Flags, environment: EnvironmentSettings): string[] {
   if (!flags.http) {
     const httpOnly = (['host', 'port', 'stateless'] as const).filter((k) => flags[k] !== undefined);
     return httpOnly.map((k) => `Flag --${k} applies only to \`serve --http\` (over stdio there is no listener).`);
   }
   const host = flags.host ?? '127.0.0.1';
-  if (isLoopbackHost(host) || environment.MCP_HTTP_TOKEN) return [];
-  return [`Refusing to serve on ${host} without MCP_HTTP_TOKEN: anyone who can reach it could administer your Basecamp people. Set MCP_HTTP_TOKEN, or bind --host 127.0.0.1.`];
+  const token = environment.MCP_HTTP_TOKEN;
+  if (isLoopbackHost(host)) return [];
+  if (!token) return [`Refusing to serve on ${host} without MCP_HTTP_TOKEN: anyone who can reach it could administer your Basecamp people. Set MCP_HTTP_TOKEN, or bind --host 127.0.0.1.`];
+  if (token.length < MIN_REMOTE_TOKEN) {
+    return [`Refusing to serve on ${host} with a ${token.length}-character MCP_HTTP_TOKEN: off loopback it must be at least ${MIN_REMOTE_TOKEN} characters (openssl rand -hex 32 makes 64).`];
+  }
+  return [];
+}
+
+/** `unknown flag --prot; did you mean --port?`: the nearest flag by edit distance, when one is near enough to be meant. */
+function unknownFlag(given: string): string {
+  const name = given.replace(/^-+/, '');
+  const flags = Object.keys(parseArgsOptions);
+  const nearest = flags
+    .map((f) => ({ f, d: editDistance(name.toLowerCase(), f) }))
+    .sort((a, b) => a.d - b.d)[0];
+  const near = nearest && nearest.d <= Math.max(1, Math.floor(nearest.f.length / 3)) ? `; did you mean --${nearest.f}?` : '';
+  return `unknown flag ${given}${near}`;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), with a swap of two neighbours counting as one. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /**
@@ -264,8 +395,12 @@ export function parseSettings(argv: string[], env: Env): Settings {
   } catch (error) {
     // `--MCP_MAX_SESSIONS 3` and the like: a variable given as a flag.
     const variable = argv.find((a) => /^--[A-Z][A-Z0-9_]+(=|$)/.test(a))?.slice(2).split('=')[0];
-    const hint = variable && variable in environmentSchema.shape ? `\n${variable} is an environment variable, not a flag: run \`${variable}=VALUE basecamp-people-mcp …\`.` : '';
-    throw new UsageError(`${(error as Error).message}${hint}`);
+    if (variable && variable in environmentSchema.shape) {
+      throw new UsageError(`${variable} is an environment variable, not a flag: run \`${variable}=VALUE ${shellCommand('…')}\`.`);
+    }
+    const unknown = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec((error as Error).message)?.[1] : undefined;
+    if (unknown) throw new UsageError(unknownFlag(unknown));
+    throw new UsageError((error as Error).message);
   }
   if (positionals.length > 1) throw new UsageError(`Unexpected argument: ${positionals[1]}`);
   const command = positionals[0] ?? 'serve';
@@ -297,5 +432,6 @@ export function parseSettings(argv: string[], env: Env): Settings {
     env: environment,
     readOnly: flags.data['read-only'] === true || environment.BASECAMP_READ_ONLY === true,
     sandbox: flags.data.sandbox === true || environment.BASECAMP_SANDBOX === true,
+    warnings: settingsWarnings(env),
   };
 }

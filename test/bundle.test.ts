@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -55,5 +55,55 @@ describe('the .mcpb bundle (npm run pack)', () => {
     }
     // The size budget itself is a benchmark target (npm run bench); here only a sanity bound.
     expect(statSync(bundle).size).toBeLessThan(5 * 1024 * 1024);
+
+    // As Claude Desktop starts it: the manifest's mcp_config, with Sandbox on and every other field left blank. A field
+    // with no value can reach the server as the literal `${user_config.KEY}`: each is treated as unset, said once.
+    const manifest = JSON.parse(readFileSync(join(unpacked, 'manifest.json'), 'utf8')) as Manifest;
+    const { command, args, env } = manifest.server.mcp_config;
+    const filled = (v: string) => v.replaceAll('${__dirname}', unpacked).replace('${user_config.sandbox}', 'true');
+    const launched = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, filled(v)]));
+    const unfilled = Object.keys(launched).filter((k) => launched[k]!.includes('${user_config.'));
+    expect(unfilled.length).toBeGreaterThanOrEqual(4);
+    const desktop = new StdioClientTransport({
+      command: command === 'node' ? process.execPath : command,
+      args: args.map(filled),
+      cwd: scratch,
+      stderr: 'pipe',
+      env: { PATH: process.env.PATH ?? '', HOME: scratch, ...launched },
+    });
+    let stderr = '';
+    desktop.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const viaDesktop = new Client({ name: 'bundle-test-desktop', version: '1.0.0' });
+    await viaDesktop.connect(desktop);
+    try {
+      expect((await viaDesktop.listTools()).tools.map((t) => t.name)).toEqual(registry.map((t) => t.name));
+      const account = (await viaDesktop.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+      expect(account.isError).toBeFalsy();
+      expect(account.content[0]!.text).toMatch(/sandbox/);
+    } finally {
+      await viaDesktop.close();
+    }
+    for (const name of unfilled) expect(stderr.split(`${name} is "\${user_config.`).length - 1, name).toBe(1);
+  });
+});
+
+interface Manifest {
+  server: { mcp_config: { command: string; args: string[]; env: Record<string, string> } };
+  user_config: Record<string, { type: string; required?: boolean; default?: unknown; sensitive?: boolean }>;
+}
+
+describe('manifest.json user_config', () => {
+  const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as Manifest;
+
+  it('every optional field has a default, and every field the env names exists', () => {
+    for (const [key, field] of Object.entries(manifest.user_config)) if (!field.required) expect(field, key).toHaveProperty('default');
+    const named = Object.values(manifest.server.mcp_config.env).flatMap((v) => [...v.matchAll(/\$\{user_config\.(\w+)\}/g)].map((m) => m[1]!));
+    expect(named.filter((k) => !(k in manifest.user_config))).toEqual([]);
+  });
+
+  it('offers the OAuth app for sign-in: client_id and a sensitive client_secret, passed as BASECAMP_CLIENT_ID/SECRET', () => {
+    expect(manifest.server.mcp_config.env).toMatchObject({ BASECAMP_CLIENT_ID: '${user_config.client_id}', BASECAMP_CLIENT_SECRET: '${user_config.client_secret}' });
+    expect(manifest.user_config.client_secret).toMatchObject({ type: 'string', sensitive: true });
+    expect(manifest.user_config.access_token).toMatchObject({ sensitive: true });
   });
 });

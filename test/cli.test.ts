@@ -1,17 +1,22 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import { tools as registry } from '../src/tools/index.js';
 import { run as runInProcess } from '../src/commands/index.js';
+import { parseSettings } from '../src/settings.js';
+import { programCommand } from '../src/cli-command.js';
 import type { ToolResult } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const hasScript = spawnSync('script', ['--version']).status === 0;
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
 /** Runs the CLI with these variables and no others; a generous timeout so a hang fails instead of waiting forever. */
 const runWith = (env: Record<string, string>, ...args: string[]) =>
@@ -90,6 +95,139 @@ describe('command line', () => {
     expect(names).toEqual(registry.filter((t) => t.annotations.readOnlyHint).map((t) => t.name).sort());
     expect(names).not.toContain('trash_person');
     await client.close();
+  });
+});
+
+describe('command line: the rough edges a first hour meets', () => {
+  it('--help lists every variable the settings read', () => {
+    const read = new Set<string>();
+    const env = new Proxy<Record<string, string | undefined>>({}, {
+      get: (_t, key) => (typeof key === 'string' && read.add(key), undefined),
+    });
+    parseSettings([], env);
+    expect(read.size).toBeGreaterThan(20);
+    const help = run('--help').stdout;
+    expect([...read].filter((name) => !new RegExp(`^  ${name} `, 'm').test(help))).toEqual([]);
+  });
+
+  it('a mistyped flag: one line naming it and the nearest flag, exit 2, no help dump', () => {
+    const r = run('serve', '--http', '--prot', '8787');
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('basecamp-people-mcp: unknown flag --prot; did you mean --port?');
+    expect(r.stderr).not.toMatch(/Usage:/);
+  });
+
+  it('serve --http on a port in use says to pass --port, and exits 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = runWith({}, 'serve', '--http', '--sandbox', '--port', String(port));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`Port ${port} on 127.0.0.1 is in use (another server is listening there): pass --port with a free port, or --port 0 to pick one`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('login on a callback port in use says to pass --port (or, with a redirect URI, to change its port)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const env = { BASECAMP_CLIENT_ID: 'c', BASECAMP_CLIENT_SECRET: 's', BASECAMP_TOKEN_FILE: '/nonexistent-dir/token.json', CI: 'true' };
+    try {
+      const byPort = runWith(env, 'login', '--no-browser', '--port', String(port));
+      expect(byPort.status).toBe(1);
+      expect(byPort.stderr).toContain(`Port ${port} on 127.0.0.1 is in use: pass --port with a free port`);
+      const byUri = runWith(env, 'login', '--no-browser', '--redirect-uri', `http://127.0.0.1:${port}/callback`);
+      expect(byUri.status).toBe(1);
+      expect(byUri.stderr).toContain(`is in use: give --redirect-uri (or BASECAMP_REDIRECT_URI) with a free port`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it.skipIf(!hasScript)('serve in a terminal says once, on stderr, that it speaks MCP on stdin/stdout and how to try it', async () => {
+    // `script` gives the server a terminal for stdin; stdout goes to /dev/null, so what shows came through stderr.
+    const child = spawn('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} serve --sandbox 1>/dev/null`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    let out = '';
+    let ended = false;
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // Once it serves, end its input (Ctrl-D at the terminal): it stops, and everything it said has arrived.
+      if (!ended && out.includes('over stdio')) {
+        ended = true;
+        child.stdin.write('\x04');
+      }
+    });
+    await exited;
+    expect(out.match(/it speaks JSON-RPC on stdin\/stdout/g)).toHaveLength(1);
+    expect(out).toContain(`npx -y @modelcontextprotocol/inspector@2.12.0 node ${cli} serve --sandbox`);
+  });
+
+  it('serve under a client (stdin not a terminal) does not say it', async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cli, '--sandbox'], stderr: 'pipe', env: { PATH: process.env.PATH ?? '' } });
+    let stderr = '';
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(transport);
+    await client.listTools();
+    await client.close();
+    expect(stderr).toMatch(/serving \d+ tools over stdio/);
+    expect(stderr).not.toMatch(/speaks JSON-RPC/);
+  });
+});
+
+describe('messages name a command that works where this copy runs', () => {
+  const signInText = async (path: string) => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli],
+      stderr: 'ignore',
+      env: { PATH: path, HOME: '/nonexistent-home', BASECAMP_TOKEN_FILE: '/nonexistent/token.json' },
+    });
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(transport);
+    const r = (await client.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+    await client.close();
+    return r.content[0]!.text;
+  };
+
+  it('from a clone: `node /absolute/dist/cli.js login`, and that command runs', async () => {
+    const text = await signInText(process.env.PATH ?? '');
+    expect(text).toContain(`Run \`node ${cli} login\``);
+    expect(text).toContain(`\`node ${cli} serve --sandbox\``);
+    const named = /Run `([^`]+) login`/.exec(text)![1]!;
+    expect(spawnSync('sh', ['-c', `${named} --version`], { encoding: 'utf8' }).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('the bin name once `npm link` (or a global install) put it on the PATH; never for npm\'s own node_modules/.bin', async () => {
+    const linked = mkdtempSync(join(tmpdir(), 'bpm-bin-'));
+    symlinkSync(cli, join(linked, 'basecamp-people-mcp'));
+    expect(await signInText(`${linked}:${process.env.PATH ?? ''}`)).toContain('Run `basecamp-people-mcp login`');
+    const npxBin = join(linked, 'node_modules', '.bin');
+    mkdirSync(npxBin, { recursive: true });
+    symlinkSync(cli, join(npxBin, 'basecamp-people-mcp'));
+    expect(await signInText(`${npxBin}:${process.env.PATH ?? ''}`)).toContain(`Run \`node ${cli} login\``);
+    rmSync(linked, { recursive: true, force: true });
+  });
+
+  it('the running script is named by its real path, quoted for the shell when it has spaces; anything but cli.js is named by the bin name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpm with space-'));
+    const link = join(dir, 'cli.js');
+    symlinkSync(cli, link);
+    expect(programCommand(link, '')).toBe(`node ${cli}`);
+    writeFileSync(join(dir, 'x.js'), '');
+    const spaced = join(dir, 'dist', 'cli.js');
+    mkdirSync(dirname(spaced));
+    writeFileSync(spaced, '');
+    expect(programCommand(spaced, '')).toBe(`node '${spaced}'`);
+    expect(programCommand(join(dir, 'x.js'), '')).toBe('basecamp-people-mcp');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
@@ -251,6 +389,53 @@ describe('settings are validated before anything starts', () => {
     expect(r.stdout).toMatch(connected);
     expect(r.stdout).toMatch(offboarded);
     expect(r.stdout).toMatch(/^Done\./m);
+  });
+
+  /** The demo's output, one block per step (`> what` to the next). */
+  const demoSteps = (out: string) => new Map(out.split('\n> ').slice(1).map((block) => [block.split('\n')[0]!, block] as const));
+
+  it('the demo reads like a demo: says why it does not wait, counts what a listing leaves out, short plan tokens, the plan a refusal refers to', () => {
+    const r = spawnSync(process.execPath, [join(dirname(cli), 'demo.js')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = r.stdout;
+    // No silent pauses: the tour's budget is said, and no 429 pause happened (it would be printed).
+    expect(out).toContain('The sandbox allows 1000 requests per 10 s here so that no step waits; a real Basecamp 4 allows 50 per 10 s');
+    expect(out).not.toMatch(/pausing/);
+    const steps = demoSteps(out);
+    // Listings cut short say how many more: of N admins, 5 shown and N - 5 more.
+    const admins = /showing (\d+) from #1\.\n(?:    \d+ .*\n){5}    …(\d+) more\n/.exec(steps.get('Who are our admins?')!);
+    expect(admins).not.toBeNull();
+    expect(Number(admins![1]) - 5).toBe(Number(admins![2]));
+    for (const [what, block] of steps) {
+      const summary = /showing (\d+)/.exec(block);
+      const lines = block.split('\n').filter((l) => /^    \d{7} /.test(l));
+      if (summary && Number(summary[1]) > lines.length) expect(block, what).toMatch(/    …\d+ more/);
+    }
+    // Plan tokens: the first 12 characters and an ellipsis, wherever a person reads them.
+    expect(out).not.toMatch(/eyJ[\w-]{13,}/);
+    expect(steps.get('Offboard jan@acme.example with that exact plan')).toContain('"plan_token":"eyJ0b29sIjoi…"');
+    // Inviting again says she already had access.
+    expect(steps.get('Invite Dana again: she already has access (no duplicate is made)')).toContain(
+      'Dana Doe was already on the account and already had access to Launch: nothing changed.',
+    );
+    // The refused step shows the plan it refers to.
+    const refused = steps.get('Offboard jan@acme.example without a plan: refused, nothing changed')!;
+    expect(refused).toMatch(/\n  REFUSED: trash_person failed: Nothing was changed/);
+    expect(refused).toContain('    The plan:\n    - revoke Jan Jensen <jan@acme.example> (id 1000003) from Acme Co HQ (project 2000001)\n');
+    expect(refused).toContain('    - revoke Jan Jensen <jan@acme.example> (id 1000003) from Q1 Planning (archived) (project 2000012)\n');
+    // And a dry run shows its steps.
+    expect(steps.get('Offboard jan@acme.example: the plan first')).toContain('    - revoke Jan Jensen <jan@acme.example> (id 1000003) from Launch (project 2000004)\n');
+    expect(refused).toMatch(/    plan_token: eyJ0b29sIjoi… \(valid until \S+\)/);
+  });
+
+  it('the Basecamp 2 demo: a name that is the email is printed once; the refused revoke shows its plan', () => {
+    const r = spawnSync(process.execPath, [join(dirname(cli), 'demo.js'), '--product', 'bcx'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/(\S+@\S+) <\1>/);
+    const steps = demoSteps(r.stdout);
+    expect(steps.get('Invite Dana to Launch by email')).toContain('  Invited dana@acme.example to Launch;');
+    expect(steps.get('Take Dana off Launch: the plan first (no human to ask here)')).toMatch(/\n    - revoke dana@acme\.example \(id \d+\) from Launch \(project \d+\)\n/);
+    expect(r.stdout).not.toMatch(/eyJ[\w-]{13,}/);
   });
 
   it('`sandbox --product bcx` serves the Basecamp 2 account and prints its API base', async () => {

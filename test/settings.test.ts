@@ -61,9 +61,10 @@ describe('environment variables', () => {
     it.each(good)('accepts %j', (value, parsed) => {
       expect((parseEnvironment({ [name]: value }) as Record<string, unknown>)[name]).toEqual(parsed);
     });
-    it('unset or empty means unset', () => {
+    it('unset, empty (except MCP_HTTP_TOKEN) or an unfilled placeholder means unset', () => {
       expect((parseEnvironment({}) as Record<string, unknown>)[name]).toBeUndefined();
-      expect((parseEnvironment({ [name]: '' }) as Record<string, unknown>)[name]).toBeUndefined();
+      if (name !== 'MCP_HTTP_TOKEN') expect((parseEnvironment({ [name]: '' }) as Record<string, unknown>)[name]).toBeUndefined();
+      expect((parseEnvironment({ [name]: '${user_config.x}' }) as Record<string, unknown>)[name]).toBeUndefined();
     });
     it.each(bad)('refuses %j, naming the variable as a variable', (value) => {
       const [problem, ...rest] = problems(() => parseEnvironment({ [name]: value }));
@@ -77,6 +78,52 @@ describe('environment variables', () => {
   it('reports every bad variable at once', () => {
     const env: Env = { MCP_MAX_SESSIONS: 'abc', BASECAMP_READ_ONLY: 'maybe', BASECAMP_API_URL: 'https://x.example/?q' };
     expect(problems(() => parseEnvironment(env)).map((p) => p.split(' ')[2])).toEqual(['BASECAMP_API_URL', 'BASECAMP_READ_ONLY', 'MCP_MAX_SESSIONS']);
+  });
+
+  it('MCP_HTTP_TOKEN set but empty is refused (an empty $(cat file) must not serve unauthenticated)', () => {
+    expect(problems(() => parseEnvironment({ MCP_HTTP_TOKEN: '' }))).toEqual([
+      'Environment variable MCP_HTTP_TOKEN is set but empty (was the file it is read from missing?): set a token, or unset the variable.',
+    ]);
+  });
+
+  it('an unfilled bundle placeholder is unset, with one warning naming the variable', () => {
+    const env: Env = { BASECAMP_ACCOUNT_ID: '${user_config.account_id}', BASECAMP_ACCESS_TOKEN: '${user_config.access_token}', BASECAMP_SANDBOX: 'true' };
+    const settings = parseSettings([], env);
+    expect(settings.env.BASECAMP_ACCOUNT_ID).toBeUndefined();
+    expect(settings.env.BASECAMP_ACCESS_TOKEN).toBeUndefined();
+    expect(settings.sandbox).toBe(true);
+    expect(settings.warnings).toEqual([
+      'BASECAMP_ACCESS_TOKEN is "${user_config.access_token}", a placeholder nobody filled in (a bundle\'s optional field left blank?): treated as unset.',
+      'BASECAMP_ACCOUNT_ID is "${user_config.account_id}", a placeholder nobody filled in (a bundle\'s optional field left blank?): treated as unset.',
+    ]);
+    expect(parseSettings([], { BASECAMP_ACCOUNT_ID: '42' }).warnings).toEqual([]);
+  });
+
+  it.each([
+    ['https://3.basecamp.com/1234567/projects', 1234567],
+    ['https://3.basecamp.com/1234567', 1234567],
+    ['https://basecamp.com/2345678/api/v1/projects.json', 2345678],
+    [' https://3.basecampapi.com/1234567/people.json ', 1234567],
+  ])('BASECAMP_ACCOUNT_ID %j (a pasted Basecamp address) is accepted for its account id, with a warning', (value, id) => {
+    const settings = parseSettings([], { BASECAMP_ACCOUNT_ID: value });
+    expect(settings.env.BASECAMP_ACCOUNT_ID).toBe(id);
+    expect(settings.warnings).toEqual([`BASECAMP_ACCOUNT_ID is a Basecamp address; using the account id in it, ${id} (set BASECAMP_ACCOUNT_ID=${id} to say so directly).`]);
+  });
+
+  it.each(['https://3.basecamp.com/', 'https://3.basecamp.com/projects', 'https://example.com/1234567'])('BASECAMP_ACCOUNT_ID %j holds no Basecamp account id: refused, saying where the id is', (value) => {
+    expect(problems(() => parseEnvironment({ BASECAMP_ACCOUNT_ID: value }))[0]).toMatch(
+      /^Environment variable BASECAMP_ACCOUNT_ID must be a whole number, at least 1 \(the number after the host in https:\/\/3\.basecamp\.com\/1234567\)/,
+    );
+  });
+
+  it.each([
+    ['https://3.basecampapi.com/1234567', 'ends in an account id: set BASECAMP_API_URL=https://3.basecampapi.com and set BASECAMP_ACCOUNT_ID=1234567'],
+    ['https://3.basecampapi.com/1234567/', 'ends in an account id: set BASECAMP_API_URL=https://3.basecampapi.com and set BASECAMP_ACCOUNT_ID=1234567'],
+    ['http://127.0.0.1:9000/base/42', 'ends in an account id: set BASECAMP_API_URL=http://127.0.0.1:9000/base and set BASECAMP_ACCOUNT_ID=42'],
+    ['https://3.basecamp.com/1234567', "is Basecamp's web address, not its API: unset it"],
+  ])('BASECAMP_API_URL %j is refused with the fix', (value, message) => {
+    const [problem] = problems(() => parseEnvironment({ BASECAMP_API_URL: value }));
+    expect(problem).toContain(`Environment variable BASECAMP_API_URL ${message}`);
   });
 
   it('a shown value is quoted so trailing whitespace is visible; a secret is never shown', () => {
@@ -131,8 +178,13 @@ describe('command line', () => {
     expect(problems(() => parse(argv)).some((p) => message.test(p))).toBe(true);
   });
 
-  it('a non-loopback host is fine with MCP_HTTP_TOKEN', () => {
-    expect(parse(['serve', '--http', '--host', '0.0.0.0'], { MCP_HTTP_TOKEN: 't' }).flags.host).toBe('0.0.0.0');
+  it('a non-loopback host is fine with an MCP_HTTP_TOKEN of 32 characters or more; a shorter one is refused there, not on loopback', () => {
+    expect(parse(['serve', '--http', '--host', '0.0.0.0'], { MCP_HTTP_TOKEN: 't'.repeat(32) }).flags.host).toBe('0.0.0.0');
+    expect(problems(() => parse(['serve', '--http', '--host', '0.0.0.0'], { MCP_HTTP_TOKEN: 't'.repeat(31) }))).toEqual([
+      'Refusing to serve on 0.0.0.0 with a 31-character MCP_HTTP_TOKEN: off loopback it must be at least 32 characters (openssl rand -hex 32 makes 64).',
+    ]);
+    expect(parse(['serve', '--http'], { MCP_HTTP_TOKEN: 'short' }).env.MCP_HTTP_TOKEN).toBe('short');
+    expect(parse(['serve', '--http', '--host', '::1'], { MCP_HTTP_TOKEN: 'short' }).flags.host).toBe('::1');
   });
 
   it('flag and variable problems are reported together', () => {
@@ -146,5 +198,16 @@ describe('command line', () => {
     expect(() => parse(['frobnicate'])).toThrow(/Unknown command: frobnicate/);
     expect(() => parse(['serve', 'extra'])).toThrow(/Unexpected argument: extra/);
     expect(() => parse(['--MCP_MAX_SESSIONS', '3'])).toThrow(/MCP_MAX_SESSIONS is an environment variable, not a flag/);
+  });
+
+  it.each([
+    [['serve', '--http', '--prot', '8787'], 'unknown flag --prot; did you mean --port?'],
+    [['--prot=8787'], 'unknown flag --prot; did you mean --port?'],
+    [['--sandbx'], 'unknown flag --sandbx; did you mean --sandbox?'],
+    [['--readonly'], 'unknown flag --readonly; did you mean --read-only?'],
+    [['login', '--acount', '1'], 'unknown flag --acount; did you mean --account?'],
+    [['--bogus'], 'unknown flag --bogus'],
+  ])('a mistyped flag %j names it and the nearest one, in one line', (argv, message) => {
+    expect(() => parse(argv)).toThrow(new UsageError(message));
   });
 });

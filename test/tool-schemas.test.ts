@@ -49,6 +49,39 @@ describe('tool definitions', () => {
     await sb.close();
   });
 
+  it('every published input and output schema is portable: no `type` arrays (anyOf instead), no schema that constrains nothing', async () => {
+    const sb = await startSandbox();
+    const service = sandboxService(sb);
+    const client = await connectClient(service);
+    const problems: string[] = [];
+    // Walks schema positions only: the names under `properties` are data, their values are schemas.
+    const walk = (node: unknown, path: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}[${i}]`));
+      if (!node || typeof node !== 'object') return;
+      const schema = node as Record<string, unknown>;
+      if (Array.isArray(schema.type)) problems.push(`${path}: type ${JSON.stringify(schema.type)}`);
+      for (const [key, value] of Object.entries(schema)) {
+        if (key === 'properties') {
+          for (const [name, sub] of Object.entries(value as Record<string, unknown>)) {
+            if (sub && typeof sub === 'object' && Object.keys(sub).length === 0) problems.push(`${path}.properties.${name}: {}`);
+            walk(sub, `${path}.properties.${name}`);
+          }
+        } else if (value && typeof value === 'object') {
+          if (!Array.isArray(value) && Object.keys(value).length === 0 && key !== 'default') problems.push(`${path}.${key}: {}`);
+          walk(value, `${path}.${key}`);
+        }
+      }
+    };
+    for (const t of (await client.listTools()).tools) {
+      walk(t.inputSchema, `${t.name}.inputSchema`);
+      walk(t.outputSchema, `${t.name}.outputSchema`);
+    }
+    expect(problems).toEqual([]);
+    await client.close();
+    await service.close();
+    await sb.close();
+  });
+
   it('manifest.json lists exactly the registry\'s tools, and versions agree', () => {
     const manifest = JSON.parse(readFileSync(new URL('../manifest.json', import.meta.url), 'utf8')) as { version: string; tools: { name: string }[] };
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

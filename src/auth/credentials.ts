@@ -1,7 +1,8 @@
 import { AuthenticationError, NotConfiguredError } from '../basecamp/errors.js';
 import type { Credentials } from '../basecamp/http.js';
 import { log } from '../log.js';
-import { SIGN_IN_HELP } from './sign-in-help.js';
+import { signInHelp } from './sign-in-help.js';
+import { shellCommand } from '../cli-command.js';
 import { expiresAtFrom, refreshAccessToken, type OAuthClient } from './oauth.js';
 import { expiresAtMs, type StoredToken, type TokenStore } from './token-store.js';
 
@@ -42,7 +43,7 @@ export class FileCredentials implements Credentials {
     if (this.unsaved && token?.access_token === this.unsaved.replaces) return this.unsaved.token;
     this.unsaved = undefined; // the file changed (a new login): it wins
     if (!token) {
-      throw new NotConfiguredError(`${SIGN_IN_HELP} (No token file at ${this.store.path}.)`);
+      throw new NotConfiguredError(`${signInHelp()} (No token file at ${this.store.path}.)`);
     }
     return token;
   }
@@ -82,9 +83,9 @@ export class FileCredentials implements Credentials {
   unauthorizedAdvice(message?: string): string {
     const token = this.store.read();
     if (token && !this.refreshable(token) && /expired/i.test(message ?? '')) {
-      return `The token in ${this.store.path} has expired and cannot be refreshed (no refresh token or OAuth client stored). Run \`basecamp-people-mcp login\`.`;
+      return `The token in ${this.store.path} has expired and cannot be refreshed (no refresh token or OAuth client stored). Run \`${shellCommand('login')}\`.`;
     }
-    return 'Run `basecamp-people-mcp login` to sign in again.';
+    return `Run \`${shellCommand('login')}\` to sign in again.`;
   }
 
   /** One refresh at a time: everyone who needs one while it runs gets its result. */
@@ -102,7 +103,7 @@ export class FileCredentials implements Credentials {
     if (token.access_token !== staleToken && (expires === undefined || expires - this.marginMs > Date.now())) return token.access_token;
     const client = this.client(token);
     if (!token.refresh_token || !client) {
-      throw new AuthenticationError('The Basecamp token expired and cannot be refreshed. Run `basecamp-people-mcp login`.');
+      throw new AuthenticationError(`The Basecamp token expired and cannot be refreshed. Run \`${shellCommand('login')}\`.`);
     }
     const fresh = await refreshAccessToken(this.options.launchpadUrl, client, token.refresh_token, this.options.userAgent);
     this.refreshes++;
@@ -128,7 +129,7 @@ export class FileCredentials implements Credentials {
       if (!warnNow) return;
       log.warn(
         `refreshed the Basecamp access token but cannot save it to ${this.store.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ` +
-          'it is kept in memory for this process only, and a restart may need `basecamp-people-mcp login`. ' +
+          `it is kept in memory for this process only, and a restart may need \`${shellCommand('login')}\`. ` +
           'Make the file and its directory writable by this user, or point BASECAMP_TOKEN_FILE at a writable path.',
       );
     }

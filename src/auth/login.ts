@@ -9,6 +9,7 @@ import { chooseAccount, fetchAuthorization, PRODUCT_NAMES, usableAccounts, type 
 import { exchangeCode, expiresAtFrom, type OAuthClient } from './oauth.js';
 import type { TokenStore } from './token-store.js';
 import { isLoopbackHost, secretsEqual } from '../security.js';
+import { shellCommand } from '../cli-command.js';
 
 export const DEFAULT_LOGIN_PORT = 8976;
 
@@ -48,6 +49,13 @@ function tryOpenBrowser(url: string): void {
   } catch {
     // No browser: the printed URL is enough.
   }
+}
+
+/** The callback's port is taken: the fix is --port, or the redirect URI's port when one was given (it decides the port). */
+function portInUse(port: number, redirectUri: URL | undefined): string {
+  return redirectUri
+    ? `Port ${port} on 127.0.0.1, from the redirect URI ${redirectUri.origin}, is in use: give --redirect-uri (or BASECAMP_REDIRECT_URI) with a free port, registered with your OAuth app.`
+    : `Port ${port} on 127.0.0.1 is in use: pass --port with a free port, and register http://127.0.0.1:PORT/callback as your OAuth app's redirect URI.`;
 }
 
 /**
@@ -101,7 +109,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new BasecampError(e.code === 'EADDRINUSE' ? `Port ${port} on 127.0.0.1 is busy; pick another with --port (and register that redirect URI).` : e.message)),
+      reject(new BasecampError(e.code === 'EADDRINUSE' ? portInUse(port, requested) : e.message)),
     );
     server.listen(port, '127.0.0.1', () => resolve());
   });
@@ -109,7 +117,7 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   const redirectUri = options.redirectUri ?? `http://127.0.0.1:${actualPort}${callbackPath}`;
   const timeoutMs = options.timeoutMs ?? 5 * 60_000;
   const timer = setTimeout(
-    () => settle.reject(new BasecampError(`No sign-in arrived within ${Math.round(timeoutMs / 1000)} s; nothing was saved. Run \`basecamp-people-mcp login\` again.`)),
+    () => settle.reject(new BasecampError(`No sign-in arrived within ${Math.round(timeoutMs / 1000)} s; nothing was saved. Run \`${shellCommand('login')}\` again.`)),
     timeoutMs,
   );
 

@@ -1,6 +1,7 @@
 import { undici } from '../basecamp/undici.js';
 import { AuthenticationError, BasecampError, NetworkError, TokenRefreshUnavailableError } from '../basecamp/errors.js';
 import { assertSecureUrl } from '../security.js';
+import { shellCommand } from '../cli-command.js';
 
 export interface OAuthClient {
   clientId: string;
@@ -14,8 +15,7 @@ export interface TokenResponse {
   token_type?: string;
 }
 
-const SIGN_IN_AGAIN =
-  'Run `basecamp-people-mcp login` again (then restart nothing: the running server picks up the new token file).';
+const signInAgain = () => `Run \`${shellCommand('login')}\` again (then restart nothing: the running server picks up the new token file).`;
 
 async function postToken(launchpadUrl: string, form: Record<string, string>, userAgent: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const url = assertSecureUrl(`${launchpadUrl}/authorization/token`, 'BASECAMP_LAUNCHPAD_URL');
@@ -111,17 +111,17 @@ export async function refreshAccessToken(launchpadUrl: string, client: OAuthClie
   }
   if (status === 400 && /authorization_expired/i.test(reason)) {
     throw new AuthenticationError(
-      `Your Basecamp sign-in has expired: every grant ends when the Basecamp password changes (authorization_expired). ${SIGN_IN_AGAIN}`,
+      `Your Basecamp sign-in has expired: every grant ends when the Basecamp password changes (authorization_expired). ${signInAgain()}`,
       { status, basecampMessage: reason, signInAgain: true },
     );
   }
   if (status === 401 && /unknown basecamp id/i.test(reason)) {
     throw new AuthenticationError(
-      `Launchpad no longer knows this sign-in ("Unknown Basecamp ID": no active account for this identity, or access was revoked). ${SIGN_IN_AGAIN}`,
+      `Launchpad no longer knows this sign-in ("Unknown Basecamp ID": no active account for this identity, or access was revoked). ${signInAgain()}`,
       { status, basecampMessage: reason, signInAgain: true },
     );
   }
-  throw new AuthenticationError(`Launchpad refused to refresh the token (${status}${reason ? `: ${reason}` : ''}). ${SIGN_IN_AGAIN}`, {
+  throw new AuthenticationError(`Launchpad refused to refresh the token (${status}${reason ? `: ${reason}` : ''}). ${signInAgain()}`, {
     status,
     basecampMessage: reason,
     signInAgain: true,

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigurationError } from '../basecamp/errors.js';
 import { log } from '../log.js';
 import { readTokenFile, type TokenFile } from '../config.js';
+import { shellCommand } from '../cli-command.js';
 
 /** What `login` stores: the token file plus the OAuth client it belongs to (needed to refresh). */
 export interface StoredToken extends TokenFile {
@@ -54,7 +55,7 @@ export class TokenStore {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw new ConfigurationError(
-        `The token file ${this.path} cannot be read (${code ?? (error as Error).message}). Fix its permissions or BASECAMP_TOKEN_FILE, or run \`basecamp-people-mcp login\`.`,
+        `The token file ${this.path} cannot be read (${code ?? (error as Error).message}). Fix its permissions or BASECAMP_TOKEN_FILE, or run \`${shellCommand('login')}\`.`,
       );
     }
     const c = this.cached;

@@ -7,6 +7,7 @@
  */
 
 import { refusalOf, type Failure } from './request-rules.js';
+import { shellCommand } from '../cli-command.js';
 
 export interface UpstreamDetails {
   status?: number;
@@ -368,7 +369,7 @@ function errorForStatus(f: FailedRequest, what: string, said: string): BasecampE
   switch (details.status) {
     case 401:
       return new AuthenticationError(
-        `Basecamp rejected the access token (401)${said}. ${f.unauthorizedAdvice ?? 'Sign in again with `basecamp-people-mcp login`, or set a valid BASECAMP_ACCESS_TOKEN.'}`,
+        `Basecamp rejected the access token (401)${said}. ${f.unauthorizedAdvice ?? `Sign in again with \`${shellCommand('login')}\`, or set a valid BASECAMP_ACCESS_TOKEN.`}`,
         details,
       );
     case 403:

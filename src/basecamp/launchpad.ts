@@ -1,6 +1,7 @@
 import { undici } from './undici.js';
 import { AuthenticationError, ConfigurationError, NetworkError, UpstreamError } from './errors.js';
 import { assertSecureUrl } from '../security.js';
+import { shellCommand } from '../cli-command.js';
 
 export interface LaunchpadAccount {
   product: string;
@@ -43,7 +44,7 @@ export async function fetchAuthorization(
       said = text.slice(0, 200) || undefined;
     }
     throw new AuthenticationError(
-      'Launchpad rejected the access token (401). Sign in again with `basecamp-people-mcp login`, or set a valid BASECAMP_ACCESS_TOKEN.',
+      `Launchpad rejected the access token (401). Sign in again with \`${shellCommand('login')}\`, or set a valid BASECAMP_ACCESS_TOKEN.`,
       { status: 401, basecampMessage: said },
     );
   }
@@ -84,7 +85,7 @@ export function chooseAccount(auth: Authorization, wanted?: number): LaunchpadAc
       throw new ConfigurationError(
         other
           ? `Account ${wanted} (${other.name}) is a ${other.product} account, which this server cannot administer (it speaks Basecamp 4 and Basecamp 2). This token reaches: ${describeAccounts(auth.accounts)}.`
-          : `This token cannot reach account ${wanted}. It reaches: ${describeAccounts(auth.accounts) || 'no account'}. Set BASECAMP_ACCOUNT_ID (or \`basecamp-people-mcp login --account ID\`) to one of them.`,
+          : `This token cannot reach account ${wanted}. It reaches: ${describeAccounts(auth.accounts) || 'no account'}. Set BASECAMP_ACCOUNT_ID (or \`${shellCommand('login --account ID')}\`) to one of them.`,
       );
     }
     return hit;
@@ -96,7 +97,7 @@ export function chooseAccount(auth: Authorization, wanted?: number): LaunchpadAc
     );
   }
   throw new ConfigurationError(
-    `This token reaches several Basecamp accounts: ${describeAccounts(accounts)}. Choose one with BASECAMP_ACCOUNT_ID (or \`basecamp-people-mcp login --account ID\`).`,
+    `This token reaches several Basecamp accounts: ${describeAccounts(accounts)}. Choose one with BASECAMP_ACCOUNT_ID (or \`${shellCommand('login --account ID')}\`).`,
   );
 }
 

@@ -1,6 +1,8 @@
+import { BIN_NAME, shellCommand } from '../cli-command.js';
 import { VERSION } from '../config.js';
+import { VARIABLE_HELP } from '../settings.js';
 
-export const HELP = `basecamp-people-mcp ${VERSION}: an MCP server that administers the people of a Basecamp account (Basecamp 4 or Basecamp 2).
+export const help = (): string => `basecamp-people-mcp ${VERSION}: an MCP server that administers the people of a Basecamp account (Basecamp 4 or Basecamp 2).
 
 Usage:
   basecamp-people-mcp [serve] [--sandbox [--product bc3|bcx]] [--read-only] [--people N]
@@ -24,13 +26,21 @@ Usage:
       Delete the stored token file (through a symlink: the file it points to, and the link).
   basecamp-people-mcp --help | --version
 
-Environment:
-  BASECAMP_ACCESS_TOKEN, BASECAMP_ACCOUNT_ID, BASECAMP_TOKEN_FILE, BASECAMP_CLIENT_ID, BASECAMP_CLIENT_SECRET,
-  BASECAMP_REDIRECT_URI, BASECAMP_API_URL, BASECAMP_LAUNCHPAD_URL,
-  BASECAMP_USER_AGENT, BASECAMP_RATE_LIMIT (default: 50/10s on Basecamp 4, 500/10s on Basecamp 2), BASECAMP_CACHE_TTL (seconds, default 60),
-  BASECAMP_LOG_LEVEL (debug, info, warn, error, silent), BASECAMP_SANDBOX=true (same as --sandbox),
-  BASECAMP_READ_ONLY=true (same as --read-only).
-  Booleans accept true/false, 1/0, yes/no, on/off; an empty variable counts as unset.
-  HTTP: MCP_HTTP_TOKEN, MCP_ALLOWED_ORIGINS, MCP_ALLOWED_HOSTS (comma-separated), MCP_MAX_SESSIONS,
-  MCP_SESSION_IDLE_SECONDS, MCP_SESSION_EVICT_GRACE_SECONDS, REDIS_URL (one rate budget for every instance), BASECAMP_RATE_BUDGET_ID. See README.md.
-`;
+Environment (every variable this program reads; README.md "Configuration" says more):
+${variables()}
+  Booleans accept true/false, 1/0, yes/no, on/off; an empty variable counts as unset (MCP_HTTP_TOKEN: refused).
+${runAs()}`;
+
+/** One line per variable, from the settings themselves, so a new variable cannot be missing here. */
+function variables(): string {
+  const width = Math.max(...Object.keys(VARIABLE_HELP).map((k) => k.length));
+  return Object.entries(VARIABLE_HELP)
+    .map(([name, meaning]) => `  ${name.padEnd(width)}  ${meaning}`)
+    .join('\n');
+}
+
+/** Where the bin name is not on the PATH, the command that runs this copy. */
+function runAs(): string {
+  const here = shellCommand('');
+  return here === BIN_NAME ? '' : `\nThis copy runs as: ${here} (in a clone, \`npm link\` puts ${BIN_NAME} on your PATH).\n`;
+}

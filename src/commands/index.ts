@@ -1,7 +1,8 @@
 import { VERSION } from '../config.js';
 import { log, setLogLevel } from '../log.js';
 import { parseSettings, SettingsError, UsageError, type Env } from '../settings.js';
-import { HELP } from './help.js';
+import { shellCommand } from '../cli-command.js';
+import { help } from './help.js';
 
 /**
  * The whole command line: settings are validated first, so a bad flag or variable stops everything before
@@ -13,7 +14,8 @@ export async function run(argv: string[], env: Env): Promise<number> {
     settings = parseSettings(argv, env);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n\n${HELP}`);
+      // One line that says what is wrong; the whole help only when asked for.
+      process.stderr.write(`basecamp-people-mcp: ${error.message}\nRun \`${shellCommand('--help')}\` for every command, flag and variable.\n`);
       return 2;
     }
     if (error instanceof SettingsError) {
@@ -23,7 +25,7 @@ export async function run(argv: string[], env: Env): Promise<number> {
     throw error;
   }
   if (settings.flags.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(help());
     return 0;
   }
   if (settings.flags.version) {
@@ -31,6 +33,7 @@ export async function run(argv: string[], env: Env): Promise<number> {
     return 0;
   }
   setLogLevel(settings.env.BASECAMP_LOG_LEVEL ?? 'info');
+  for (const warning of settings.warnings) log.warn(warning);
   try {
     switch (settings.command) {
       // Each command is loaded only when it runs, so serving stdio never loads the login flow (and so on).

@@ -11,6 +11,7 @@ import { log } from '../log.js';
 import { createService, StaticCredentials } from '../service.js';
 import type { Env, Settings } from '../settings.js';
 import { selectTools } from '../tools/index.js';
+import { shellCommand } from '../cli-command.js';
 
 /** What has been started so far, stopped in reverse order whether serving ends well or fails half-way. */
 class Started {
@@ -45,7 +46,8 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     const { startSandbox } = await import('../sandbox/server.js');
     const product = flags.product ?? 'bc3';
     // Both products are listed by the sandbox's Launchpad, so either account can be chosen by BASECAMP_ACCOUNT_ID.
-    const sandbox = await startSandbox({ people: flags.people ?? 120, product, alsoList: true });
+    // BASECAMP_RATE_LIMIT, when set, is also the simulated Basecamp's limit (the demo runs a fast tour this way).
+    const sandbox = await startSandbox({ people: flags.people ?? 120, product, alsoList: true, ...(config.rateLimitSet ? { rateLimit: config.rateLimit } : {}) });
     started.add(() => sandbox.close());
     // The sandbox's account, unless BASECAMP_ACCOUNT_ID names the other one it lists; a Basecamp 2 one is found through its Launchpad.
     const accountId = vars.BASECAMP_ACCOUNT_ID ?? sandbox.accountId;
@@ -84,15 +86,16 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims });
   started.add(() => service.close());
   log.info(config.auditLog ? `audit trail: ${config.auditLog}` : 'audit trail off (BASECAMP_AUDIT_LOG=off)');
-  if (service.notConfigured) log.warn('not signed in to Basecamp: tools will answer with how to sign in (run `basecamp-people-mcp login`, or try `serve --sandbox`).');
+  if (service.notConfigured) log.warn(`not signed in to Basecamp: tools will answer with how to sign in (run \`${shellCommand('login')}\`, or try \`${shellCommand('serve --sandbox')}\`).`);
 
   const count = selectTools({ readOnly }).length;
   if (flags.http) {
     const { serveHttp } = await import('../transports/http.js');
+    const port = flags.port ?? 8787;
     const http = await serveHttp(service, {
       readOnly,
       host: flags.host ?? '127.0.0.1',
-      port: flags.port ?? 8787,
+      port,
       stateless: flags.stateless === true,
       token: vars.MCP_HTTP_TOKEN,
       allowedOrigins: vars.MCP_ALLOWED_ORIGINS,
@@ -100,6 +103,8 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       maxSessions: vars.MCP_MAX_SESSIONS,
       sessionIdleMs: vars.MCP_SESSION_IDLE_SECONDS === undefined ? undefined : vars.MCP_SESSION_IDLE_SECONDS * 1000,
       sessionEvictGraceMs: vars.MCP_SESSION_EVICT_GRACE_SECONDS === undefined ? undefined : vars.MCP_SESSION_EVICT_GRACE_SECONDS * 1000,
+    }).catch((error: NodeJS.ErrnoException) => {
+      throw listenProblem(error, flags.host ?? '127.0.0.1', port);
     });
     log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
     const signal = await new Promise<string>((resolve) => {
@@ -111,9 +116,25 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     return;
   }
   log.info(`serving ${count} tools over stdio${readOnly ? ' (read-only)' : ''}`);
+  // Started by hand in a terminal: nothing will happen until an MCP client speaks, so say what this is.
+  if (process.stdin.isTTY) {
+    log.info(
+      'this is an MCP server: it speaks JSON-RPC on stdin/stdout with an MCP client (Claude Desktop, the Inspector), not with a person. ' +
+        `To try it, run \`npx -y @modelcontextprotocol/inspector@2.12.0 ${shellCommand('serve --sandbox')}\` (Node 22.19 or later), ` +
+        'or `npm run demo` in a clone. Ctrl-C stops this one.',
+    );
+  }
   process.once('SIGTERM', () => void started.stopAll().finally(() => process.exit(0)));
   process.once('SIGINT', () => void started.stopAll().finally(() => process.exit(0)));
   await (await import('../transports/stdio.js')).serveStdio(service, { readOnly });
+}
+
+/** A listener that could not start, said with the flag that fixes it. */
+function listenProblem(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (error.code === 'EADDRINUSE') return new Error(`Port ${port} on ${host} is in use (another server is listening there): pass --port with a free port, or --port 0 to pick one (printed on stderr).`);
+  if (error.code === 'EACCES') return new Error(`Port ${port} on ${host} needs privileges this user does not have: pass --port 1024 or above.`);
+  if (error.code === 'EADDRNOTAVAIL') return new Error(`${host} is not an address of this machine: pass --host with one of its addresses (127.0.0.1, 0.0.0.0 for all).`);
+  return error;
 }
 
 /** What the shared budget is keyed by: the refresh token (stable across refreshes) or the access token, hashed. */

@@ -5,6 +5,7 @@ import { fetchAuthorization, isSupported, PRODUCT_NAMES } from '../basecamp/laun
 import { configFromSettings } from '../config.js';
 import { createService } from '../service.js';
 import type { Env, Settings } from '../settings.js';
+import { shellCommand } from '../cli-command.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -73,7 +74,7 @@ export async function accountsCommand({ env: vars }: Settings, env: Env): Promis
       const usable = isSupported(a) ? ` ${PRODUCT_NAMES[a.product]}` : ' (not Basecamp 4 or 2: not usable here)';
       say(`${a.id === selected && isSupported(a) ? '*' : ' '} ${a.id}  ${a.name}  [${a.product}]${usable}`);
     }
-    if (selected === undefined) say('No account selected: set BASECAMP_ACCOUNT_ID or run `basecamp-people-mcp login --account ID`.');
+    if (selected === undefined) say(`No account selected: set BASECAMP_ACCOUNT_ID or run \`${shellCommand('login --account ID')}\`.`);
     return 0;
   } finally {
     await service.close();

@@ -203,12 +203,23 @@ export class AuditLog implements PlanClaimStore {
   }
 }
 
-/** Whether the file's last byte is not a newline: the previous line was cut short. */
+/**
+ * Whether the file's last byte is not a newline: the previous line was cut short. Another process's line may be
+ * half copied into the file at this very moment (the size grows as the copy goes), which looks the same for an
+ * instant: only a tail that stays without its newline while the size stays put is a line cut short.
+ */
 async function endsTorn(handle: AuditFile, size: number): Promise<boolean> {
-  if (size === 0) return false;
-  const last = Buffer.alloc(1);
-  const { bytesRead } = await handle.read(last, 0, 1, size - 1);
-  return bytesRead === 1 && last[0] !== NEWLINE;
+  for (let look = 0; ; look++) {
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    const { bytesRead } = await handle.read(last, 0, 1, size - 1);
+    if (bytesRead !== 1 || last[0] === NEWLINE) return false;
+    if (look === 3) return true;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const now = (await handle.stat()).size;
+    if (now === size) return true;
+    size = now;
+  }
 }
 
 function typeName(info: Stats): string {

@@ -3,7 +3,7 @@ import { InvalidInputError, NotFoundError } from '../basecamp/errors.js';
 import { RequestMeter, scanAccess } from './access-report.js';
 import { defineTool } from './define.js';
 import { email, personId } from './params.js';
-import { emailText, fullPerson } from './shapes.js';
+import { fullPerson, nameWithEmail } from './shapes.js';
 
 export const getPerson = defineTool({
   name: 'get_person',
@@ -58,7 +58,7 @@ export const getPerson = defineTool({
       }
     }
     const roles = [person.owner && 'owner', person.admin && 'admin', person.client && 'client'].filter(Boolean).join(', ');
-    const summary = `${person.name}${emailText(person)} (id ${person.id}${roles ? `; ${roles}` : ''}).`;
+    const summary = `${nameWithEmail(person)} (id ${person.id}${roles ? `; ${roles}` : ''}).`;
     if (!args.include_projects) return { structured: { person }, summary };
 
     const id = person.id;

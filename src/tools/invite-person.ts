@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
 import { InvalidInputError, KnownError, UpstreamError } from '../basecamp/errors.js';
-import { defineTool } from './define.js';
+import { defineTool, type ToolContext } from './define.js';
 import { invite } from './invitations.js';
 import { email, projectId } from './params.js';
-import { compactPerson, toCompactPerson } from './shapes.js';
+import { compactPerson, nameWithEmail, toCompactPerson } from './shapes.js';
 
 /**
  * Invites in flight, per normalised email: a second invite for the same address waits for the first, then
@@ -63,8 +63,12 @@ export const invitePerson = defineTool({
       ...(args.title ? { title: args.title } : {}),
       ...(args.company_name ? { company_name: args.company_name } : {}),
     };
-    const outcome = await oneInviteAtATime(args.email_address, () =>
-      invite(
+    // Who was on the project before, so a repeated invitation says they already had access. Best effort: a project
+    // that cannot be read is left to invite(), which says why.
+    let before: Set<number> | undefined;
+    const outcome = await oneInviteAtATime(args.email_address, async () => {
+      before = args.project_id === undefined ? undefined : await membersOf(ctx, args.project_id);
+      return invite(
         ctx,
         { people: [newPerson], projectIds: args.project_id === undefined ? [] : [args.project_id], asClient: args.as_client === true, notify: true, enableClients: args.enable_clients },
         ctx.signal,
@@ -72,8 +76,8 @@ export const invitePerson = defineTool({
         // The batch shape of a failed write is not this tool's; the message says what happened to the one person.
         if (error instanceof KnownError) error.result = undefined;
         throw error;
-      }),
-    );
+      });
+    });
     const row = outcome.results[0]!;
     const project = outcome.projects[0];
     if (row.status === 'failed' || !row.person) {
@@ -88,9 +92,12 @@ export const invitePerson = defineTool({
     const warning = [project?.warning, notGranted, ...outcome.notes].filter(Boolean).join(' ') || undefined;
     const created = row.status === 'created';
     const where = project ? project.name : 'the account';
+    const hadAccess = !created && project !== undefined && before?.has(row.person.id) === true;
     const done = created
-      ? `Invited ${row.person.name} <${args.email_address}>${args.as_client ? ' as a client' : ''} to ${where}; Basecamp emails the invitation.`
-      : `${row.person.name} was already on the account; gave them access to ${where}.`;
+      ? `Invited ${nameWithEmail({ name: row.person.name, email_address: args.email_address })}${args.as_client ? ' as a client' : ''} to ${where}; Basecamp emails the invitation.`
+      : hadAccess
+        ? `${row.person.name} was already on the account and already had access to ${where}: nothing changed.`
+        : `${row.person.name} was already on the account; gave them access to ${where}.`;
     return {
       structured: {
         person: toCompactPerson(row.person),
@@ -103,3 +110,12 @@ export const invitePerson = defineTool({
     };
   },
 });
+
+/** The ids on a project now (fresh), or undefined when it cannot be read. */
+async function membersOf(ctx: ToolContext, projectId: number): Promise<Set<number> | undefined> {
+  try {
+    return new Set((await ctx.directory.projectPeople(projectId, { signal: ctx.signal, fresh: true })).items.map((p) => p.id));
+  } catch {
+    return undefined;
+  }
+}

@@ -81,8 +81,7 @@ export function personLine(p: CompactPerson): string {
   const type = p.personable_type !== 'User' && !(p.personable_type === 'Client' && p.client) && oneLine(p.personable_type);
   const tags = [...roles, type].filter(Boolean).join(',');
   return [
-    `${p.id} ${oneLine(p.name)}`,
-    emailText(p),
+    `${p.id} ${nameWithEmail(p)}`,
     tags ? ` [${tags}]` : '',
     p.title ? ` · ${oneLine(p.title)}` : '',
     p.company ? ` · ${oneLine(p.company.name)}` : '',
@@ -95,6 +94,12 @@ export function emailText(p: { email_address?: string | null; email_hidden?: boo
   return p.email_hidden ? ' <email hidden>' : '';
 }
 
+/** `Name <address>` (or `<email hidden>`); the name alone when there is no address or the name is the address (Basecamp 2 names new people so). Escaped. */
+export function nameWithEmail(p: { name: string; email_address?: string | null; email_hidden?: boolean }): string {
+  const same = !!p.email_address && p.email_address.trim().toLowerCase() === p.name.trim().toLowerCase();
+  return `${oneLine(p.name)}${same ? '' : emailText(p)}`;
+}
+
 /** One project as a line of text: id, name, and purpose/status when not an ordinary active project, `clients` when clients are on. */
 export function projectLine(p: CompactProject): string {
   const tags = [p.purpose && p.purpose !== 'topic' && p.purpose, p.status && p.status !== 'active' && p.status, p.clients_enabled && 'clients']
@@ -105,10 +110,8 @@ export function projectLine(p: CompactProject): string {
 }
 
 /** A person in a plan line: name, address when known (and not the name itself), id. */
-export function personLabel(p: { id: number; name?: string | null; email_address?: string | null }): string {
-  const name = p.name ? oneLine(p.name) : `person ${p.id}`;
-  const address = p.email_address && p.email_address !== p.name ? ` <${oneLine(p.email_address)}>` : '';
-  return `${name}${address} (id ${p.id})`;
+export function personLabel(p: { id: number; name?: string | null; email_address?: string | null; email_hidden?: boolean }): string {
+  return `${nameWithEmail({ ...p, name: p.name ?? `person ${p.id}` })} (id ${p.id})`;
 }
 
 /** A project in a plan line: name, status when not active, id. */

@@ -34,6 +34,19 @@ describe('invite_person', () => {
     expect(sb.data.invitationsSent).toEqual([]);
   });
 
+  it('says whether an existing person already had access to the project or was given it now', async () => {
+    const { sb, client } = await setup();
+    const first = await call(client, 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: LAUNCH });
+    expect(text(first)).toMatch(/^Invited Dana Doe <dana@acme\.example> to Launch/);
+    const again = await call(client, 'invite_person', { name: 'Dana Doe', email_address: 'dana@acme.example', project_id: LAUNCH });
+    expect(structured<{ created: boolean }>(again).created).toBe(false);
+    expect(text(again)).toMatch(/^Dana Doe was already on the account and already had access to Launch: nothing changed\./);
+    // Jan is on the account but not on this project: given access now.
+    expect(sb.data.projects.get(2000006)!.members.has(1000003)).toBe(false);
+    const jan = await call(client, 'invite_person', { name: 'Jan Jensen', email_address: 'jan@acme.example', project_id: 2000006 });
+    expect(text(jan)).toMatch(/^Jan Jensen was already on the account; gave them access to /);
+  });
+
   it('finds someone added elsewhere after the directory was cached', async () => {
     const { sb, client } = await setup();
     await call(client, 'list_people'); // warm the cache
