@@ -13,7 +13,7 @@ export interface ResolvedAccount {
   name?: string;
 }
 
-/** How long an account named by id is taken for Basecamp 4 when Launchpad could not be asked, before asking again. */
+/** How long an account named by id is taken for Basecamp 3/4/5 when Launchpad could not be asked, before asking again. */
 const LAUNCHPAD_RETRY_MS = 5 * 60_000;
 
 export interface AccountResolverOptions {
@@ -26,11 +26,11 @@ export interface AccountResolverOptions {
 }
 
 /**
- * Which account each call is for. An account named by id whose product is Basecamp 4 needs nothing more (its
+ * Which account each call is for. An account named by id whose product is Basecamp 3/4/5 needs nothing more (its
  * base is `BASECAMP_API_URL/{id}`). Otherwise Launchpad's authorization.json is asked, once: by id, the account
  * of either product (a Basecamp 2 account's base is Launchpad's `href`); without an id, the only usable account
  * (several: an error listing them), looked for again with each new token. While Launchpad cannot be reached an
- * account named by id with no known product is served as Basecamp 4, as before Launchpad was ever asked, and
+ * account named by id with no known product is served as Basecamp 3/4/5, as before Launchpad was ever asked, and
  * Launchpad is asked again after a while. A Launchpad 401 gets the one refresh a Basecamp 401 gets.
  */
 export function accountResolver(options: AccountResolverOptions): (signal?: AbortSignal) => Promise<ResolvedAccount> {
@@ -57,12 +57,12 @@ export function accountResolver(options: AccountResolverOptions): (signal?: Abor
     } catch (error) {
       // Not for an account known to be Basecamp 2: its API base is Launchpad's to give.
       if (wanted === undefined || known !== undefined || !(error instanceof NetworkError || error instanceof UpstreamError)) throw error;
-      log.warn(`Could not ask Launchpad which product account ${wanted} is (${error.message}); using it as a Basecamp 4 account for now. \`login --account ${wanted}\` saves its product.`);
+      log.warn(`Could not ask Launchpad which product account ${wanted} is (${error.message}); using it as a Basecamp 3/4/5 account for now. \`login --account ${wanted}\` saves its product.`);
       guessed();
       return { id: wanted, product: 'bc3', base: `${config.apiUrl}/${wanted}` };
     }
     const account = chooseAccount(auth, wanted);
-    // A Basecamp 4 account named by id keeps BASECAMP_API_URL's base, as before Launchpad was asked.
+    // A Basecamp 3/4/5 account named by id keeps BASECAMP_API_URL's base, as before Launchpad was asked.
     const base = account.product === 'bc3' && wanted !== undefined ? `${config.apiUrl}/${account.id}` : account.href;
     return { id: account.id, product: account.product, base, name: account.name };
   };

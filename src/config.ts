@@ -129,7 +129,7 @@ export function configFromSettings(settings: EnvironmentSettings, env: Env, opti
   };
 }
 
-/** Basecamp's documented limits: Basecamp 4 about 50 requests per 10 s; Basecamp 2 500 per 10 s per account. */
+/** Basecamp's documented limits: Basecamp 3/4/5 about 50 requests per 10 s; Basecamp 2 500 per 10 s per account. */
 export const DEFAULT_RATE_LIMITS: Record<'bc3' | 'bcx', RateLimit> = { bc3: parseRateLimit('50/10s'), bcx: parseRateLimit('500/10s') };
 
 /** The token file's account_product, when it is about the account in use (BASECAMP_ACCOUNT_ID may name another). */

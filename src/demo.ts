@@ -10,7 +10,7 @@ import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/type
 
 type Result = { content: { type: string; text: string }[]; isError?: boolean; structuredContent?: Record<string, unknown> };
 
-/** Requests per 10 s the sandbox allows on this tour (a real Basecamp 4 allows 50): enough that no step waits. */
+/** Requests per 10 s the sandbox allows on this tour (a real Basecamp 3/4/5 allows 50): enough that no step waits. */
 const TOUR_REQUESTS_PER_10S = 1000;
 /** Lines of a listing shown; the rest are counted. */
 const SHOWN_LINES = 5;
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const at = args.indexOf('--product');
   const product = at >= 0 ? args[at + 1] : (args.find((a) => a.startsWith('--product='))?.slice('--product='.length) ?? 'bc3');
-  if (product !== 'bc3' && product !== 'bcx') throw new Error(`--product must be bc3 (Basecamp 4) or bcx (Basecamp 2), got ${JSON.stringify(product)}`);
+  if (product !== 'bc3' && product !== 'bcx') throw new Error(`--product must be bc3 (Basecamp 3, 4 and 5) or bcx (Basecamp 2), got ${JSON.stringify(product)}`);
   const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
   const client = new Client({ name: 'basecamp-people-mcp-demo', version: '1.0.0' });
   // Should the server still have to wait for Basecamp (a 429), it says so in a log message: shown, never a silent pause.
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     }),
   );
   const { tools } = await client.listTools();
-  out(`Connected over stdio to basecamp-people-mcp on the SANDBOX ${product === 'bcx' ? 'Basecamp 2' : 'Basecamp 4'} account. ${tools.length} tools:`);
+  out(`Connected over stdio to basecamp-people-mcp on the SANDBOX ${product === 'bcx' ? 'Basecamp 2' : 'Basecamp 3/4/5'} account. ${tools.length} tools:`);
   for (const t of tools) {
     const a = t.annotations ?? {};
     out(`  - ${t.name}: ${t.title}${a.readOnlyHint ? ' [read-only]' : a.destructiveHint ? ' [destructive]' : ''}`);
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   out();
   out(
     `The sandbox allows ${TOUR_REQUESTS_PER_10S} requests per 10 s here so that no step waits; a real ` +
-      `${product === 'bcx' ? 'Basecamp 2 allows 500' : 'Basecamp 4 allows 50'} per 10 s, and the server queues requests to stay under it.`,
+      `${product === 'bcx' ? 'Basecamp 2 allows 500' : 'Basecamp 3/4/5 allows 50'} per 10 s, and the server queues requests to stay under it.`,
   );
   const step = async (what: string, name: string, args: Record<string, unknown> = {}) => {
     out();

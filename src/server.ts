@@ -29,9 +29,9 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
     {
       capabilities: { logging: {} },
       instructions:
-        'Administer the people of a Basecamp account (Basecamp 4 or Basecamp 2): team members and clients. get_account says ' +
+        'Administer the people of a Basecamp account (Basecamp 3/4/5 or Basecamp 2): team members and clients. get_account says ' +
         'which product it is and what its API cannot do. invite_person and invite_people invite to the account (and the HQ) ' +
-        'or to projects (Basecamp 2 has no HQ: a project is required). On Basecamp 4 trash_person revokes every project and ' +
+        'or to projects (Basecamp 2 has no HQ: a project is required). On Basecamp 3/4/5 trash_person revokes every project and ' +
         'says how to finish in Adminland; on Basecamp 2 it removes the person from the account. Use dry_run before trash_person.',
     },
   );

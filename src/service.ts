@@ -26,7 +26,7 @@ export interface Governance {
 }
 
 export interface Service {
-  /** The account's backend (Basecamp 4 or Basecamp 2), found per call: the tools see one PeopleApi. */
+  /** The account's backend (Basecamp 3/4/5 or Basecamp 2), found per call: the tools see one PeopleApi. */
   api: PeopleApi;
   governance: Governance;
   directory: Directory;
@@ -61,7 +61,7 @@ export interface ServiceOptions {
   credentials?: Credentials;
   budget?: RateBudget;
   /**
-   * Whether the budget's limit follows the account's product (Basecamp 4: 50 per 10 s, Basecamp 2: 500 per
+   * Whether the budget's limit follows the account's product (Basecamp 3/4/5: 50 per 10 s, Basecamp 2: 500 per
    * 10 s). Default: yes unless BASECAMP_RATE_LIMIT is set or a budget is given.
    */
   budgetFollowsProduct?: boolean;

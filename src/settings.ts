@@ -145,7 +145,7 @@ const apiBase = baseUrl.superRefine((v, ctx) => {
   const id = /\/(\d+)$/.exec(url.pathname)?.[1];
   const account = id ? ` and set BASECAMP_ACCOUNT_ID=${id}` : '';
   if (host === 'basecamp.com' || host.endsWith('.basecamp.com')) {
-    ctx.addIssue({ code: 'custom', message: `is Basecamp's web address, not its API: unset it (the default https://3.basecampapi.com is Basecamp 4's API; a Basecamp 2 account's API base comes from Launchpad)${account}` });
+    ctx.addIssue({ code: 'custom', message: `is Basecamp's web address, not its API: unset it (the default https://3.basecampapi.com is Basecamp's API; a Basecamp 2 account's API base comes from Launchpad)${account}` });
   } else if (id) {
     ctx.addIssue({ code: 'custom', message: `ends in an account id: set BASECAMP_API_URL=${url.origin}${url.pathname.slice(0, -id.length - 1)}${account} (the account's base is built from both)` });
   }
@@ -211,15 +211,15 @@ export type EnvironmentSettings = z.infer<typeof environmentSchema>;
 /** One line per variable for --help: every variable the schema reads must have one (the type says so). */
 export const VARIABLE_HELP: { [K in keyof EnvironmentSettings]-?: string } = {
   BASECAMP_ACCESS_TOKEN: 'OAuth access token (static: never refreshed); default: the token file',
-  BASECAMP_ACCOUNT_ID: 'Basecamp 4 or Basecamp 2 account id (a pasted https://3.basecamp.com/ID/… address works too)',
+  BASECAMP_ACCOUNT_ID: 'Basecamp 3/4/5 or Basecamp 2 account id (a pasted https://3.basecamp.com/ID/… address works too)',
   BASECAMP_TOKEN_FILE: 'token file written by login (default ~/.config/basecamp-people-mcp/token.json)',
   BASECAMP_CLIENT_ID: 'your OAuth app, for login and refresh',
   BASECAMP_CLIENT_SECRET: 'your OAuth app\'s secret (never taken from the command line)',
   BASECAMP_REDIRECT_URI: 'OAuth redirect URI on loopback (default http://127.0.0.1:8976/callback)',
-  BASECAMP_API_URL: 'Basecamp 4 API base, without the account id (default https://3.basecampapi.com)',
+  BASECAMP_API_URL: 'Basecamp 3/4/5 API base, without the account id (default https://3.basecampapi.com)',
   BASECAMP_LAUNCHPAD_URL: 'OAuth and account discovery (default https://launchpad.37signals.com)',
   BASECAMP_USER_AGENT: 'User-Agent naming your app and a contact',
-  BASECAMP_RATE_LIMIT: 'requests per window, e.g. 50/10s (default 50/10s on Basecamp 4, 500/10s on Basecamp 2; with --sandbox also its limit)',
+  BASECAMP_RATE_LIMIT: 'requests per window, e.g. 50/10s (default 50/10s on Basecamp 3/4/5, 500/10s on Basecamp 2; with --sandbox also its limit)',
   BASECAMP_CACHE_TTL: 'seconds the people/projects directory is cached (default 60)',
   BASECAMP_LOG_LEVEL: 'debug, info (default), warn, error or silent (stderr)',
   BASECAMP_SANDBOX: 'true: same as --sandbox',
@@ -271,7 +271,7 @@ const flagSchema = z.object({
   'no-browser': z.boolean().optional(),
   port: wholeNumber(0, 65535).optional(),
   people: wholeNumber(1, 100_000).optional(),
-  product: z.enum(['bc3', 'bcx'], { error: 'must be bc3 (Basecamp 4) or bcx (Basecamp 2)' }).optional(),
+  product: z.enum(['bc3', 'bcx'], { error: 'must be bc3 (Basecamp 3, 4 and 5) or bcx (Basecamp 2)' }).optional(),
   account: wholeNumber(1).optional(),
   timeout: wholeNumber(1, 86_400).optional(),
   host: text.refine((v) => !/[\s/]/.test(v), 'must be a host name or IP address').optional(),

@@ -64,7 +64,7 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     expect(callback.statusCode).toBe(200);
     await callback.body.dump();
     expect(await run.exited).toBe(0);
-    expect(run.out()).toMatch(/Signed in as Olivia Owner to Acme Co \(sandbox\) \(5550001, Basecamp 4\)/);
+    expect(run.out()).toMatch(/Signed in as Olivia Owner to Acme Co \(sandbox\) \(5550001, Basecamp\)/);
 
     const st = statSync(tokenFile);
     expect(st.mode & 0o777).toBe(0o600);
@@ -135,7 +135,7 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     };
     const ambiguous = runCli(['login', '--port', '0', '--no-browser'], loginEnv(sb, tokenFile));
     expect(await approveAndFinish(ambiguous)).toBe(1);
-    expect(ambiguous.err()).toMatch(/several Basecamp accounts: 5550001 \(Acme Co \(sandbox\), Basecamp 4\), 7770001 \(Other Co, Basecamp 4\), 42 \(Old BCX, Basecamp 2\)/);
+    expect(ambiguous.err()).toMatch(/several Basecamp accounts: 5550001 \(Acme Co \(sandbox\), Basecamp\), 7770001 \(Other Co, Basecamp\), 42 \(Old BCX, Basecamp 2\)/);
     expect(existsSync(tokenFile)).toBe(false);
 
     const chosen = runCli(['login', '--port', '0', '--no-browser', '--account', '7770001'], loginEnv(sb, tokenFile));
@@ -152,8 +152,8 @@ describe('login (OAuth authorization code against Launchpad)', () => {
 
     const accounts = runCli(['accounts'], loginEnv(sb, tokenFile));
     expect(await accounts.exited).toBe(0);
-    expect(accounts.out()).toMatch(/^\* 7770001 {2}Other Co {2}\[bc3\] Basecamp 4$/m);
-    expect(accounts.out()).toMatch(/^ {2}5550001 {2}Acme Co \(sandbox\) {2}\[bc3\] Basecamp 4$/m);
+    expect(accounts.out()).toMatch(/^\* 7770001 {2}Other Co {2}\[bc3\] Basecamp$/m);
+    expect(accounts.out()).toMatch(/^ {2}5550001 {2}Acme Co \(sandbox\) {2}\[bc3\] Basecamp$/m);
     expect(accounts.out()).toMatch(/^ {2}42 {2}Old BCX {2}\[bcx\] Basecamp 2$/m);
 
     const logout = runCli(['logout'], loginEnv(sb, tokenFile));
@@ -172,7 +172,7 @@ describe('login (OAuth authorization code against Launchpad)', () => {
     const client = await connectClient(service);
     const r = await call(client, 'get_account');
     expect(r.isError).toBe(true);
-    expect(r.content[0]!.text).toMatch(/5550001 \(Acme Co \(sandbox\), Basecamp 4\), 7770001 \(Other Co, Basecamp 4\).*BASECAMP_ACCOUNT_ID/);
+    expect(r.content[0]!.text).toMatch(/5550001 \(Acme Co \(sandbox\), Basecamp\), 7770001 \(Other Co, Basecamp\).*BASECAMP_ACCOUNT_ID/);
     expect(r.content[0]!.text).toContain('"error":"configuration"'); // the operator's to fix, not Basecamp's
     await client.close();
   });

@@ -381,7 +381,7 @@ describe('settings are validated before anything starts', () => {
   });
 
   it.each([
-    [[], /Connected over stdio to basecamp-people-mcp on the SANDBOX Basecamp 4 account/, /Offboard jan@acme\.example with that exact plan\n.*\n {2}Revoked Jan Jensen from/],
+    [[], /Connected over stdio to basecamp-people-mcp on the SANDBOX Basecamp 3\/4\/5 account/, /Offboard jan@acme\.example with that exact plan\n.*\n {2}Revoked Jan Jensen from/],
     [['--product', 'bcx'], /on the SANDBOX Basecamp 2 account/, /with that exact plan: removed from the account\n.*\n {2}Removed Jan Jensen from the Basecamp 2 account/],
   ])('the demo runs on either product (%j)', (args, connected, offboarded) => {
     const r = spawnSync(process.execPath, [join(dirname(cli), 'demo.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -399,7 +399,7 @@ describe('settings are validated before anything starts', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = r.stdout;
     // No silent pauses: the tour's budget is said, and no 429 pause happened (it would be printed).
-    expect(out).toContain('The sandbox allows 1000 requests per 10 s here so that no step waits; a real Basecamp 4 allows 50 per 10 s');
+    expect(out).toContain('The sandbox allows 1000 requests per 10 s here so that no step waits; a real Basecamp 3/4/5 allows 50 per 10 s');
     expect(out).not.toMatch(/pausing/);
     const steps = demoSteps(out);
     // Listings cut short say how many more: of N admins, 5 shown and N - 5 more.
@@ -448,7 +448,7 @@ describe('settings are validated before anything starts', () => {
       });
     });
     child.kill('SIGTERM');
-    expect(out).toMatch(/Sandbox Basecamp 2 account .*\(29 people, 1 removed\).*also lists Basecamp 4 account 5550001/);
+    expect(out).toMatch(/Sandbox Basecamp 2 account .*\(29 people, 1 removed\).*also lists Basecamp 3\/4\/5 account 5550001/);
     expect(out).toMatch(/BASECAMP_ACCOUNT_ID=4440001/);
     const base = /(http:\/\/\S+\/4440001\/api\/v1)\/people\.json/.exec(out)![1]!;
     const token = /BASECAMP_ACCESS_TOKEN=(\S+)/.exec(out)![1]!;

@@ -164,7 +164,7 @@ describe('command line', () => {
     [['serve', '--http', '--port', 'abc'], /^Flag --port must be a whole number from 0 to 65535 \(got "abc"\)/],
     [['serve', '--http', '--port', '65536'], /^Flag --port must be a whole number from 0 to 65535/],
     [['sandbox', '--people', '0'], /^Flag --people must be a whole number from 1 to 100000/],
-    [['sandbox', '--product', 'bc4'], /^Flag --product must be bc3 \(Basecamp 4\) or bcx \(Basecamp 2\) \(got "bc4"\)/],
+    [['sandbox', '--product', 'bc4'], /^Flag --product must be bc3 \(Basecamp 3, 4 and 5\) or bcx \(Basecamp 2\) \(got "bc4"\)/],
     [['serve', '--product', 'bcx'], /^Flag --product chooses the sandbox account's product: it goes with --sandbox/],
     [['login', '--product', 'bcx'], /^Flag --product does not apply to `login`/],
     [['login', '--account', 'x'], /^Flag --account must be a whole number, at least 1/],

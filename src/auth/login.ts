@@ -60,7 +60,7 @@ function portInUse(port: number, redirectUri: URL | undefined): string {
 
 /**
  * The OAuth authorization-code flow against Launchpad: listen on 127.0.0.1 only, send the person to the
- * authorization URL with a random `state`, take the code from the callback, exchange it, pick the Basecamp 4
+ * authorization URL with a random `state`, take the code from the callback, exchange it, pick the Basecamp 3/4/5
  * account and write the token file.
  */
 export async function login(options: LoginOptions): Promise<LoginResult> {

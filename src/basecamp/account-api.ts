@@ -4,7 +4,7 @@ import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrol
 
 /**
  * The PeopleApi of whichever account the server is signed in to: each call finds the account's backend first
- * (Basecamp 4 or Basecamp 2, by the product Launchpad or the token file names; the sign-in may change while
+ * (Basecamp 3/4/5 or Basecamp 2, by the product Launchpad or the token file names; the sign-in may change while
  * running) and hands the call to it. Nothing else here: the backends do the work, the tools ask `capabilities`.
  */
 export class AccountApi implements PeopleApi {

@@ -11,7 +11,7 @@ export interface Removal {
 }
 
 /**
- * The people administration the tools use: reads, and the writes the audit trail records. Basecamp 4
+ * The people administration the tools use: reads, and the writes the audit trail records. Basecamp 3/4/5
  * (BasecampApi) and Basecamp 2 (Basecamp2Api, bcx-api.ts) implement it; `capabilities` says what this
  * account's product can do, and a method it cannot do throws NotSupportedError before sending anything.
  */
@@ -37,11 +37,11 @@ export interface PeopleApi {
   accessRequest(projectId: number, change: AccessChange, as?: Membership, signal?: AbortSignal): Promise<string>;
 }
 
-/** Basecamp 4's capabilities for an account (its Adminland is at 3.basecamp.com). */
+/** Basecamp 3/4/5's capabilities for an account (its Adminland is at 3.basecamp.com). */
 export function basecamp4Capabilities(accountId: number): Capabilities {
   return {
     product: 'bc3',
-    productName: 'Basecamp 4',
+    productName: 'Basecamp',
     hq: true,
     accountInvitations: true,
     namesInvitees: true,
@@ -57,7 +57,7 @@ export function basecamp4Capabilities(accountId: number): Capabilities {
   };
 }
 
-/** Typed Basecamp 4 calls used by the tools. Knows nothing about MCP. */
+/** Typed Basecamp 3/4/5 calls used by the tools. Knows nothing about MCP. */
 /** How long a 404 from the enrollments endpoint is believed (an account may gain them later). */
 const NO_ENROLLMENTS_MEMORY_MS = 60 * 60_000;
 
@@ -81,17 +81,17 @@ export class BasecampApi implements PeopleApi {
 
   async listRemovedPeople(): Promise<Collection<Person>> {
     throw new NotSupportedError(
-      'Basecamp 4\'s API cannot list the people removed from the account. list_people with types ["Tombstone"] shows the removed people it still lists.',
+      'Basecamp\'s API cannot list the people removed from the account. list_people with types ["Tombstone"] shows the removed people it still lists.',
     );
   }
 
   async personProjects(personId: number): Promise<Collection<Project>> {
-    throw new NotSupportedError(`Basecamp 4 has no endpoint for one person's projects (person ${personId}): each project's people must be read.`);
+    throw new NotSupportedError(`Basecamp 3/4/5 has no endpoint for one person's projects (person ${personId}): each project's people must be read.`);
   }
 
   async removeFromAccount(personId: number): Promise<Removal> {
     throw new NotSupportedError(
-      `Basecamp 4's API cannot remove a person from the account (person ${personId}); nothing was sent. An admin does it in Adminland: ${this.caps.peopleAdminUrl}.`,
+      `Basecamp's API cannot remove a person from the account (person ${personId}); nothing was sent. An admin does it in Adminland: ${this.caps.peopleAdminUrl}.`,
     );
   }
 

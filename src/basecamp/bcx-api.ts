@@ -5,7 +5,7 @@ import { asPerson, asProject } from './records.js';
 import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';
 
 /**
- * Typed Basecamp 2 ("bcx") calls behind the same PeopleApi as Basecamp 4 (docs/basecamp-api.md, "Basecamp 2").
+ * Typed Basecamp 2 ("bcx") calls behind the same PeopleApi as Basecamp 3/4/5 (docs/basecamp-api.md, "Basecamp 2").
  * `http`'s accountBase is the account's API base (`https://basecamp.com/{account_id}/api/v1`, Launchpad's `href`).
  * Basecamp 2 JSON is mapped to the shared types: a person gets `personable_type` 'User' ('Tombstone' when
  * `trashed`), `owner` and `employee` null (Basecamp 2 does not say), and `client` only where Basecamp 2 knows it

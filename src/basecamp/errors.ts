@@ -193,7 +193,7 @@ export class CancelledError extends BasecampError {
   override readonly kind = 'cancelled';
 }
 
-/** Basecamp 4 has no "invite to the account" endpoint, so the HQ stands in for "the company"; there is none. */
+/** Basecamp 3/4/5 has no "invite to the account" endpoint, so the HQ stands in for "the company"; there is none. */
 export class NoHqProjectError extends ToolError {
   override readonly kind = 'no_hq_project';
 }

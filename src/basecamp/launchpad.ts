@@ -57,17 +57,17 @@ export async function fetchAuthorization(
   }
 }
 
-/** The products this server speaks: Basecamp 4 (`bc3`) and Basecamp 2 (`bcx`). */
+/** The products this server speaks: Basecamp 3/4/5 (`bc3`) and Basecamp 2 (`bcx`). */
 export const SUPPORTED_PRODUCTS = ['bc3', 'bcx'] as const;
 export type SupportedProduct = (typeof SUPPORTED_PRODUCTS)[number];
 
-export const PRODUCT_NAMES: Record<string, string> = { bc3: 'Basecamp 4', bcx: 'Basecamp 2' };
+export const PRODUCT_NAMES: Record<string, string> = { bc3: 'Basecamp', bcx: 'Basecamp 2' };
 
 export function isSupported(account: LaunchpadAccount): account is LaunchpadAccount & { product: SupportedProduct } {
   return (SUPPORTED_PRODUCTS as readonly string[]).includes(account.product);
 }
 
-/** The accounts this server can administer (Basecamp 4 and Basecamp 2), in Launchpad's order. */
+/** The accounts this server can administer (Basecamp 3/4/5 and Basecamp 2), in Launchpad's order. */
 export function usableAccounts(auth: Authorization): (LaunchpadAccount & { product: SupportedProduct })[] {
   return auth.accounts.filter(isSupported);
 }
@@ -84,7 +84,7 @@ export function chooseAccount(auth: Authorization, wanted?: number): LaunchpadAc
       const other = auth.accounts.find((a) => a.id === wanted);
       throw new ConfigurationError(
         other
-          ? `Account ${wanted} (${other.name}) is a ${other.product} account, which this server cannot administer (it speaks Basecamp 4 and Basecamp 2). This token reaches: ${describeAccounts(auth.accounts)}.`
+          ? `Account ${wanted} (${other.name}) is a ${other.product} account, which this server cannot administer (it speaks Basecamp 3/4/5 and Basecamp 2). This token reaches: ${describeAccounts(auth.accounts)}.`
           : `This token cannot reach account ${wanted}. It reaches: ${describeAccounts(auth.accounts) || 'no account'}. Set BASECAMP_ACCOUNT_ID (or \`${shellCommand('login --account ID')}\`) to one of them.`,
       );
     }
@@ -93,7 +93,7 @@ export function chooseAccount(auth: Authorization, wanted?: number): LaunchpadAc
   if (accounts.length === 1) return accounts[0]!;
   if (accounts.length === 0) {
     throw new ConfigurationError(
-      `This token reaches no Basecamp 4 or Basecamp 2 account${auth.accounts.length ? ` (only: ${describeAccounts(auth.accounts)})` : ''}. Sign in as a person on a Basecamp account.`,
+      `This token reaches no Basecamp 3/4/5 or Basecamp 2 account${auth.accounts.length ? ` (only: ${describeAccounts(auth.accounts)})` : ''}. Sign in as a person on a Basecamp account.`,
     );
   }
   throw new ConfigurationError(

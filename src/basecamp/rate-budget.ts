@@ -136,7 +136,7 @@ export class RateBudget {
   }
 
   /**
-   * Follows a new limit (the account turned out to be Basecamp 2: 500 per 10 s, or back to Basecamp 4's 50).
+   * Follows a new limit (the account turned out to be Basecamp 2: 500 per 10 s, or back to Basecamp 3/4/5's 50).
    * Grants already made keep counting for their hold; waiting requests are looked at again at once.
    */
   setLimit(limit: RateLimit): void {

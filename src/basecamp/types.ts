@@ -1,4 +1,4 @@
-/** Shapes of Basecamp JSON (Basecamp 2's mapped onto Basecamp 4's), as far as the people tools use them. Only `id` and `name` are guaranteed. */
+/** Shapes of Basecamp JSON (Basecamp 2's mapped onto Basecamp 3/4/5's), as far as the people tools use them. Only `id` and `name` are guaranteed. */
 
 export interface Person {
   id: number;
@@ -37,7 +37,7 @@ export interface Project {
   created_at?: string;
   updated_at?: string;
   app_url?: string;
-  /** Whether clients can be given access (Basecamp 4; absent on older answers). */
+  /** Whether clients can be given access (Basecamp 3/4/5; absent on older answers). */
   clients_enabled?: boolean;
   [key: string]: unknown;
 }
@@ -84,7 +84,7 @@ export interface AccessResult {
   requestId?: string;
 }
 
-/** The Basecamp products an account can be on: Basecamp 4 (`bc3` in Launchpad) and Basecamp 2 (`bcx`). */
+/** The Basecamp products an account can be on: Basecamp 3/4/5 (`bc3` in Launchpad) and Basecamp 2 (`bcx`). */
 export type Product = 'bc3' | 'bcx';
 
 /**
@@ -94,7 +94,7 @@ export type Product = 'bc3' | 'bcx';
  */
 export interface Capabilities {
   product: Product;
-  /** How people call it, for messages: "Basecamp 4", "Basecamp 2". */
+  /** How people call it, for messages: "Basecamp", "Basecamp 2". */
   productName: string;
   /** The account has an HQ project people are invited into when no project is named. */
   hq: boolean;

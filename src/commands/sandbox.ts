@@ -6,10 +6,10 @@ export async function sandboxCommand({ flags }: Settings): Promise<void> {
   const product = flags.product ?? 'bc3';
   const sandbox = await startSandbox({ port: flags.port ?? 0, people: flags.people ?? 120, product, alsoList: true });
   const bcx = product === 'bcx' ? sandbox.bcx! : undefined;
-  const other = bcx ? `Basecamp 4 account ${sandbox.data.accountId}` : `Basecamp 2 account ${sandbox.bcx!.accountId}`;
+  const other = bcx ? `Basecamp 3/4/5 account ${sandbox.data.accountId}` : `Basecamp 2 account ${sandbox.bcx!.accountId}`;
   process.stdout.write(
     [
-      `Sandbox ${bcx ? 'Basecamp 2' : 'Basecamp 4'} account "${bcx ? bcx.accountName : sandbox.data.accountName}" (${bcx ? `${bcx.people.size} people, ${bcx.trashedPeople.size} removed` : `${sandbox.data.people.size} people`}) listening; its Launchpad also lists ${other}.`,
+      `Sandbox ${bcx ? 'Basecamp 2' : 'Basecamp 3/4/5'} account "${bcx ? bcx.accountName : sandbox.data.accountName}" (${bcx ? `${bcx.people.size} people, ${bcx.trashedPeople.size} removed` : `${sandbox.data.people.size} people`}) listening; its Launchpad also lists ${other}.`,
       `BASECAMP_API_URL=${sandbox.url}`,
       `BASECAMP_LAUNCHPAD_URL=${sandbox.url}`,
       `BASECAMP_ACCOUNT_ID=${sandbox.accountId}`,

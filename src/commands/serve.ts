@@ -61,7 +61,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     }
     credentials = new StaticCredentials(sandbox.token, 'sandbox token');
     const size = accountId === sandbox.bcx?.accountId ? sandbox.bcx.people.size : sandbox.data.people.size;
-    const name = accountId === sandbox.bcx?.accountId ? 'Basecamp 2' : 'Basecamp 4';
+    const name = accountId === sandbox.bcx?.accountId ? 'Basecamp 2' : 'Basecamp 3/4/5';
     log.info(`using the SANDBOX ${name} account ${accountId} (simulated, ${size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
   }
 
@@ -79,7 +79,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     // Instances sharing Redis (and BASECAMP_PLAN_SECRET) but not an audit file refuse a token another one used.
     const { RedisPlanClaims } = await import('../governance/redis-plan-claims.js');
     planClaims = new RedisPlanClaims(shared.redis, redactRedisUrl(vars.REDIS_URL));
-    const limit = config.rateLimitSet ? `${config.rateLimit.max}/${config.rateLimit.windowMs} ms` : "following the account's product (50/10 s on Basecamp 4, 500/10 s on Basecamp 2)";
+    const limit = config.rateLimitSet ? `${config.rateLimit.max}/${config.rateLimit.windowMs} ms` : "following the account's product (50/10 s on Basecamp 3/4/5, 500/10 s on Basecamp 2)";
     log.info(`rate budget ${limit} shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
   }
   // The shared budget's limit follows the account's product too, unless BASECAMP_RATE_LIMIT sets it.

@@ -71,7 +71,7 @@ export async function accountsCommand({ env: vars }: Settings, env: Env): Promis
     }
     if (auth.identity) say(`Signed in as ${auth.identity.first_name ?? ''} ${auth.identity.last_name ?? ''} <${auth.identity.email_address ?? ''}>`.replace(/\s+</, ' <'));
     for (const a of auth.accounts) {
-      const usable = isSupported(a) ? ` ${PRODUCT_NAMES[a.product]}` : ' (not Basecamp 4 or 2: not usable here)';
+      const usable = isSupported(a) ? ` ${PRODUCT_NAMES[a.product]}` : ' (not Basecamp or Basecamp 2: not usable here)';
       say(`${a.id === selected && isSupported(a) ? '*' : ' '} ${a.id}  ${a.name}  [${a.product}]${usable}`);
     }
     if (selected === undefined) say(`No account selected: set BASECAMP_ACCOUNT_ID or run \`${shellCommand('login --account ID')}\`.`);

@@ -7,7 +7,7 @@ import { type Reply, type SandboxRequest, unauthorized } from './reply.js';
 import type { SandboxData, SandboxPerson, SandboxProject } from './seed.js';
 
 /**
- * A fake Basecamp 4 API for one account, `/{account_id}/...`, as docs/basecamp-api.md describes it: the
+ * A fake Basecamp 3/4/5 API for one account, `/{account_id}/...`, as docs/basecamp-api.md describes it: the
  * people and project endpoints the client uses (with clients, client enablement and account enrollments:
  * ./clients.ts, ./enrollments.ts), geared pages with an absolute Link and X-Total-Count,
  * ETag/304, 401 for a bad or expired token, 404 for everything else (including the endpoints third-party

@@ -19,7 +19,7 @@ export interface LaunchpadOptions {
 
 /**
  * Who the tokens stand for and which accounts authorization.json lists first, when the sandbox is not just
- * the one Basecamp 4 account of `data` (a Basecamp 2 account, or both products listed).
+ * the one Basecamp 3/4/5 account of `data` (a Basecamp 2 account, or both products listed).
  */
 export interface LaunchpadIdentities {
   /** The person tokens are issued to by default and who approves the consent step. */

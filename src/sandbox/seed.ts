@@ -1,5 +1,5 @@
 /**
- * The sandbox account's data: deterministic for a given seed and size, shaped like Basecamp 4's JSON
+ * The sandbox account's data: deterministic for a given seed and size, shaped like Basecamp 3/4/5's JSON
  * (see docs/basecamp-api.md): people of every personable_type, with and without a company, an HQ,
  * teams, projects (some archived, one trashed) and memberships.
  *

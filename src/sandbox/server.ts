@@ -9,24 +9,24 @@ import type { Reply, SandboxRequest } from './reply.js';
 import { seedAccount, type SandboxData, type SeedOptions } from './seed.js';
 
 /**
- * The sandbox: a fake Basecamp 4 API (./basecamp.ts) and a fake Launchpad (./launchpad.ts) on one port of
+ * The sandbox: a fake Basecamp 3/4/5 API (./basecamp.ts) and a fake Launchpad (./launchpad.ts) on one port of
  * 127.0.0.1, behaving as docs/basecamp-api.md says. This file is what both share: the request log, test
  * interceptors, X-Request-Id, and the User-Agent check and rate limit in front of the API.
  * Used by `serve --sandbox`, `sandbox`, the demo, the benchmark and the tests.
  *
  * With `product: 'bcx'` the sandbox's account is a Basecamp 2 one (./bcx/): its API is under
- * `/{account_id}/api/v1`, and a Basecamp 4 account (`data`, the usual seed) is served and listed beside it,
- * so choosing between products can be tried; `alsoList: true` does the same for a Basecamp 4 sandbox. The
+ * `/{account_id}/api/v1`, and a Basecamp 3/4/5 account (`data`, the usual seed) is served and listed beside it,
+ * so choosing between products can be tried; `alsoList: true` does the same for a Basecamp 3/4/5 sandbox. The
  * owner is one Launchpad identity on both accounts (the same email address), so one token works on either.
  */
 
 export interface SandboxOptions extends SeedOptions, BasecampOptions, LaunchpadOptions {
   port?: number;
   host?: string;
-  /** Requests allowed per window before 429 (Basecamp 4: 50 per 10 s; Basecamp 2: 500 per 10 s). */
+  /** Requests allowed per window before 429 (Basecamp 3/4/5: 50 per 10 s; Basecamp 2: 500 per 10 s). */
   rateLimit?: { max: number; windowMs: number };
   /**
-   * The product of the sandbox's account: 'bc3' (Basecamp 4, the default) or 'bcx' (Basecamp 2). The seed
+   * The product of the sandbox's account: 'bc3' (Basecamp 3/4/5, the default) or 'bcx' (Basecamp 2). The seed
    * options (`people`, `seed`, `accountId`) shape that account.
    */
   product?: 'bc3' | 'bcx';
@@ -61,7 +61,7 @@ export interface Sandbox {
   product?: 'bc3' | 'bcx';
   /** That account's API base, as authorization.json's `href`: `${url}/${accountId}` (bc3) or `${url}/${accountId}/api/v1` (bcx). */
   apiBase?: string;
-  /** The Basecamp 4 account's data (beside the Basecamp 2 one when `product` is 'bcx'). */
+  /** The Basecamp 3/4/5 account's data (beside the Basecamp 2 one when `product` is 'bcx'). */
   data: SandboxData;
   /** The Basecamp 2 account's data, when there is one (`product: 'bcx'` or `alsoList`). */
   bcx?: BcxData;
@@ -215,7 +215,7 @@ function samePerson<P extends { email_address: string | null }>(given: P | undef
   return wanted ? [...people.values()].find((p) => p.email_address?.toLowerCase() === wanted) : undefined;
 }
 
-/** Basecamp 4 authentication when tokens may stand for Basecamp 2 people: they act as the same identity there. */
+/** Basecamp 3/4/5 authentication when tokens may stand for Basecamp 2 people: they act as the same identity there. */
 function bc3Person(data: SandboxData, bcx: BcxData, grantFor: Authenticate): Authenticate {
   return (authorization) => {
     const grant = grantFor(authorization);

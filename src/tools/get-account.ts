@@ -20,14 +20,14 @@ export const getAccount = defineTool({
   name: 'get_account',
   title: 'Get the account',
   description:
-    'Get the Basecamp account itself and which product it is (Basecamp 4 or Basecamp 2), with what that product\'s API ' +
-    'cannot do (cannot). Basecamp 4: name, owner, plan and its limits (can_create_users, project limit), trial/frozen/paused ' +
+    'Get the Basecamp account itself and which product it is (Basecamp 3/4/5 or Basecamp 2), with what that product\'s API ' +
+    'cannot do (cannot). Basecamp 3/4/5: name, owner, plan and its limits (can_create_users, project limit), trial/frozen/paused ' +
     'state, and whether HQ and teams are enabled; use it before inviting people to check the plan allows it. Basecamp 2 ' +
     '(no account endpoint): id and name from Launchpad, with people and project counts.',
   inputSchema: {},
   outputSchema: {
     account: z.looseObject({ id: z.number(), name: z.string() }),
-    product: z.object({ id: z.enum(['bc3', 'bcx']).describe('Launchpad\'s product: bc3 (Basecamp 4) or bcx (Basecamp 2).'), name: z.string() }),
+    product: z.object({ id: z.enum(['bc3', 'bcx']).describe('Launchpad\'s product: bc3 (Basecamp 3, 4 and 5) or bcx (Basecamp 2).'), name: z.string() }),
     cannot: z.array(z.string()).describe('What this product\'s API cannot do: the tools say so instead of trying.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },

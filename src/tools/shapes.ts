@@ -42,7 +42,7 @@ export function toCompactPerson(p: Person): CompactPerson {
   };
 }
 
-/** A role flag: absent means no (Basecamp 4 leaves defaults out), null means the API does not say. */
+/** A role flag: absent means no (Basecamp 3/4/5 leaves defaults out), null means the API does not say. */
 const flag = (value: boolean | null | undefined): boolean | null => (value === null ? null : (value ?? false));
 
 export const compactProject = z.object({

@@ -16,16 +16,16 @@ export const trashPerson = defineTool({
   name: 'trash_person',
   title: 'Offboard a person',
   description:
-    'Offboard one person (team member or client). On Basecamp 4: revoke their access to every project, team and the HQ (active, archived and trashed, since a ' +
+    'Offboard one person (team member or client). On Basecamp 3/4/5: revoke their access to every project, team and the HQ (active, archived and trashed, since a ' +
     'trashed project can be restored) that the ' +
-    'signed-in person can see; Basecamp 4\'s API has NO way to remove a person from the account itself, so after this ' +
+    'signed-in person can see; Basecamp\'s API has NO way to remove a person from the account itself, so after this ' +
     'an admin must finish the removal in Adminland (the result gives the link). On Basecamp 2: remove the person from the ' +
     'account itself (account_removed: true), which takes every project with it; their content stays. get_account says ' +
     'which product the account is. Run with dry_run: true first to see ' +
     'the exact plan and a plan_token. A real run asks the human to confirm when the client supports that; otherwise ' +
     '(and in stateless HTTP) it needs the plan_token from a dry run, shown to the person you act for, and runs only if ' +
     'the plan is still exactly the same. Touches no one else. ' +
-    'The signed-in person cannot be offboarded, nor the account owner (refused here on Basecamp 4; on Basecamp 2, whose API ' +
+    'The signed-in person cannot be offboarded, nor the account owner (refused here on Basecamp 3/4/5; on Basecamp 2, whose API ' +
     'does not say who the owner is, Basecamp itself refuses and nothing changes).',
   inputSchema: {
     person_id: personId.optional(),
@@ -49,8 +49,8 @@ export const trashPerson = defineTool({
       .describe('Projects, teams and HQ the person is on (the plan); status says which are archived or trashed.'),
     revoked_from: z.array(z.number()).describe('Project ids access was revoked from.'),
     failed: z.array(z.object({ project_id: z.number(), error: z.string() })),
-    account_removed: z.boolean().describe('true: the person was removed from the account itself (Basecamp 2). Always false on Basecamp 4, which has no API for it.'),
-    adminland_url: z.string().describe('Where an admin manages the account\'s people by hand (Basecamp 4: Adminland, where the removal is finished).'),
+    account_removed: z.boolean().describe('true: the person was removed from the account itself (Basecamp 2). Always false on Basecamp 3/4/5, which has no API for it.'),
+    adminland_url: z.string().describe('Where an admin manages the account\'s people by hand (Basecamp 3/4/5: Adminland, where the removal is finished).'),
     note: z.string(),
     plan_token: z.string().optional().describe('Seals this exact plan: pass it back to run it where no human can be asked.'),
     expires_at: z.string().optional().describe('When plan_token stops being accepted.'),
@@ -66,7 +66,7 @@ export const trashPerson = defineTool({
     if (caps.removeFromAccount && person.personable_type === 'Tombstone') return alreadyRemoved(person, caps, args.dry_run === true);
     await refuseProtected(ctx, person, signal);
     const { plan, checked } = await planOffboarding(ctx, caps, person, signal, progress);
-    // Basecamp 2 removes the person from the account, every project with it; Basecamp 4 revokes each project.
+    // Basecamp 2 removes the person from the account, every project with it; Basecamp 3/4/5 revokes each project.
     const removal = caps.removeFromAccount;
     // A client is revoked through client_users.json (users.json drops client ids), everyone else through users.json.
     const role: Membership = person.client ? 'client' : 'team';

@@ -8,7 +8,7 @@ import { makeBcxPerson, type BcxData, type BcxPerson, type BcxProject } from './
  * "Basecamp 2" section describes it: people (with the trashed people and a real DELETE), projects (active,
  * archived, one by id) and accesses (50 per page, `?page=N`, no Link; grants by id or email, as team members
  * or clients; revoke). ETag/304 on reads, 401 for a bad or expired token, 404 for everything else (every
- * Basecamp 4 route included). User-Agent and rate limiting are checked in front of it, by the server.
+ * Basecamp 3/4/5 route included). User-Agent and rate limiting are checked in front of it, by the server.
  *
  * Who may do what: a project is visible to the people who have access to it (the owner has access to every
  * seeded project); people on the account are visible to everyone, deleted people to admins only; only admins

@@ -4,7 +4,7 @@
  * access (`is_client` on a project's accesses), not of the person.
  *
  * Fixed points tests rely on (any seed, `people` >= 8): people 3000001 Olivia Owner (the owner and an admin,
- * the token's person; the same identity and address as the Basecamp 4 owner), 3000002 Adam Admin (an admin,
+ * the token's person; the same identity and address as the Basecamp 3/4/5 owner), 3000002 Adam Admin (an admin,
  * not on every project), 3000003 Jan Jensen (a plain person on active, archived and trashed projects),
  * 3000004 Carla Client (a client on Launch), 3000005 Former Colleague (already deleted: in trashed.json only).
  * Projects: 4000001 All Hands (60 accesses, or every active person when fewer), 4000002 Launch (a client
@@ -83,7 +83,7 @@ export function makeBcxPerson(id: number, fields: Pick<BcxPerson, 'name' | 'emai
 
 /**
  * `people` counts everyone ever on the account, the deleted person included (at least 8; default 120).
- * `accountId` defaults to 4440001 (the Basecamp 4 account keeps 5550001).
+ * `accountId` defaults to 4440001 (the Basecamp 3/4/5 account keeps 5550001).
  */
 export function seedBcxAccount(options: SeedOptions = {}): BcxData {
   const total = Math.max(8, options.people ?? 120);
@@ -98,7 +98,7 @@ export function seedBcxAccount(options: SeedOptions = {}): BcxData {
     return p;
   };
 
-  // The owner is the same Launchpad identity as the Basecamp 4 owner (Olivia, 1000001 there).
+  // The owner is the same Launchpad identity as the Basecamp 3/4/5 owner (Olivia, 1000001 there).
   const owner = add({ name: 'Olivia Owner', email_address: 'olivia@acme.example', admin: true, identity_id: 9_000_000 + 1_000_001 });
   const adam = add({ name: 'Adam Admin', email_address: 'adam@acme.example', admin: true });
   const jan = add({ name: 'Jan Jensen', email_address: 'jan@acme.example' });
