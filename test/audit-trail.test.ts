@@ -1,36 +1,23 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { AuditLog, type AuditLine, type OpenAuditFile } from '../src/governance/audit-log.js';
 import { startSandbox } from '../src/sandbox/server.js';
-import { ADAM, call, connectClient, JAN, LAUNCH, sandboxService, structured, text, writes, type ToolResult } from './helpers.js';
+import { ADAM, call, connectClient, JAN, kindOf, LAUNCH, PLAN_SECRET, sandboxService, scratchHarness, structured, text, type ToolResult, writes } from './helpers.js';
 
 /**
  * The audit trail on a bad day: a write cut short or refused (full disk), a line torn by a crash, a path that is
  * not a file, a symbolic link. Faults are injected through AuditLog's `open` seam, never by filling a disk.
  */
-const open_: { close(): unknown }[] = [];
-const track = <T extends { close(): unknown }>(t: T): T => (open_.push(t), t);
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const t of open_.splice(0).reverse()) await t.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-const scratch = () => {
-  const d = mkdtempSync(join(tmpdir(), 'bpm-audit-'));
-  dirs.push(d);
-  return d;
-};
+const { track, scratch } = scratchHarness('audit');
 
-const SECRET = 'a-plan-secret-that-is-long-enough-0123456789';
-const kindOf = (r: ToolResult) => /"error":"([a-z_]+)"/.exec(r.content[0]!.text)?.[1];
+const SECRET = PLAN_SECRET;
 const tokenOf = (r: ToolResult) => structured<{ plan_token: string }>(r).plan_token;
 
 /** What a write does to a line of the given phase: go through, fall short by writing only `short` bytes, or fail with `code`. */

@@ -1,34 +1,22 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { build } from 'esbuild';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import type { Config } from '../src/config.js';
 import type { AuditLine } from '../src/governance/audit-log.js';
 import { PlanSealer } from '../src/governance/plan-token.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { serveHttp } from '../src/transports/http.js';
-import { ADAM, call, connectClient, JAN, LAUNCH, sandboxService, structured, text, writes } from './helpers.js';
+import { ADAM, call, connectClient, JAN, kindOf, LAUNCH, PLAN_SECRET, sandboxService, scratchHarness, structured, text, writes } from './helpers.js';
 
-const open: { close(): unknown }[] = [];
-const track = <T extends { close(): unknown }>(t: T): T => (open.push(t), t);
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0).reverse()) await t.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-const scratch = () => {
-  const d = mkdtempSync(join(tmpdir(), 'bpm-governance-'));
-  dirs.push(d);
-  return d;
-};
+const { track, scratch } = scratchHarness('governance');
 
-const SECRET = 'a-plan-secret-that-is-long-enough-0123456789';
+const SECRET = PLAN_SECRET;
 
 async function world(config: Partial<Config> = {}, capabilities: Record<string, unknown> = {}) {
   const sb = track(await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } }));
@@ -38,7 +26,6 @@ async function world(config: Partial<Config> = {}, capabilities: Record<string, 
 }
 const janProjects = (sb: Sandbox) => [...sb.data.projects.values()].filter((p) => p.members.has(JAN)).map((p) => p.id).sort();
 const tokenOf = (r: { structuredContent?: Record<string, unknown> }) => (r.structuredContent as { plan_token: string }).plan_token;
-const kindOf = (r: { content: { text?: string }[] }) => /"error":"([a-z_]+)"/.exec(r.content[0]!.text ?? '')?.[1];
 
 describe('plans and consent: no destructive write without a human or an exact plan', () => {
   it('a client that cannot ask a human: confirmation_required (0 writes), then the dry run\'s token runs exactly that plan', async () => {
@@ -161,7 +148,8 @@ describe('plans and consent: no destructive write without a human or an exact pl
     const b = track(sandboxService(sb, { budget: roomy(), config: { planSecret: SECRET } }));
     const httpA = await serveHttp(a, { port: 0, stateless: true });
     const httpB = await serveHttp(b, { port: 0, stateless: true });
-    open.push({ close: () => httpA.drain(100) }, { close: () => httpB.drain(100) });
+    track({ close: () => httpA.drain(100) });
+    track({ close: () => httpB.drain(100) });
     const connect = async (url: string) => {
       const c = new Client({ name: 'stateless', version: '1.0.0' }, { capabilities: { elicitation: {} } });
       await c.connect(new StreamableHTTPClientTransport(new URL(url)));

@@ -5,6 +5,9 @@ import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { BasecampHttp, type HttpOptions } from '../src/basecamp/http.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
@@ -245,4 +248,30 @@ export function toolHarness() {
     return { sb, client };
   }
   return { setup, track };
+}
+
+/** The secret the governance tests seal plan tokens with. */
+export const PLAN_SECRET = 'a-plan-secret-that-is-long-enough-0123456789';
+
+/** The wire kind of an isError result (the `error` field of its JSON line). */
+export const kindOf = (r: { content: { text?: string }[] }) => /"error":"([a-z_]+)"/.exec(r.content[0]!.text ?? '')?.[1];
+
+/**
+ * For a test file that opens servers and clients and makes scratch folders: `track()` registers what to close,
+ * `scratch()` makes a folder under the system's temp folder; after each test all are closed (newest first) and removed.
+ */
+export function scratchHarness(prefix: string) {
+  const open: { close(): unknown }[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const t of open.splice(0).reverse()) await t.close();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const track = <T extends { close(): unknown }>(t: T): T => (open.push(t), t);
+  const scratch = () => {
+    const d = mkdtempSync(join(tmpdir(), `bpm-${prefix}-`));
+    dirs.push(d);
+    return d;
+  };
+  return { track, scratch };
 }

@@ -1,39 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { connectSharedBudget } from '../src/basecamp/shared-budget.js';
 import type { Config } from '../src/config.js';
 import { RedisPlanClaims } from '../src/governance/redis-plan-claims.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import type { ServiceOptions } from '../src/service.js';
-import { ADAM, call, connectClient, freePort, hasRedis, JAN, LAUNCH, sandboxService, startRedis, structured, text, writes, type ToolResult } from './helpers.js';
+import { ADAM, call, connectClient, freePort, hasRedis, JAN, kindOf, LAUNCH, PLAN_SECRET, sandboxService, scratchHarness, startRedis, structured, text, type ToolResult, writes } from './helpers.js';
 
 /**
  * A plan_token runs its plan once, however the calls carrying it overlap: in one process, across processes sharing
  * an audit file, and across instances sharing only Redis. Counted where it matters: the sandbox's request log.
  */
-const open: { close(): unknown }[] = [];
-const track = <T extends { close(): unknown }>(t: T): T => (open.push(t), t);
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0).reverse()) await t.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-const scratch = () => {
-  const d = mkdtempSync(join(tmpdir(), 'bpm-once-'));
-  dirs.push(d);
-  return d;
-};
+const { track, scratch } = scratchHarness('once');
 
-const SECRET = 'a-plan-secret-that-is-long-enough-0123456789';
+const SECRET = PLAN_SECRET;
 const roomy = () => new RateBudget({ max: 10_000, windowMs: 10_000 });
-const kindOf = (r: ToolResult) => /"error":"([a-z_]+)"/.exec(r.content[0]!.text)?.[1];
 const tokenOf = (r: ToolResult) => structured<{ plan_token: string }>(r).plan_token;
 
 /** A server instance (its own service, so its own PlanSealer) on the sandbox, with `clients` MCP clients. */

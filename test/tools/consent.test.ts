@@ -7,7 +7,7 @@ import { RateBudget } from '../../src/basecamp/rate-budget.js';
 import type { Config } from '../../src/config.js';
 import type { AuditLine } from '../../src/governance/audit-log.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
-import { ABANDONED, ADAM, call, CLIENT, connectClient, JAN, LAUNCH, OWNER, sandboxService, structured, text, toolHarness, WEBSITE, writes, type ToolResult } from '../helpers.js';
+import { ABANDONED, ADAM, call, kindOf, CLIENT, connectClient, JAN, LAUNCH, OWNER, sandboxService, structured, text, toolHarness, WEBSITE, writes, type ToolResult } from '../helpers.js';
 
 /**
  * Consent answers an agent can act on, and refusals before consent (issue 16 items 4, 6, 7 and 12; issue 17 item 3):
@@ -23,7 +23,6 @@ afterEach(() => {
 });
 
 const HIRING = 2000007; // clients off
-const kindOf = (r: ToolResult) => /"error":"([a-z_]+)"/.exec(text(r))?.[1];
 /** The plan_token as the text says it: what an agent whose client dropped structuredContent has to go on. */
 const tokenInText = (r: ToolResult) => /plan_token: (\S+) \(valid until/.exec(text(r))?.[1];
 
