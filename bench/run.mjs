@@ -23,7 +23,7 @@ const UNLIMITED = { max: 1_000_000_000, windowMs: 10_000 };
 const UNLIMITED_ENV = { BASECAMP_RATE_LIMIT: '1000000000/10s' };
 
 const SECTIONS = ['start', 'per-call', 'bundle', 'jobs'];
-const ALL_TYPES = ['User', 'Integration', 'DummyUser', 'Outsider', 'Tombstone', 'Agent'];
+const ALL_TYPES = ['User', 'Client', 'Integration', 'DummyUser', 'Outsider', 'Tombstone', 'Agent'];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const runs = (section) => chosen.length === 0 || chosen.includes(section);
 const startedAt = performance.now();

@@ -12,6 +12,7 @@ import { createService, StaticCredentials } from '../service.js';
 import type { Env, Settings } from '../settings.js';
 import { selectTools } from '../tools/index.js';
 import { shellCommand } from '../cli-command.js';
+import { RedisPlanClaims } from '../governance/redis-plan-claims.js';
 
 /** What has been started so far, stopped in reverse order whether serving ends well or fails half-way. */
 class Started {
@@ -77,7 +78,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     budget = shared.budget;
     started.add(() => shared.close());
     // Instances sharing Redis (and BASECAMP_PLAN_SECRET) but not an audit file refuse a token another one used.
-    const { RedisPlanClaims } = await import('../governance/redis-plan-claims.js');
+    // (Imported statically: a few lines that need no Redis library of their own, not worth a chunk of the bundle.)
     planClaims = new RedisPlanClaims(shared.redis, redactRedisUrl(vars.REDIS_URL));
     const limit = config.rateLimitSet ? `${config.rateLimit.max}/${config.rateLimit.windowMs} ms` : "following the account's product (50/10 s on Basecamp 3/4/5, 500/10 s on Basecamp 2)";
     log.info(`rate budget ${limit} shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
