@@ -191,7 +191,7 @@ describe('Basecamp2Api: writes', () => {
     const both = await api.updateProjectPeople(WEBSITE, { grant: [ADAM], create: [{ name: 'x', email_address: 'x@acme.example' }] });
     expect(ids(both.granted).sort()).toEqual([ADAM, sb.bcx!.nextPersonId - 1].sort());
 
-    const client = await api.updateProjectPeople(LAUNCH, { create: [{ name: 'c', email_address: 'c@client.example' }] }, undefined, 'client');
+    const client = await api.updateProjectPeople(LAUNCH, { create: [{ name: 'c', email_address: 'c@client.example' }] }, 'client');
     expect(client.granted).toHaveLength(1);
     expect(client.granted[0]).toMatchObject({ email_address: 'c@client.example', client: true });
     const posts = sb.apiRequests().filter((r) => r.method === 'POST').map((r) => r.path.split('/').slice(-2).join('/'));

@@ -41,8 +41,8 @@ export class AccountApi implements PeopleApi {
   getProject(projectId: number, signal?: AbortSignal): Promise<Project> {
     return this.on(signal, (api) => api.getProject(projectId, signal));
   }
-  updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as?: Membership): Promise<AccessResult> {
-    return this.on(signal, (api) => api.updateProjectPeople(projectId, change, signal, as));
+  updateProjectPeople(projectId: number, change: AccessChange, as?: Membership, signal?: AbortSignal): Promise<AccessResult> {
+    return this.on(signal, (api) => api.updateProjectPeople(projectId, change, as, signal));
   }
   setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal): Promise<{ enabled: boolean; requestId?: string }> {
     return this.on(signal, (api) => api.setClientsEnabled(projectId, enabled, signal));

@@ -24,7 +24,7 @@ export interface PeopleApi {
   getAccount(signal?: AbortSignal): Promise<Account>;
   listProjects(status?: ProjectStatus, signal?: AbortSignal): Promise<Collection<Project>>;
   getProject(projectId: number, signal?: AbortSignal): Promise<Project>;
-  updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as?: Membership): Promise<AccessResult>;
+  updateProjectPeople(projectId: number, change: AccessChange, as?: Membership, signal?: AbortSignal): Promise<AccessResult>;
   setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal): Promise<{ enabled: boolean; requestId?: string }>;
   enrollPeople(enrollment: Enrollment, signal?: AbortSignal): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'>;
   /** The people already removed from the account (capabilities.removedPeople). */
@@ -138,7 +138,7 @@ export class BasecampApi implements PeopleApi {
    * kind of person). An answer that does not list what changed is OutcomeUnknownError. On client_users.json a
    * 429 without Retry-After means the account has no client seat left: SeatLimitError, never retried.
    */
-  async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team'): Promise<AccessResult> {
+  async updateProjectPeople(projectId: number, change: AccessChange, as: Membership = 'team', signal?: AbortSignal): Promise<AccessResult> {
     const body: AccessChange = {};
     if (change.grant?.length) body.grant = change.grant;
     if (change.revoke?.length) body.revoke = change.revoke;

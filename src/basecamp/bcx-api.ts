@@ -124,7 +124,7 @@ export class Basecamp2Api implements PeopleApi {
    * longer visible) fails the rest. Basecamp 2 revokes
    * either kind of member there, whatever `as` says. A failure part-way carries what was already done.
    */
-  async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team'): Promise<AccessResult> {
+  async updateProjectPeople(projectId: number, change: AccessChange, as: Membership = 'team', signal?: AbortSignal): Promise<AccessResult> {
     const grant = change.grant ?? [];
     const create = change.create ?? [];
     const revoke = change.revoke ?? [];

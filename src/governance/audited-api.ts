@@ -76,7 +76,7 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
     listProjects: (status, signal) => api.listProjects(status, signal),
     getProject: (projectId, signal) => api.getProject(projectId, signal),
 
-    async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team') {
+    async updateProjectPeople(projectId: number, change: AccessChange, as: Membership = 'team', signal?: AbortSignal) {
       const request = await api.accessRequest(projectId, change, as, signal);
       const changes: AuditChange[] = [
         ...(change.grant ?? []).map((person) => ({ person, project_id: projectId, action: 'grant' })),
@@ -92,7 +92,7 @@ export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: Ca
         if (c.action === 'revoke' && ids(done.not_attempted).has(c.person)) return 'cancelled';
         return undefined;
       };
-      return write(request, changes, signal, () => api.updateProjectPeople(projectId, change, signal, as), (r: AccessResult) => {
+      return write(request, changes, signal, () => api.updateProjectPeople(projectId, change, as, signal), (r: AccessResult) => {
         const granted = new Set(r.granted.map((p) => p.id));
         const grantedEmails = new Set(r.granted.flatMap((p) => (p.email_address ? [normalEmail(p.email_address)] : [])));
         const revoked = new Set(r.revoked.map((p) => p.id));
