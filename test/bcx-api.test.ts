@@ -157,10 +157,10 @@ describe('Basecamp2Api: reads', () => {
     expect(sb2.apiRequests()).toHaveLength(1);
   });
 
-  it('setClientsEnabled is refused and enrollPeople is unavailable, neither sending anything', async () => {
+  it('setClientsEnabled and enrollPeople are refused, neither sending anything', async () => {
     const { sb, api } = await setup();
     await expect(api.setClientsEnabled(LAUNCH, true)).rejects.toBeInstanceOf(NotSupportedError);
-    expect(await api.enrollPeople({ people: [{ name: 'N', email_address: 'n@acme.example' }] })).toBe('unavailable');
+    await expect(api.enrollPeople({ people: [{ name: 'N', email_address: 'n@acme.example' }] })).rejects.toBeInstanceOf(NotSupportedError);
     expect(sb.apiRequests()).toHaveLength(0);
   });
 });

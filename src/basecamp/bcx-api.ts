@@ -182,7 +182,7 @@ export class Basecamp2Api implements PeopleApi {
 
   /** Basecamp 2 has no account-level invitations: invite by email on a project (updateProjectPeople create). */
   async enrollPeople(_enrollment: Enrollment): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'> {
-    return 'unavailable';
+    throw new NotSupportedError("Basecamp 2's API has no account-level invitations: people are invited by email on a project. Nothing was sent.");
   }
 
   // ---- Basecamp 2 only ----
