@@ -1,5 +1,5 @@
 import { accountResolver, type ResolvedAccount } from './account.js';
-import { AccountApi } from './basecamp/account-api.js';
+import { accountApi } from './basecamp/account-api.js';
 import { BasecampApi, type PeopleApi } from './basecamp/api.js';
 import { Basecamp2Api } from './basecamp/bcx-api.js';
 import { Directory } from './basecamp/directory.js';
@@ -116,7 +116,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   });
   // One backend per account (and product), kept: a backend remembers things (an account without enrollments).
   const backends = new Map<string, PeopleApi>();
-  const api = new AccountApi(async (signal) => {
+  const api = accountApi(async (signal) => {
     const account = await resolveAccount(signal);
     const key = `${account.product}|${account.id}`;
     let backend = backends.get(key);

@@ -157,10 +157,10 @@ describe('Basecamp2Api: reads', () => {
     expect(sb2.apiRequests()).toHaveLength(1);
   });
 
-  it('setClientsEnabled is refused and enrollPeople is unavailable, neither sending anything', async () => {
+  it('setClientsEnabled and enrollPeople are refused, neither sending anything', async () => {
     const { sb, api } = await setup();
     await expect(api.setClientsEnabled(LAUNCH, true)).rejects.toBeInstanceOf(NotSupportedError);
-    expect(await api.enrollPeople({ people: [{ name: 'N', email_address: 'n@acme.example' }] })).toBe('unavailable');
+    await expect(api.enrollPeople({ people: [{ name: 'N', email_address: 'n@acme.example' }] })).rejects.toBeInstanceOf(NotSupportedError);
     expect(sb.apiRequests()).toHaveLength(0);
   });
 });
@@ -191,7 +191,7 @@ describe('Basecamp2Api: writes', () => {
     const both = await api.updateProjectPeople(WEBSITE, { grant: [ADAM], create: [{ name: 'x', email_address: 'x@acme.example' }] });
     expect(ids(both.granted).sort()).toEqual([ADAM, sb.bcx!.nextPersonId - 1].sort());
 
-    const client = await api.updateProjectPeople(LAUNCH, { create: [{ name: 'c', email_address: 'c@client.example' }] }, undefined, 'client');
+    const client = await api.updateProjectPeople(LAUNCH, { create: [{ name: 'c', email_address: 'c@client.example' }] }, 'client');
     expect(client.granted).toHaveLength(1);
     expect(client.granted[0]).toMatchObject({ email_address: 'c@client.example', client: true });
     const posts = sb.apiRequests().filter((r) => r.method === 'POST').map((r) => r.path.split('/').slice(-2).join('/'));

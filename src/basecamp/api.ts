@@ -24,7 +24,7 @@ export interface PeopleApi {
   getAccount(signal?: AbortSignal): Promise<Account>;
   listProjects(status?: ProjectStatus, signal?: AbortSignal): Promise<Collection<Project>>;
   getProject(projectId: number, signal?: AbortSignal): Promise<Project>;
-  updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as?: Membership): Promise<AccessResult>;
+  updateProjectPeople(projectId: number, change: AccessChange, as?: Membership, signal?: AbortSignal): Promise<AccessResult>;
   setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal): Promise<{ enabled: boolean; requestId?: string }>;
   enrollPeople(enrollment: Enrollment, signal?: AbortSignal): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'>;
   /** The people already removed from the account (capabilities.removedPeople). */
@@ -35,6 +35,57 @@ export interface PeopleApi {
   removeFromAccount(personId: number, signal?: AbortSignal): Promise<Removal>;
   /** How updateProjectPeople sends this change, as the audit trail records it (e.g. `PUT /projects/1/people/users.json`). */
   accessRequest(projectId: number, change: AccessChange, as?: Membership, signal?: AbortSignal): Promise<string>;
+}
+
+type ApiMethod = keyof PeopleApi;
+
+/** What a method of PeopleApi must be listed as: a read or a write, if it takes its AbortSignal last. */
+type MethodKind<K extends ApiMethod> = Required<Parameters<PeopleApi[K]>> extends [...unknown[], AbortSignal] ? 'read' | 'write' : 'must take its AbortSignal last';
+
+/**
+ * Every PeopleApi method, a read or a write: the forwarding layers (account-api.ts, governance/audited-api.ts)
+ * are derived from this list, and a write is recorded by its rule in audited-api.ts's WRITE_RULES. A method
+ * missing here, or one whose last parameter is not its AbortSignal, does not compile.
+ */
+export const API_METHODS = {
+  capabilities: 'read',
+  listPeople: 'read',
+  listProjectPeople: 'read',
+  getPerson: 'read',
+  myProfile: 'read',
+  getAccount: 'read',
+  listProjects: 'read',
+  getProject: 'read',
+  listRemovedPeople: 'read',
+  personProjects: 'read',
+  accessRequest: 'read',
+  updateProjectPeople: 'write',
+  setClientsEnabled: 'write',
+  enrollPeople: 'write',
+  removeFromAccount: 'write',
+} as const satisfies { [K in ApiMethod]: MethodKind<K> };
+
+export type WriteMethod = { [K in ApiMethod]: (typeof API_METHODS)[K] extends 'write' ? K : never }[ApiMethod];
+
+export function isWrite(method: ApiMethod): method is WriteMethod {
+  return API_METHODS[method] === 'write';
+}
+
+/** The AbortSignal of one call's arguments (every PeopleApi method takes it last). */
+export function signalOf(args: readonly unknown[]): AbortSignal | undefined {
+  const last = args[args.length - 1];
+  return last instanceof AbortSignal ? last : undefined;
+}
+
+/** A PeopleApi whose every method (API_METHODS) hands its name and arguments to `forward`. */
+export function forwardingApi(forward: (method: ApiMethod, args: unknown[]) => Promise<unknown>): PeopleApi {
+  const methods = Object.keys(API_METHODS) as ApiMethod[];
+  return Object.fromEntries(methods.map((method) => [method, (...args: unknown[]) => forward(method, args)])) as unknown as PeopleApi;
+}
+
+/** Calls one method of `api` by name, as forwardingApi's layers do. */
+export function callMethod(api: PeopleApi, method: ApiMethod, args: unknown[]): Promise<unknown> {
+  return (api[method] as (...a: unknown[]) => Promise<unknown>).apply(api, args);
 }
 
 /** Basecamp 3/4/5's capabilities for an account (its Adminland is at 3.basecamp.com). */
@@ -138,7 +189,7 @@ export class BasecampApi implements PeopleApi {
    * kind of person). An answer that does not list what changed is OutcomeUnknownError. On client_users.json a
    * 429 without Retry-After means the account has no client seat left: SeatLimitError, never retried.
    */
-  async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team'): Promise<AccessResult> {
+  async updateProjectPeople(projectId: number, change: AccessChange, as: Membership = 'team', signal?: AbortSignal): Promise<AccessResult> {
     const body: AccessChange = {};
     if (change.grant?.length) body.grant = change.grant;
     if (change.revoke?.length) body.revoke = change.revoke;

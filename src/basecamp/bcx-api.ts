@@ -124,7 +124,7 @@ export class Basecamp2Api implements PeopleApi {
    * longer visible) fails the rest. Basecamp 2 revokes
    * either kind of member there, whatever `as` says. A failure part-way carries what was already done.
    */
-  async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team'): Promise<AccessResult> {
+  async updateProjectPeople(projectId: number, change: AccessChange, as: Membership = 'team', signal?: AbortSignal): Promise<AccessResult> {
     const grant = change.grant ?? [];
     const create = change.create ?? [];
     const revoke = change.revoke ?? [];
@@ -182,7 +182,7 @@ export class Basecamp2Api implements PeopleApi {
 
   /** Basecamp 2 has no account-level invitations: invite by email on a project (updateProjectPeople create). */
   async enrollPeople(_enrollment: Enrollment): Promise<{ enrolled: Enrolled[]; requestId?: string } | 'unavailable'> {
-    return 'unavailable';
+    throw new NotSupportedError("Basecamp 2's API has no account-level invitations: people are invited by email on a project. Nothing was sent.");
   }
 
   // ---- Basecamp 2 only ----

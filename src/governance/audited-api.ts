@@ -1,6 +1,6 @@
-import type { PeopleApi } from '../basecamp/api.js';
+import { callMethod, isWrite, forwardingApi, signalOf, type PeopleApi, type WriteMethod } from '../basecamp/api.js';
 import { CancelledError, KnownError, OutcomeUnknownError } from '../basecamp/errors.js';
-import type { AccessChange, AccessResult, Enrollment, Membership } from '../basecamp/types.js';
+import type { Person } from '../basecamp/types.js';
 import { normalEmail } from '../basecamp/directory.js';
 import { log } from '../log.js';
 import type { AuditChange, AuditLine, AuditLog, AuditOutcome } from './audit-log.js';
@@ -20,124 +20,111 @@ export interface CallRecord {
 /**
  * The API as a tool call sees it: reads pass through; every write appends its intent to the audit trail before it
  * is sent (an intent that cannot be recorded stops the write) and its outcome after, per person and project,
- * with Basecamp's X-Request-Id. Tools cannot write around it: this is the only API they are given.
+ * with Basecamp's X-Request-Id. Tools cannot write around it: this is the only API they are given. Derived from
+ * API_METHODS (api.ts): each write is recorded by its rule in WRITE_RULES.
  */
 export function auditedApi(api: PeopleApi, trail: AuditLog | undefined, call: CallRecord): PeopleApi {
   if (!trail) return api;
-  const write = async <T extends { requestId?: string }>(
-    request: string,
-    changes: AuditChange[],
-    signal: AbortSignal | undefined,
-    send: () => Promise<T>,
-    outcomes: (result: T) => AuditChange[],
-    /** For a write of several requests: what a failure part-way did (its `result`), change by change. */
-    partial?: (done: Record<string, unknown>, change: AuditChange) => AuditOutcome | undefined,
-  ): Promise<T> => {
-    const id = trail.newId();
-    const base = await lineBase(call, signal);
-    await trail.append({ ...base, time: new Date().toISOString(), id, phase: 'intent', request, changes });
-    let result: T;
-    try {
-      result = await send();
-    } catch (error) {
-      const outcome = outcomeOfFailure(error);
-      await appendOutcome(trail, {
-        ...base,
-        time: new Date().toISOString(),
-        id,
-        phase: 'outcome',
-        request,
-        ...(error instanceof KnownError && 'requestId' in error && typeof error.requestId === 'string' ? { request_id: error.requestId } : {}),
-        changes: changes.map((c) => {
-          const done = partial && error instanceof KnownError && error.result ? partial(error.result, c) : undefined;
-          return done ? { ...c, outcome: done, ...(done === 'applied' ? {} : { error: 'not sent: an earlier request of this write failed' }) } : { ...c, outcome, error: error instanceof Error ? error.message : String(error) };
-        }),
-      });
-      throw error;
-    }
-    await appendOutcome(trail, { ...base, time: new Date().toISOString(), id, phase: 'outcome', request, ...(result.requestId ? { request_id: result.requestId } : {}), changes: outcomes(result) });
+  return forwardingApi(async (method, args) => {
+    if (isWrite(method)) return recordedWrite(api, trail, call, WRITE_RULES[method], method, args);
+    const result = await callMethod(api, method, args);
+    // The profile read tells the call who is signed in, so its identity costs no second request.
+    if (method === 'myProfile') await call.sawIdentity?.(result as Person, signalOf(args));
     return result;
-  };
+  });
+}
 
-  return {
-    capabilities: (signal) => api.capabilities(signal),
-    accessRequest: (projectId, change, as, signal) => api.accessRequest(projectId, change, as, signal),
-    listRemovedPeople: (signal) => api.listRemovedPeople(signal),
-    personProjects: (personId, signal) => api.personProjects(personId, signal),
-    listPeople: (signal) => api.listPeople(signal),
-    listProjectPeople: (projectId, signal) => api.listProjectPeople(projectId, signal),
-    getPerson: (personId, signal) => api.getPerson(personId, signal),
-    myProfile: async (signal) => {
-      const me = await api.myProfile(signal);
-      await call.sawIdentity?.(me, signal);
-      return me;
-    },
-    getAccount: (signal) => api.getAccount(signal),
-    listProjects: (status, signal) => api.listProjects(status, signal),
-    getProject: (projectId, signal) => api.getProject(projectId, signal),
+/** How the audit trail records one write: its request, the changes it asks for, and what became of them. */
+interface WriteRule<K extends WriteMethod = WriteMethod> {
+  /** The request as the trail names it (e.g. `PUT /projects/1/people/users.json`). */
+  request(api: PeopleApi, ...args: Parameters<PeopleApi[K]>): string | Promise<string>;
+  /** The intent: one change per person and project. */
+  changes(...args: Parameters<PeopleApi[K]>): AuditChange[];
+  /** The outcome of each change, from the write's answer. */
+  outcomes(answer: Awaited<ReturnType<PeopleApi[K]>>, changes: AuditChange[], ...args: Parameters<PeopleApi[K]>): AuditChange[];
+  /** For a write of several requests: what a failure part-way did (its `result`), change by change. */
+  partial?(done: Record<string, unknown>, change: AuditChange): AuditOutcome | undefined;
+}
 
-    async updateProjectPeople(projectId: number, change: AccessChange, signal?: AbortSignal, as: Membership = 'team') {
-      const request = await api.accessRequest(projectId, change, as, signal);
-      const changes: AuditChange[] = [
-        ...(change.grant ?? []).map((person) => ({ person, project_id: projectId, action: 'grant' })),
-        ...(change.revoke ?? []).map((person) => ({ person, project_id: projectId, action: 'revoke' })),
-        ...(change.create ?? []).map((p) => ({ person: p.email_address, project_id: projectId, action: 'create' })),
-      ];
-      // Basecamp 2 sends one DELETE per revoke: a failure part-way carries who was already done and who was not tried.
-      const partial = (done: Record<string, unknown>, c: AuditChange): AuditOutcome | undefined => {
-        const ids = (list: unknown) => new Set(Array.isArray(list) ? list.map((p: { id?: unknown } | number) => (typeof p === 'number' ? p : p.id)) : []);
-        if (!Array.isArray(done.revoked) && !Array.isArray(done.not_attempted)) return undefined;
-        if (c.action === 'revoke' && ids(done.revoked).has(c.person)) return 'applied';
-        if (c.action === 'grant' && ids(done.granted).has(c.person)) return 'applied';
-        if (c.action === 'revoke' && ids(done.not_attempted).has(c.person)) return 'cancelled';
-        return undefined;
-      };
-      return write(request, changes, signal, () => api.updateProjectPeople(projectId, change, signal, as), (r: AccessResult) => {
-        const granted = new Set(r.granted.map((p) => p.id));
-        const grantedEmails = new Set(r.granted.flatMap((p) => (p.email_address ? [normalEmail(p.email_address)] : [])));
-        const revoked = new Set(r.revoked.map((p) => p.id));
-        return changes.map((c) => {
-          const applied =
-            c.action === 'grant' ? granted.has(c.person as number) : c.action === 'revoke' ? revoked.has(c.person as number) : grantedEmails.has(normalEmail(c.person as string));
-          return { ...c, outcome: applied ? 'applied' : 'ignored' };
-        });
-      }, partial);
+const WRITE_RULES: { [K in WriteMethod]: WriteRule<K> } = {
+  updateProjectPeople: {
+    request: (api, projectId, change, as = 'team', signal) => api.accessRequest(projectId, change, as, signal),
+    changes: (projectId, change) => [
+      ...(change.grant ?? []).map((person) => ({ person, project_id: projectId, action: 'grant' })),
+      ...(change.revoke ?? []).map((person) => ({ person, project_id: projectId, action: 'revoke' })),
+      ...(change.create ?? []).map((p) => ({ person: p.email_address, project_id: projectId, action: 'create' })),
+    ],
+    outcomes: (r, changes) => {
+      const granted = new Set(r.granted.map((p) => p.id));
+      const grantedEmails = new Set(r.granted.flatMap((p) => (p.email_address ? [normalEmail(p.email_address)] : [])));
+      const revoked = new Set(r.revoked.map((p) => p.id));
+      return changes.map((c) => {
+        const applied =
+          c.action === 'grant' ? granted.has(c.person as number) : c.action === 'revoke' ? revoked.has(c.person as number) : grantedEmails.has(normalEmail(c.person as string));
+        return { ...c, outcome: applied ? 'applied' : 'ignored' };
+      });
     },
+    // Basecamp 2 sends one DELETE per revoke: a failure part-way carries who was already done and who was not tried.
+    partial: (done, c) => {
+      const ids = (list: unknown) => new Set(Array.isArray(list) ? list.map((p: { id?: unknown } | number) => (typeof p === 'number' ? p : p.id)) : []);
+      if (!Array.isArray(done.revoked) && !Array.isArray(done.not_attempted)) return undefined;
+      if (c.action === 'revoke' && ids(done.revoked).has(c.person)) return 'applied';
+      if (c.action === 'grant' && ids(done.granted).has(c.person)) return 'applied';
+      if (c.action === 'revoke' && ids(done.not_attempted).has(c.person)) return 'cancelled';
+      return undefined;
+    },
+  },
+  setClientsEnabled: {
+    request: (_api, projectId, enabled) => `${enabled ? 'POST' : 'DELETE'} /projects/${projectId}/client_enablement.json`,
+    changes: (projectId, enabled) => [{ project_id: projectId, action: enabled ? 'enable_clients' : 'disable_clients' }],
+    outcomes: (r, changes, _projectId, enabled) => changes.map((c) => ({ ...c, outcome: r.enabled === enabled ? 'applied' : 'ignored' })),
+  },
+  removeFromAccount: {
+    request: (_api, personId) => `DELETE /people/${personId}.json`,
+    changes: (personId) => [{ person: personId, action: 'remove_from_account' }],
+    outcomes: (r, changes) => changes.map((c) => ({ ...c, outcome: 'applied' as const, ...(r.alreadyGone ? { detail: 'already gone (a re-sent DELETE answered 404)' } : {}) })),
+  },
+  enrollPeople: {
+    request: () => 'POST /account/enrollments/people.json',
+    changes: (enrollment) => enrollment.people.map((p) => ({ person: p.email_address, action: 'enroll' })),
+    outcomes: (answer, changes) =>
+      answer === 'unavailable'
+        ? changes.map((c) => ({ ...c, outcome: 'ignored' as const, error: 'account-level invitations are not available on this account (404); nothing was created' }))
+        : changes.map((c, i) => ({ ...c, person: answer.enrolled[i]?.person.id ?? c.person, outcome: 'applied' as const, ...(answer.enrolled[i] ? { detail: answer.enrolled[i].status } : {}) })),
+  },
+};
 
-    setClientsEnabled(projectId: number, enabled: boolean, signal?: AbortSignal) {
-      const changes: AuditChange[] = [{ project_id: projectId, action: enabled ? 'enable_clients' : 'disable_clients' }];
-      return write(`${enabled ? 'POST' : 'DELETE'} /projects/${projectId}/client_enablement.json`, changes, signal, () => api.setClientsEnabled(projectId, enabled, signal), (r) =>
-        changes.map((c) => ({ ...c, outcome: r.enabled === enabled ? 'applied' : 'ignored' })),
-      );
-    },
-
-    removeFromAccount(personId: number, signal?: AbortSignal) {
-      const changes: AuditChange[] = [{ person: personId, action: 'remove_from_account' }];
-      return write(`DELETE /people/${personId}.json`, changes, signal, () => api.removeFromAccount(personId, signal), (r) =>
-        changes.map((c) => ({ ...c, outcome: 'applied' as const, ...(r.alreadyGone ? { detail: 'already gone (a re-sent DELETE answered 404)' } : {}) })),
-      );
-    },
-
-    async enrollPeople(enrollment: Enrollment, signal?: AbortSignal) {
-      const changes: AuditChange[] = enrollment.people.map((p) => ({ person: p.email_address, action: 'enroll' }));
-      const request = 'POST /account/enrollments/people.json';
-      type Answer = Awaited<ReturnType<PeopleApi['enrollPeople']>>;
-      const answered = await write<{ answer: Answer; requestId?: string }>(
-        request,
-        changes,
-        signal,
-        async () => {
-          const answer = await api.enrollPeople(enrollment, signal);
-          return { answer, requestId: answer === 'unavailable' ? undefined : answer.requestId };
-        },
-        ({ answer }) =>
-          answer === 'unavailable'
-            ? changes.map((c) => ({ ...c, outcome: 'ignored' as const, error: 'account-level invitations are not available on this account (404); nothing was created' }))
-            : changes.map((c, i) => ({ ...c, person: answer.enrolled[i]?.person.id ?? c.person, outcome: 'applied' as const, ...(answer.enrolled[i] ? { detail: answer.enrolled[i].status } : {}) })),
-      );
-      return answered.answer;
-    },
-  };
+/** One write by its rule: the intent appended (or the write stopped), the write sent, its outcome appended. */
+async function recordedWrite(api: PeopleApi, trail: AuditLog, call: CallRecord, rule: WriteRule, method: WriteMethod, args: unknown[]): Promise<unknown> {
+  const ruleArgs = args as Parameters<PeopleApi[WriteMethod]>;
+  const signal = signalOf(args);
+  const request = await rule.request(api, ...ruleArgs);
+  const changes = rule.changes(...ruleArgs);
+  const id = trail.newId();
+  const base = await lineBase(call, signal);
+  await trail.append({ ...base, time: new Date().toISOString(), id, phase: 'intent', request, changes });
+  let result: Awaited<ReturnType<PeopleApi[WriteMethod]>>;
+  try {
+    result = (await callMethod(api, method, args)) as typeof result;
+  } catch (error) {
+    const outcome = outcomeOfFailure(error);
+    await appendOutcome(trail, {
+      ...base,
+      time: new Date().toISOString(),
+      id,
+      phase: 'outcome',
+      request,
+      ...(error instanceof KnownError && 'requestId' in error && typeof error.requestId === 'string' ? { request_id: error.requestId } : {}),
+      changes: changes.map((c) => {
+        const done = rule.partial && error instanceof KnownError && error.result ? rule.partial(error.result, c) : undefined;
+        return done ? { ...c, outcome: done, ...(done === 'applied' ? {} : { error: 'not sent: an earlier request of this write failed' }) } : { ...c, outcome, error: error instanceof Error ? error.message : String(error) };
+      }),
+    });
+    throw error;
+  }
+  const requestId = typeof result === 'object' ? result.requestId : undefined;
+  await appendOutcome(trail, { ...base, time: new Date().toISOString(), id, phase: 'outcome', request, ...(requestId ? { request_id: requestId } : {}), changes: rule.outcomes(result, changes, ...ruleArgs) });
+  return result;
 }
 
 async function lineBase(call: CallRecord, signal?: AbortSignal): Promise<Pick<AuditLine, 'tool' | 'identity' | 'account' | 'arguments' | 'plan_token_id'>> {

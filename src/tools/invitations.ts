@@ -317,7 +317,7 @@ async function throughProjects(
       }
       let answer;
       try {
-        answer = await ctx.api.updateProjectPeople(project.id, { grant: grantIds, create }, signal, membership);
+        answer = await ctx.api.updateProjectPeople(project.id, { grant: grantIds, create }, membership, signal);
       } catch (error) {
         if (!first) {
           outcomes.push({ ...skipped(project, grantIds), warning: `Not granted: ${messageOf(error)}` });

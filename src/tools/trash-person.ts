@@ -155,7 +155,7 @@ export const trashPerson = defineTool({
       for (const [i, project] of plan.entries()) {
         await progress(checked + i, checked + plan.length, `Revoking from ${label(project)}`);
         try {
-          const result = await ctx.api.updateProjectPeople(project.id, { revoke: [person.id] }, signal, role);
+          const result = await ctx.api.updateProjectPeople(project.id, { revoke: [person.id] }, role, signal);
           if (result.revoked.some((p) => p.id === person.id)) revoked.push(project.id);
           else failed.push({ project_id: project.id, error: 'Basecamp did not confirm the revocation.' });
         } catch (error) {

@@ -230,7 +230,7 @@ export const updateProjectAccess = defineTool({
       if (enableFirst) clientsEnabledNow = (await ctx.api.setClientsEnabled(project.id, true, signal)).enabled;
       for (const [i, w] of writes.entries()) {
         try {
-          const r = await ctx.api.updateProjectPeople(project.id, { grant: w.grant, revoke: w.revoke }, signal, w.membership);
+          const r = await ctx.api.updateProjectPeople(project.id, { grant: w.grant, revoke: w.revoke }, w.membership, signal);
           result.granted.push(...r.granted);
           result.revoked.push(...r.revoked);
         } catch (error) {
