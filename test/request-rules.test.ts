@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorForFailure, type FailedRequest } from '../src/basecamp/errors.js';
-import { decide, type Answer, type Attempt, type Decision, type Refusal } from '../src/basecamp/request-rules.js';
+import { errorForFailure, type FailedRequest } from '../src/basecamp/rules/telling.js';
+import { decide, type Answer, type Attempt, type Decision, type Refusal } from '../src/basecamp/rules/decide.js';
 
 const base: Attempt = { write: false, attempt: 1, maxAttempts: 3, refreshedAfter401: false, canRefresh: true, maxRetryAfterMs: 60_000, backoffMs: 800 };
 const status = (s: number, retryAfterSeconds?: number, bodyIsJson = true): Answer => ({ type: 'status', status: s, retryAfterSeconds, bodyIsJson });

@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
-import { CancelledError, errorForFailure, UpstreamError, type UpstreamDetails } from './errors.js';
-import { decide, NOT_SENT_CODES, refusalOf, WRITE_UNKNOWN_STATUS } from './request-rules.js';
+import { CancelledError, UpstreamError, type UpstreamDetails } from './errors.js';
+import { errorForFailure } from './rules/telling.js';
+import { decide, NOT_SENT_CODES, refusalOf, WRITE_UNKNOWN_STATUS } from './rules/decide.js';
 import { nextPageUrl, withoutFragment } from './link-header.js';
 import type { RateBudget } from './rate-budget.js';
 import { log } from '../log.js';
@@ -46,11 +47,11 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   signal?: AbortSignal;
-  /** A 429 without Retry-After means "no seat left" here (client_users.json): see request-rules.ts. */
+  /** A 429 without Retry-After means "no seat left" here (client_users.json): see rules/decide.ts. */
   seatLimited?: boolean;
   /**
    * An idempotent write (a Basecamp 2 DELETE): re-sent after an unknown outcome; with `goneOn404`, a 404 to a
-   * re-send answers `alreadyGone` (the first one did it). See request-rules.ts.
+   * re-send answers `alreadyGone` (the first one did it). See rules/decide.ts.
    */
   idempotent?: boolean;
   goneOn404?: boolean;

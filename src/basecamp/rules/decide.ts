@@ -51,7 +51,7 @@ export interface Attempt {
   unknownBefore?: boolean;
 }
 
-/** Why a request failed; `errorForFailure` (errors.ts) turns it into the error with its message. */
+/** Why a request failed; `errorForFailure` (telling.ts) turns it into the error with its message. */
 export type Failure =
   /** A write that provably never left this machine (connection refused, DNS): nothing changed. */
   | 'not-sent'
