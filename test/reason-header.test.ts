@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BasecampApi } from '../src/basecamp/api.js';
 import { Basecamp2Api } from '../src/basecamp/bcx-api.js';
 import { AccountInactiveError, ApiDisabledError, NotFoundError, UpstreamError } from '../src/basecamp/errors.js';
-import { refusalOf } from '../src/basecamp/request-rules.js';
+import { refusalOf } from '../src/basecamp/rules/decide.js';
 import { json, scriptedHarness, type Scripted } from './helpers.js';
 
 // Issue 16 items 5 and 8: a 404 carrying a `Reason` header is about the whole account (Account Inactive, API

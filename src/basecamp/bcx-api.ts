@@ -11,7 +11,7 @@ import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrol
  * `trashed`), `owner` and `employee` null (Basecamp 2 does not say), and `client` only where Basecamp 2 knows it
  * (a project's accesses: `is_client`; null elsewhere).
  * A project gets `status` from `archived`/`trashed`, `purpose: 'topic'` and `clients_enabled: is_client_project`.
- * Knows nothing about MCP; retries and write safety are the client's (request-rules.ts).
+ * Knows nothing about MCP; retries and write safety are the client's (src/basecamp/rules/).
  */
 
 /** Basecamp 2 serves a project's accesses 50 to a page (`?page=N`, no Link header). */

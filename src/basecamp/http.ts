@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
-import { CancelledError, errorForFailure, UpstreamError, type UpstreamDetails } from './errors.js';
-import { decide, NOT_SENT_CODES, refusalOf, WRITE_UNKNOWN_STATUS } from './request-rules.js';
+import { CancelledError, UpstreamError, type UpstreamDetails } from './errors.js';
+import { errorForFailure } from './rules/telling.js';
+import { FIRST_ATTEMPT, step, type RequestShape, type Seen } from './rules/history.js';
 import { nextPageUrl, withoutFragment } from './link-header.js';
 import type { RateBudget } from './rate-budget.js';
 import { log } from '../log.js';
@@ -46,11 +47,11 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   signal?: AbortSignal;
-  /** A 429 without Retry-After means "no seat left" here (client_users.json): see request-rules.ts. */
+  /** A 429 without Retry-After means "no seat left" here (client_users.json): see rules/decide.ts. */
   seatLimited?: boolean;
   /**
    * An idempotent write (a Basecamp 2 DELETE): re-sent after an unknown outcome; with `goneOn404`, a 404 to a
-   * re-send answers `alreadyGone` (the first one did it). See request-rules.ts.
+   * re-send answers `alreadyGone` (the first one did it). See rules/decide.ts.
    */
   idempotent?: boolean;
   goneOn404?: boolean;
@@ -96,6 +97,14 @@ function parseJson(raw: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** What an attempt got, as the rules read it (`data`: the parsed body of an answer, undefined when not JSON). */
+function seenOf(sent: Sent, data: unknown): Seen {
+  if (sent.type === 'cancelled') return { type: 'cancelled' };
+  if (sent.type === 'failed') return { type: 'connection', code: sent.code, timedOut: sent.timedOut, reason: sent.reason };
+  const { status, headers } = sent;
+  return { type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: data !== undefined, reasonHeader: header(headers, 'reason') };
 }
 
 /**
@@ -224,14 +233,10 @@ export class BasecampHttp {
     return url;
   }
 
-  private backoff(attempt: number): number {
-    const exp = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
-    return Math.round(exp / 2 + Math.random() * (exp / 2)); // "equal jitter"
-  }
-
   /**
-   * One request, with the rules of request-rules.ts carried out: each attempt's answer goes to `decide`, and
-   * this loop does what it says (return, wait and re-send, pause the budget, refresh, or fail).
+   * One request: a thin loop around the rules (src/basecamp/rules/). Each attempt is sent, what it got is folded
+   * into the request's history by `step`, and this loop does what `step` says next: return, wait and re-send,
+   * pause the budget, refresh the credentials, or throw the failure as `errorForFailure` tells it.
    */
   async request<T>(method: Method, pathOrUrl: string, opts: RequestOptions = {}): Promise<HttpResponse<T>> {
     const { signal } = opts;
@@ -240,95 +245,65 @@ export class BasecampHttp {
     const path = url.pathname + url.search;
     const describe = (d: UpstreamDetails): UpstreamDetails => ({ method, path, ...d });
     const credentials = this.options.credentials;
-    let refreshedAfter401 = false;
-    /** Whether an attempt so far may have been applied without a clear answer (an idempotent write is then re-sent). */
-    let unknownBefore = false;
-    /** What each request sent so far got (a status, or why there was none), for errors that tell what happened. */
-    const answers: string[] = [];
+    const shape: RequestShape = {
+      write,
+      maxAttempts: this.options.maxAttempts,
+      canRefresh: credentials.recoverFromUnauthorized !== undefined,
+      maxRetryAfterMs: this.options.maxRetryAfterMs,
+      retryBaseMs: this.options.retryBaseMs,
+      retryMaxMs: this.options.retryMaxMs,
+      seatLimited: opts.seatLimited,
+      idempotent: write && opts.idempotent === true,
+      goneOn404: opts.goneOn404 === true,
+    };
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
 
-    for (let attempt = 1; ; attempt++) {
+    for (let history = FIRST_ATTEMPT; ; ) {
       if (signal?.aborted) throw new CancelledError('Cancelled; nothing more was sent.', describe({}));
       const token = await credentials.accessToken(signal);
       // Loaded before the grant: time spent between a grant and its arrival at Basecamp shifts the sliding window.
       const wire = await this.wire();
       await this.options.budget.acquire(signal);
       const sent = await this.send(wire, method, url, token, body, signal);
-      const rules = {
-        write,
-        attempt,
-        maxAttempts: this.options.maxAttempts,
-        refreshedAfter401,
-        canRefresh: credentials.recoverFromUnauthorized !== undefined,
-        maxRetryAfterMs: this.options.maxRetryAfterMs,
-        backoffMs: this.backoff(attempt),
-        seatLimited: opts.seatLimited,
-        idempotent: write && opts.idempotent === true,
-        goneOn404: opts.goneOn404 === true,
-        unknownBefore,
-      };
+      const answered = sent.type === 'answered' ? { ...sent, data: parseJson(sent.raw) } : undefined;
+      const details = answered
+        ? describe({ status: answered.status, requestId: header(answered.headers, 'x-request-id'), basecampMessage: answered.status >= 400 ? basecampMessageOf(answered.data, answered.raw) : undefined })
+        : describe({});
 
-      if (sent.type !== 'answered') {
-        const answer = sent.type === 'cancelled' ? ({ type: 'cancelled' } as const) : ({ type: 'connection', code: sent.code, timedOut: sent.timedOut } as const);
-        if (sent.type === 'failed') answers.push(sent.timedOut ? 'no answer' : 'connection failed');
-        const decision = decide(answer, rules);
-        if (answer.type === 'connection' && !NOT_SENT_CODES.has(answer.code)) unknownBefore = true;
-        if (decision.do === 'retry') {
-          log.debug(`${method} ${url.pathname}: ${sent.type === 'failed' ? sent.reason : 'cancelled'}; retrying (attempt ${attempt + 1})`);
-          await sleep(decision.delayMs, signal);
-          continue;
-        }
-        if (decision.do !== 'fail') throw new Error(`request rules: ${decision.do} after no answer`);
-        throw errorForFailure({ failure: decision.failure, write, idempotent: rules.idempotent, details: describe({}), answers, reason: sent.type === 'failed' ? sent.reason : undefined, cause: sent.error });
+      let { history: after, next } = step(shape, history, seenOf(sent, answered?.data), Math.random());
+      if (next.do === 'refresh') {
+        const recovered = await credentials.recoverFromUnauthorized!(token, details.basecampMessage, signal);
+        ({ history: after, next } = step(shape, after, { type: 'refreshed', recovered }, Math.random()));
       }
-
-      const { status, headers, raw } = sent;
-      answers.push(String(status));
-      const parsed = parseJson(raw);
-      const details = describe({
-        status,
-        requestId: header(headers, 'x-request-id'),
-        basecampMessage: status >= 400 ? basecampMessageOf(parsed, raw) : undefined,
-      });
-      const reasonHeader = header(headers, 'reason');
-      const decision = decide(
-        { type: 'status', status, retryAfterSeconds: parseRetryAfter(headers['retry-after']), bodyIsJson: parsed !== undefined, refusal: refusalOf(reasonHeader) },
-        rules,
-      );
-      if (write && WRITE_UNKNOWN_STATUS.has(status)) unknownBefore = true;
-      switch (decision.do) {
-        case 'return':
-          return { status, data: parsed as T, headers, url: url.toString() };
-        case 'already-gone':
-          log.info(`${method} ${url.pathname}: 404 after an earlier attempt without a clear answer: the first one went through (already gone)`);
-          return { status, data: null as T, headers, url: url.toString(), alreadyGone: true };
-        case 'pause-and-retry':
-          log.info(`${status} from Basecamp on ${method} ${url.pathname}; pausing all requests for ${decision.pauseMs} ms`);
-          await this.options.budget.pause(decision.pauseMs); // holds back every queued request; the next acquire waits
+      history = after;
+      const what = answered ? `${answered.status}` : sent.type === 'failed' ? sent.reason : 'cancelled';
+      switch (next.do) {
+        case 'send':
           continue;
         case 'retry':
-          log.debug(`${status} on ${method} ${url.pathname}; retrying in ${decision.delayMs} ms`);
-          await sleep(decision.delayMs, signal);
+          if (answered) log.debug(`${what} on ${method} ${url.pathname}; retrying in ${next.delayMs} ms`);
+          else log.debug(`${method} ${url.pathname}: ${what}; retrying (attempt ${history.attempt})`);
+          await sleep(next.delayMs, signal);
           continue;
-        case 'refresh':
-          refreshedAfter401 = true;
-          if (await credentials.recoverFromUnauthorized!(token, details.basecampMessage, signal)) {
-            attempt--; // a refresh is not a retry of a failed attempt
-            continue;
-          }
-          throw errorForFailure({ failure: 'status', write, idempotent: rules.idempotent, details, answers, unauthorizedAdvice: credentials.unauthorizedAdvice?.(details.basecampMessage) });
+        case 'pause-and-retry':
+          log.info(`${what} from Basecamp on ${method} ${url.pathname}; pausing all requests for ${next.pauseMs} ms`);
+          await this.options.budget.pause(next.pauseMs); // holds back every queued request; the next acquire waits
+          continue;
+        case 'return':
+        case 'already-gone': {
+          if (!answered) throw new Error(`request rules: ${next.do} after no answer`);
+          const { status, headers } = answered;
+          if (next.do === 'return') return { status, data: answered.data as T, headers, url: url.toString() };
+          log.info(`${method} ${url.pathname}: 404 after an earlier attempt without a clear answer: the first one went through (already gone)`);
+          return { status, data: null as T, headers, url: url.toString(), alreadyGone: true };
+        }
         case 'fail':
-          if (decision.pauseMs !== undefined) await this.options.budget.pause(decision.pauseMs); // a 429 holds back everyone
+          if (next.pauseMs !== undefined) await this.options.budget.pause(next.pauseMs); // a 429 holds back everyone
           throw errorForFailure({
-            failure: decision.failure,
-            write,
-            idempotent: rules.idempotent,
+            ...next.failed,
             details,
-            answers,
-            retryAfterSeconds: decision.retryAfterSeconds,
-            reasonHeader,
-            unknownBefore: rules.unknownBefore,
-            unauthorizedAdvice: status === 401 ? credentials.unauthorizedAdvice?.(details.basecampMessage) : undefined,
+            cause: sent.type === 'answered' ? undefined : sent.error,
+            unauthorizedAdvice: details.status === 401 ? credentials.unauthorizedAdvice?.(details.basecampMessage) : undefined,
           });
       }
     }

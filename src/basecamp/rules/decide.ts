@@ -1,7 +1,8 @@
 /**
  * The client's rules, as one pure decision: what one attempt's answer means for a read or a write, and what
- * happens next. `BasecampHttp.request` only carries them out (sleep, pause the budget, refresh, throw), so every
- * rule is here and tested as a table (test/request-rules.test.ts).
+ * happens next. `step` (history.ts) asks it with the request's history, and `BasecampHttp.request` only carries
+ * out the answer (sleep, pause the budget, refresh, throw), so every rule is here and tested as a table
+ * (test/request-rules.test.ts).
  *
  * The write-safety rule in one sentence: a write is re-sent only after an answer that proves Basecamp did not
  * apply it (429, 503) or when it provably never left this machine; anything else that is not a clear answer
@@ -51,7 +52,7 @@ export interface Attempt {
   unknownBefore?: boolean;
 }
 
-/** Why a request failed; `errorForFailure` (errors.ts) turns it into the error with its message. */
+/** Why a request failed; `errorForFailure` (telling.ts) turns it into the error with its message. */
 export type Failure =
   /** A write that provably never left this machine (connection refused, DNS): nothing changed. */
   | 'not-sent'
