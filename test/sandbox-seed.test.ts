@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { seedBcxAccount } from '../src/sandbox/bcx/seed.js';
-import { seedAccount } from '../src/sandbox/seed.js';
+import { seedAccount } from '../src/sandbox/bc3/seed.js';
 
 /**
  * The seeded accounts are fixed points many tests (and the demo and the bench) stand on: their whole content,

@@ -12,11 +12,7 @@
  * Launch (2000004) and Q3 Planning (2000005) only, and Launch always has at least one when the account has any.
  */
 
-export interface SeedOptions {
-  people?: number;
-  seed?: number;
-  accountId?: number;
-}
+import { FIRST_NAMES, LAST_NAMES, rng, type SeededAccount, type SeedOptions } from '../shared/seed-kit.js';
 
 export interface SandboxPerson {
   id: number;
@@ -56,14 +52,8 @@ export interface SandboxProject {
   members: Set<number>;
 }
 
-export interface SandboxData {
-  accountId: number;
-  accountName: string;
-  ownerId: number;
-  people: Map<number, SandboxPerson>;
-  projects: Map<number, SandboxProject>;
+export interface SandboxData extends SeededAccount<SandboxPerson, SandboxProject> {
   companies: Map<string, { id: number; name: string }>;
-  nextPersonId: number;
   /** Client seats on the account: a client create past this answers 429 without Retry-After. */
   clientSeats: number;
   /** Most team members (Users who are not clients) the account may have; undefined = no limit (507 past it). */
@@ -82,20 +72,6 @@ const INTERNAL_TOPICS = new Set(['Hiring', 'Offsite 2025']);
 export const isClient = (p: SandboxPerson | undefined): p is SandboxPerson =>
   !!p && ((p.client && p.personable_type === 'User') || p.personable_type === 'Client');
 
-/** mulberry32: tiny, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export const FIRST_NAMES = ['Ada', 'Bea', 'Cyrus', 'Dana', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Jan', 'Kemi', 'Luis', 'Mina', 'Noor', 'Otto', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tove', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoe'];
-export const LAST_NAMES = ['Abbott', 'Brandt', 'Castillo', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Silva', 'Tanaka', 'Ueda', 'Varga', 'Weber', 'Yilmaz', 'Zhang'];
 const TITLES = ['Designer', 'Engineer', 'Product Manager', 'Support Lead', 'Marketer', 'Writer', 'Data Analyst', null, null];
 const ZONES = ['America/Chicago', 'Europe/Berlin', 'Asia/Tokyo', 'America/New_York', 'Europe/London'];
 export const SANDBOX_DOMAIN = 'acme.example';
