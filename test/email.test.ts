@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePerson } from '../src/sandbox/seed.js';
+import { makePerson } from '../src/sandbox/bc3/seed.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { call, connectClient, sandboxService } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isClient } from '../src/sandbox/seed.js';
+import { isClient } from '../src/sandbox/bc3/seed.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/server.js';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Reply, SandboxRequest } from './reply.js';
-import type { SandboxData } from './seed.js';
+import type { SandboxData } from './bc3/seed.js';
+import type { Reply, SandboxRequest } from './shared/http-kit.js';
 
 /**
  * A fake Launchpad (37signals' OAuth 2 server), as docs/basecamp-api.md describes it: the browser consent

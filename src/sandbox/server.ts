@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basecampApi, type Authenticate, type BasecampOptions } from './basecamp.js';
-import { bcxApi } from './bcx/routes.js';
+import { basecampApi, type BasecampOptions } from './bc3/api.js';
+import { seedAccount, type SandboxData } from './bc3/seed.js';
+import { bcxApi } from './bcx/api.js';
 import { seedBcxAccount, type BcxData, type BcxPerson } from './bcx/seed.js';
 import { isLaunchpadPath, Launchpad, type LaunchpadIdentities, type LaunchpadOptions } from './launchpad.js';
-import type { Reply, SandboxRequest } from './reply.js';
-import { seedAccount, type SandboxData, type SeedOptions } from './seed.js';
+import type { Authenticate, Reply, SandboxRequest } from './shared/http-kit.js';
+import type { SeedOptions } from './shared/seed-kit.js';
 
 /**
- * The sandbox: a fake Basecamp 3/4/5 API (./basecamp.ts) and a fake Launchpad (./launchpad.ts) on one port of
- * 127.0.0.1, behaving as docs/basecamp-api.md says. This file is what both share: the request log, test
- * interceptors, X-Request-Id, and the User-Agent check and rate limit in front of the API.
+ * The sandbox: a fake Basecamp 3/4/5 API (./bc3/) and a fake Launchpad (./launchpad.ts) on one port of
+ * 127.0.0.1, behaving as docs/basecamp-api.md says. Both products' APIs are route modules on one router
+ * (./shared/router.ts) with one kit of HTTP helpers (./shared/http-kit.ts). This file is what they all share on
+ * the wire: the request log, test interceptors, X-Request-Id, and the User-Agent check and rate limit in front
+ * of the API.
  * Used by `serve --sandbox`, `sandbox`, the demo, the benchmark and the tests.
  *
  * With `product: 'bcx'` the sandbox's account is a Basecamp 2 one (./bcx/): its API is under

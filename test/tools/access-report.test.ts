@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
-import { isClient, makePerson, type SandboxProject } from '../../src/sandbox/seed.js';
+import { isClient, makePerson, type SandboxProject } from '../../src/sandbox/bc3/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { ABANDONED, call, CLIENT, connectClient, JAN, LAUNCH, OLD_WEBSITE, OWNER, sandboxService, structured, text, TOMBSTONE, toolHarness, type ToolResult } from '../helpers.js';
 

@@ -1,7 +1,7 @@
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
-import { isClient } from '../../src/sandbox/seed.js';
+import { isClient } from '../../src/sandbox/bc3/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { call, CLIENT, connectClient, sandboxService, JAN, LAUNCH, structured, text, toolHarness, WEBSITE, writes } from '../helpers.js';
 

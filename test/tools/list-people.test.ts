@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isClient, makePerson, type SandboxPerson } from '../../src/sandbox/seed.js';
+import { isClient, makePerson, type SandboxPerson } from '../../src/sandbox/bc3/seed.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { ADAM, call, JAN, OWNER, peopleRequests, structured, text, TOMBSTONE, toolHarness, WEBSITE } from '../helpers.js';
 

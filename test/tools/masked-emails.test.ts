@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { maskEmail } from '../../src/sandbox/masking.js';
+import { maskEmail } from '../../src/sandbox/bc3/masking.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { ADAM, call, CLIENT, JAN, LAUNCH, OWNER, structured, text, toolHarness, writes, type ToolResult } from '../helpers.js';
 
@@ -12,7 +12,7 @@ import { ADAM, call, CLIENT, JAN, LAUNCH, OWNER, structured, text, toolHarness, 
 
 const { setup } = toolHarness();
 
-/** The seeded clientside contacts whose masks collide (see src/sandbox/seed.ts). */
+/** The seeded clientside contacts whose masks collide (see src/sandbox/bc3/seed.ts). */
 const CASEY = 'casey.north@client.example';
 const CARLA = 'carla.north@client.example';
 const idOf = (sb: Sandbox, email: string) => [...sb.data.people.values()].find((p) => p.email_address === email)!.id;

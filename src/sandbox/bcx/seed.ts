@@ -12,7 +12,7 @@
  * 4000005-6 archived, 4000007 trashed. The owner is on every project.
  */
 
-import { FIRST_NAMES, LAST_NAMES, rng, type SeedOptions } from '../seed.js';
+import { FIRST_NAMES, LAST_NAMES, rng, type SeededAccount, type SeedOptions } from '../shared/seed-kit.js';
 
 export interface BcxPerson {
   id: number;
@@ -39,16 +39,9 @@ export interface BcxProject {
   accesses: Map<number, { is_client: boolean }>;
 }
 
-export interface BcxData {
-  accountId: number;
-  accountName: string;
-  ownerId: number;
-  /** People on the account (not deleted). */
-  people: Map<number, BcxPerson>;
+export interface BcxData extends SeededAccount<BcxPerson, BcxProject> {
   /** People deleted from the account (`trashed: true`), as GET /people/trashed.json lists them. */
   trashedPeople: Map<number, BcxPerson>;
-  projects: Map<number, BcxProject>;
-  nextPersonId: number;
 }
 
 export const BCX_OWNER = 3_000_001;

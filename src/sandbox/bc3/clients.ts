@@ -1,11 +1,17 @@
-import { addPerson, ids, isEmail, parseBody, personWithEmail, Refusal, writableProject } from './project-people.js';
-import type { Reply, SandboxRequest } from './reply.js';
+import { ids, isEmail, parseBody, Refusal, type Reply, type SandboxRequest } from '../shared/http-kit.js';
+import { bc3Route, writableProject } from './context.js';
+import { addPerson, personWithEmail } from './people.js';
 import { isClient, type SandboxData, type SandboxPerson, type SandboxProject } from './seed.js';
 
 /**
  * Clients on a project, as docs/basecamp-api.md ("Clients") records them:
  * PUT /projects/{id}/people/client_users.json and POST / DELETE /projects/{id}/client_enablement.json.
  */
+export const clientRoutes = [
+  bc3Route('PUT', '/projects/:id/people/client_users', (c, { id }) => updateProjectClients(c.data, id, c.me!, c.req)),
+  bc3Route('POST', '/projects/:id/client_enablement', (c, { id }) => setClientEnablement(c.data, id, c.me!, c.req, true)),
+  bc3Route('DELETE', '/projects/:id/client_enablement', (c, { id }) => setClientEnablement(c.data, id, c.me!, c.req, false)),
+];
 
 /** Only ordinary projects may have clients: never the HQ, never a team. */
 const canHaveClients = (project: SandboxProject) => project.purpose === 'topic';

@@ -12,11 +12,7 @@
  * Launch (2000004) and Q3 Planning (2000005) only, and Launch always has at least one when the account has any.
  */
 
-export interface SeedOptions {
-  people?: number;
-  seed?: number;
-  accountId?: number;
-}
+import { FIRST_NAMES, LAST_NAMES, rng, type SeededAccount, type SeedOptions } from '../shared/seed-kit.js';
 
 export interface SandboxPerson {
   id: number;
@@ -56,14 +52,8 @@ export interface SandboxProject {
   members: Set<number>;
 }
 
-export interface SandboxData {
-  accountId: number;
-  accountName: string;
-  ownerId: number;
-  people: Map<number, SandboxPerson>;
-  projects: Map<number, SandboxProject>;
+export interface SandboxData extends SeededAccount<SandboxPerson, SandboxProject> {
   companies: Map<string, { id: number; name: string }>;
-  nextPersonId: number;
   /** Client seats on the account: a client create past this answers 429 without Retry-After. */
   clientSeats: number;
   /** Most team members (Users who are not clients) the account may have; undefined = no limit (507 past it). */
@@ -82,20 +72,6 @@ const INTERNAL_TOPICS = new Set(['Hiring', 'Offsite 2025']);
 export const isClient = (p: SandboxPerson | undefined): p is SandboxPerson =>
   !!p && ((p.client && p.personable_type === 'User') || p.personable_type === 'Client');
 
-/** mulberry32: tiny, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export const FIRST_NAMES = ['Ada', 'Bea', 'Cyrus', 'Dana', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Jan', 'Kemi', 'Luis', 'Mina', 'Noor', 'Otto', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tove', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoe'];
-export const LAST_NAMES = ['Abbott', 'Brandt', 'Castillo', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Silva', 'Tanaka', 'Ueda', 'Varga', 'Weber', 'Yilmaz', 'Zhang'];
 const TITLES = ['Designer', 'Engineer', 'Product Manager', 'Support Lead', 'Marketer', 'Writer', 'Data Analyst', null, null];
 const ZONES = ['America/Chicago', 'Europe/Berlin', 'Asia/Tokyo', 'America/New_York', 'Europe/London'];
 export const SANDBOX_DOMAIN = 'acme.example';
@@ -143,16 +119,57 @@ export function findOrAddCompany(companies: SandboxData['companies'], name: stri
   return company;
 }
 
+/** The random source of one seeding, drawn from in a fixed order: every step below keeps its draws in place. */
+interface Draws {
+  random: () => number;
+  pick: <T>(xs: readonly T[]) => T;
+}
+
+/** The people an account is seeded with, in id order, and the id the next one would take. */
+interface SeededPeople {
+  people: Map<number, SandboxPerson>;
+  owner: SandboxPerson;
+  nextId: number;
+}
+
 export function seedAccount(options: SeedOptions = {}): SandboxData {
   const total = Math.max(8, options.people ?? 120);
   const random = rng(options.seed ?? 42);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const draws: Draws = { random, pick: (xs) => xs[Math.floor(random() * xs.length)]! };
   const accountId = options.accountId ?? 5550001;
-  const people = new Map<number, SandboxPerson>();
   const companies = new Map<string, { id: number; name: string }>();
   const acme = findOrAddCompany(companies, 'Acme Co');
   const clientCo = findOrAddCompany(companies, 'Northwind Traders');
 
+  const { people, owner, nextId } = seedPeople(draws, total, acme, clientCo);
+  const { projects, topics } = seedProjects(draws, accountId, people, owner);
+  // The last person seeded becomes an AI agent: appended after everything random, so every other person,
+  // id and membership is what it was, and the account still has exactly `people` people.
+  const lastId = nextId - 1;
+  makeAgent(people, lastId);
+  // At least one client on an active project with clients enabled (already so for the default seeds).
+  const launch = topics[0]!;
+  const firstClient = [...people.values()].find(isClient);
+  if (firstClient && ![...launch.members].some((id) => isClient(people.get(id)))) launch.members.add(firstClient.id);
+  if (total >= 10) makeClientsideContacts(people, projects, launch, lastId, clientCo);
+
+  return {
+    accountId,
+    accountName: 'Acme Co (sandbox)',
+    ownerId: owner.id,
+    people,
+    projects,
+    companies,
+    nextPersonId: nextId,
+    clientSeats: [...people.values()].filter(isClient).length + 50,
+    userLimit: undefined,
+    invitationsSent: [],
+  };
+}
+
+/** The fixed people (1000001..1000007), then random team members and clients up to `total`. */
+function seedPeople({ random, pick }: Draws, total: number, acme: { id: number; name: string }, clientCo: { id: number; name: string }): SeededPeople {
+  const people = new Map<number, SandboxPerson>();
   let nextId = 1_000_001;
   const add = (fields: Parameters<typeof makePerson>[1]) => {
     const p = makePerson(nextId++, fields, Math.floor(random() * 600));
@@ -200,7 +217,16 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
       ...(asClient ? { company: clientCo } : random() < 0.66 ? { company: acme } : {}),
     });
   }
+  return { people, owner, nextId };
+}
 
+/** The HQ, two teams, seven active topics, two archived and one trashed project, and who is on each. */
+function seedProjects(
+  { random }: Draws,
+  accountId: number,
+  people: Map<number, SandboxPerson>,
+  owner: SandboxPerson,
+): { projects: Map<number, SandboxProject>; topics: SandboxProject[] } {
   const projects = new Map<number, SandboxProject>();
   let nextProjectId = 2_000_001;
   const addProject = (name: string, purpose: SandboxProject['purpose'], status: SandboxProject['status'], description = '') => {
@@ -240,13 +266,14 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
   const jan = users.find((p) => p.email_address === `jan@${SANDBOX_DOMAIN}`)!;
   for (const project of [teams[0]!, topics[0]!, topics[1]!, archived[0]!]) project.members.add(jan.id);
   topics[2]!.members.delete(jan.id);
+  return { projects, topics };
+}
 
-  // The last person seeded becomes an AI agent: appended after everything random, so every other person,
-  // id and membership is what it was, and the account still has exactly `people` people.
-  const lastId = nextId - 1;
-  const last = people.get(lastId)!;
-  people.set(lastId, {
-    ...makePerson(lastId, {
+/** The person `id` becomes the AI agent, keeping their dates and time zone (and so every draw after them). */
+function makeAgent(people: Map<number, SandboxPerson>, id: number): void {
+  const was = people.get(id)!;
+  people.set(id, {
+    ...makePerson(id, {
       name: 'Acme Assistant',
       email_address: null,
       personable_type: 'Agent',
@@ -254,44 +281,38 @@ export function seedAccount(options: SeedOptions = {}): SandboxData {
       employee: false,
       can_ping: false,
       can_manage_projects: false,
-      time_zone: last.time_zone,
+      time_zone: was.time_zone,
     }),
-    created_at: last.created_at,
-    updated_at: last.updated_at,
+    created_at: was.created_at,
+    updated_at: was.updated_at,
   });
-  // At least one client on an active project with clients enabled (already so for the default seeds).
-  const firstClient = [...people.values()].find(isClient);
-  if (firstClient && ![...topics[0]!.members].some((id) => isClient(people.get(id)))) topics[0]!.members.add(firstClient.id);
-  // The two people before the agent become clientside contacts, the same way: every other person is what it was.
-  // Their addresses mask alike (c••••••••••@••••••.•••••••): a non-admin cannot tell them apart by address.
-  if (total >= 10) {
-    const contacts = [
-      { name: 'Casey North', email_address: `casey.north@${CLIENT_DOMAIN}` },
-      { name: 'Carla North', email_address: `carla.north@${CLIENT_DOMAIN}` },
-    ];
-    contacts.forEach((fields, i) => {
-      const id = lastId - 2 + i;
-      const was = people.get(id)!;
-      for (const project of projects.values()) project.members.delete(id);
-      people.set(id, {
-        ...makePerson(id, { ...fields, personable_type: 'Client', client: false, employee: false, can_manage_projects: false, company: clientCo, time_zone: was.time_zone }),
-        created_at: was.created_at,
-        updated_at: was.updated_at,
-      });
-      topics[0]!.members.add(id);
-    });
-  }
+}
 
-  return {
-    accountId,
-    accountName: 'Acme Co (sandbox)',
-    ownerId: owner.id,
-    people,
-    projects,
-    companies,
-    nextPersonId: nextId,
-    clientSeats: [...people.values()].filter(isClient).length + 50,
-    userLimit: undefined,
-    invitationsSent: [],
-  };
+/**
+ * The two people before the agent (`agentId`) become clientside contacts on Launch only, the same way: every
+ * other person is what it was. Their addresses mask alike (c••••••••••@••••••.•••••••): a non-admin cannot
+ * tell them apart by address.
+ */
+function makeClientsideContacts(
+  people: Map<number, SandboxPerson>,
+  projects: Map<number, SandboxProject>,
+  launch: SandboxProject,
+  agentId: number,
+  clientCo: { id: number; name: string },
+): void {
+  const contacts = [
+    { name: 'Casey North', email_address: `casey.north@${CLIENT_DOMAIN}` },
+    { name: 'Carla North', email_address: `carla.north@${CLIENT_DOMAIN}` },
+  ];
+  contacts.forEach((fields, i) => {
+    const id = agentId - 2 + i;
+    const was = people.get(id)!;
+    for (const project of projects.values()) project.members.delete(id);
+    people.set(id, {
+      ...makePerson(id, { ...fields, personable_type: 'Client', client: false, employee: false, can_manage_projects: false, company: clientCo, time_zone: was.time_zone }),
+      created_at: was.created_at,
+      updated_at: was.updated_at,
+    });
+    launch.members.add(id);
+  });
 }

@@ -1,6 +1,10 @@
-import { addPerson, canManagePeople, isEmail, parseBody, personWithEmail, Refusal, requireJson } from './project-people.js';
-import type { Reply, SandboxRequest } from './reply.js';
+import { isEmail, parseBody, Refusal, requireJson, type Reply, type SandboxRequest } from '../shared/http-kit.js';
+import { bc3Route, canManagePeople } from './context.js';
+import { addPerson, personWithEmail } from './people.js';
 import { isClient, type SandboxData, type SandboxPerson } from './seed.js';
+
+/** Served unless the sandbox is told the account has no enrollments (then 404, as on accounts without them). */
+export const enrollmentRoutes = [bc3Route('POST', '/account/enrollments/people', (c) => enrollPeople(c.data, c.me!, c.req))];
 
 /**
  * POST /account/enrollments/people.json, as docs/basecamp-api.md ("Account-level invites") records it:
