@@ -167,8 +167,8 @@ const logLevel = z
   .toLowerCase()
   .pipe(z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be one of debug, info, warn, error, silent'));
 
-/** Where `serve --http` listens unless --host says otherwise. */
-const DEFAULT_HOST = '127.0.0.1';
+/** The HTTP transport's defaults (serveHttp's too, for callers that pass none). */
+export const HTTP_DEFAULTS = { host: '127.0.0.1', port: 8787, maxSessions: 100, sessionIdleSeconds: 1800, evictGraceSeconds: 60 } as const;
 
 /** Login's callback port when neither --port nor a redirect URI names one. */
 export const DEFAULT_LOGIN_PORT = 8976;
@@ -248,9 +248,9 @@ export const VARIABLES = {
     unsetIfEmpty(commaList((h) => parseAuthority(h) !== undefined, 'host or host:port values such as mcp.example.com:443')),
     `${HTTP}comma-separated host[:port] values accepted in Host (e.g. your proxy's name)`,
   ),
-  MCP_MAX_SESSIONS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}live sessions`, { default: 100 }),
-  MCP_SESSION_IDLE_SECONDS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}idle sessions are closed after this many seconds`, { default: 1800 }),
-  MCP_SESSION_EVICT_GRACE_SECONDS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}seconds idle before a full server may close a session for a newcomer`, { default: 60 }),
+  MCP_MAX_SESSIONS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}live sessions`, { default: HTTP_DEFAULTS.maxSessions }),
+  MCP_SESSION_IDLE_SECONDS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}idle sessions are closed after this many seconds`, { default: HTTP_DEFAULTS.sessionIdleSeconds }),
+  MCP_SESSION_EVICT_GRACE_SECONDS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}seconds idle before a full server may close a session for a newcomer`, { default: HTTP_DEFAULTS.evictGraceSeconds }),
   REDIS_URL: variable(unsetIfEmpty(absoluteUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')), 'one rate budget for every instance sharing this Redis', { secret: true }),
   BASECAMP_RATE_BUDGET_ID: variable(unsetIfEmpty(text), 'name of the shared budget (default: derived from the API URL and credentials)'),
   BASECAMP_CONFIRM: variable(
@@ -368,7 +368,7 @@ export const FLAGS = {
   stateless: switchFlag(['serve'], 'with --http: no sessions, a fresh server per request, for load-balanced fleets'),
   'no-browser': switchFlag(['login'], 'print the sign-in address instead of opening a browser'),
   port: valueFlag('P', wholeNumber(0, 65535), ['serve', 'sandbox', 'login'], 'port to listen on', {
-    defaults: { serve: 8787, sandbox: 0, login: DEFAULT_LOGIN_PORT },
+    defaults: { serve: HTTP_DEFAULTS.port, sandbox: 0, login: DEFAULT_LOGIN_PORT },
     shown: { sandbox: 'any free port', login: `${DEFAULT_LOGIN_PORT}, for the OAuth callback; a redirect URI's port wins` },
   }),
   people: valueFlag('N', wholeNumber(1, 100_000), ['serve', 'sandbox'], 'size of the sandbox account', { defaults: { serve: 120, sandbox: 120 } }),
@@ -381,7 +381,7 @@ export const FLAGS = {
   ),
   account: valueFlag('ID', wholeNumber(1), ['login'], 'the account to use when the sign-in reaches several'),
   timeout: valueFlag('S', wholeNumber(1, 86_400), ['login'], 'seconds to wait for the browser sign-in', { defaults: { login: 300 } }),
-  host: valueFlag('H', text.refine((v) => !/[\s/]/.test(v), 'must be a host name or IP address'), ['serve'], 'with --http: the address to listen on', { defaults: { serve: DEFAULT_HOST } }),
+  host: valueFlag('H', text.refine((v) => !/[\s/]/.test(v), 'must be a host name or IP address'), ['serve'], 'with --http: the address to listen on', { defaults: { serve: HTTP_DEFAULTS.host } }),
   'client-id': valueFlag('ID', text, ['login'], 'your OAuth app', { variable: 'BASECAMP_CLIENT_ID' }),
   'redirect-uri': valueFlag('URI', absoluteUrl(['http:'], 'http://127.0.0.1:8976/callback'), ['login'], "your OAuth app's redirect URI, on loopback", { variable: 'BASECAMP_REDIRECT_URI' }),
 };
@@ -474,7 +474,7 @@ function httpProblems(flags: Flags, environment: EnvironmentSettings): string[] 
     const httpOnly = (['host', 'port', 'stateless'] as const).filter((k) => flags[k] !== undefined);
     return httpOnly.map((k) => `Flag --${k} applies only to \`serve --http\` (over stdio there is no listener).`);
   }
-  const host = flags.host ?? DEFAULT_HOST;
+  const host = flags.host ?? HTTP_DEFAULTS.host;
   const token = environment.MCP_HTTP_TOKEN;
   if (isLoopbackHost(host)) return [];
   if (!token) return [`Refusing to serve on ${host} without MCP_HTTP_TOKEN: anyone who can reach it could administer your Basecamp people. Set MCP_HTTP_TOKEN, or bind --host 127.0.0.1.`];
