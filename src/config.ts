@@ -1,14 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { ConfigurationError } from './basecamp/errors.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
-import { parseEnvironment, type Env, type EnvironmentSettings } from './settings.js';
+import { parseEnvironment, withDefaults, type Env, type ResolvedEnvironment } from './settings.js';
 import { shellCommand } from './cli-command.js';
 
-export const PROJECT_URL = 'https://github.com/basecamp-people-mcp/basecamp-people-mcp';
-export const VERSION = '0.1.0';
-export const DEFAULT_USER_AGENT = `basecamp-people-mcp/${VERSION} (${PROJECT_URL})`;
+export { DEFAULT_USER_AGENT, PROJECT_URL, VERSION } from './version.js';
+export { configDir, defaultTokenFile } from './settings.js';
 
 /** The token file: JSON written by `login` (0600), or by hand. */
 export interface TokenFile {
@@ -53,16 +50,6 @@ export interface Config {
   auditLog?: string;
 }
 
-/** The folder for the token file and the audit trail. */
-export function configDir(env: Env = process.env): string {
-  if (process.platform === 'win32' && env.APPDATA) return join(env.APPDATA, 'basecamp-people-mcp');
-  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'basecamp-people-mcp');
-}
-
-export function defaultTokenFile(env: Env = process.env): string {
-  return join(configDir(env), 'token.json');
-}
-
 /** Problems with the token file are the operator's to fix, not bugs: say what is wrong, where, and what to do. */
 function tokenFileProblem(path: string, what: string): ConfigurationError {
   return new ConfigurationError(`The token file ${path} ${what}. Run \`${shellCommand('login')}\` to sign in again (it replaces the file), or fix or delete the file.`);
@@ -100,32 +87,33 @@ export function parseAccountId(value: string | number | undefined): number | und
 }
 
 /**
- * The configuration from already-validated settings. The token file is read unless `ignoreTokenFile`
+ * The configuration from already-validated settings, their defaults applied (settings.ts withDefaults). The token file is read unless `ignoreTokenFile`
  * (login and logout must work whatever state it is in); BASECAMP_ACCESS_TOKEN wins over it.
  */
-export function configFromSettings(settings: EnvironmentSettings, env: Env, options: { ignoreTokenFile?: boolean } = {}): Config {
-  const tokenFile = settings.BASECAMP_TOKEN_FILE ?? defaultTokenFile(env);
+export function configFromSettings(settings: ResolvedEnvironment, options: { ignoreTokenFile?: boolean } = {}): Config {
+  const tokenFile = settings.BASECAMP_TOKEN_FILE;
   const accessToken = settings.BASECAMP_ACCESS_TOKEN;
   const file = accessToken || options.ignoreTokenFile ? undefined : readTokenFile(tokenFile);
   return {
-    apiUrl: settings.BASECAMP_API_URL ?? 'https://3.basecampapi.com',
-    launchpadUrl: settings.BASECAMP_LAUNCHPAD_URL ?? 'https://launchpad.37signals.com',
-    userAgent: settings.BASECAMP_USER_AGENT ?? DEFAULT_USER_AGENT,
+    apiUrl: settings.BASECAMP_API_URL,
+    launchpadUrl: settings.BASECAMP_LAUNCHPAD_URL,
+    userAgent: settings.BASECAMP_USER_AGENT,
     tokenFile,
     tokenSource: accessToken ? 'env' : file ? 'file' : 'none',
     accessToken: accessToken ?? file?.access_token,
     accountId: settings.BASECAMP_ACCOUNT_ID ?? parseAccountId(file?.account_id),
     accountIdFromEnv: settings.BASECAMP_ACCOUNT_ID,
     accountProduct: fileProduct(file, settings.BASECAMP_ACCOUNT_ID),
+    // Unset, the limit follows the account's product (the service adjusts it once the product is known).
     rateLimit: settings.BASECAMP_RATE_LIMIT ?? DEFAULT_RATE_LIMITS.bc3,
     rateLimitSet: settings.BASECAMP_RATE_LIMIT !== undefined,
-    cacheTtlMs: (settings.BASECAMP_CACHE_TTL ?? 60) * 1000,
+    cacheTtlMs: settings.BASECAMP_CACHE_TTL * 1000,
     clientId: settings.BASECAMP_CLIENT_ID,
     clientSecret: settings.BASECAMP_CLIENT_SECRET,
     redirectUri: settings.BASECAMP_REDIRECT_URI,
-    confirm: settings.BASECAMP_CONFIRM ?? 'auto',
+    confirm: settings.BASECAMP_CONFIRM,
     planSecret: settings.BASECAMP_PLAN_SECRET,
-    auditLog: settings.BASECAMP_AUDIT_LOG === 'off' ? undefined : (settings.BASECAMP_AUDIT_LOG ?? join(configDir(env), 'audit.jsonl')),
+    auditLog: settings.BASECAMP_AUDIT_LOG === 'off' ? undefined : settings.BASECAMP_AUDIT_LOG,
   };
 }
 
@@ -140,5 +128,5 @@ export function fileProduct(file: TokenFile | undefined, envAccount: number | un
 
 /** Settings from these variables, validated (throws SettingsError), then the configuration. */
 export function loadConfig(env: Env = process.env): Config {
-  return configFromSettings(parseEnvironment(env), env);
+  return configFromSettings(withDefaults(parseEnvironment(env), env));
 }

@@ -1,13 +1,17 @@
 /**
  * Every command-line flag and environment variable, parsed and validated in one place before anything
  * starts (no sandbox, no Redis, no listener): a bad value is reported with the flag or variable that holds
- * it and what is allowed, all problems at once. An empty variable counts as unset (an MCPB bundle passes
+ * it and what is allowed, all problems at once. Two tables, VARIABLES and FLAGS, give each one's schema,
+ * --help line and default; parsing, --help and the defaults every command sees are derived from them. An empty variable counts as unset (an MCPB bundle passes
  * empty strings for options the user left blank), and so does an unfilled placeholder such as
  * `${user_config.account_id}` (what a bundle passes for an optional field with no value), with a warning.
  * MCP_HTTP_TOKEN is the exception: set but empty, it is refused (an unreadable token file must not open the door).
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEFAULT_USER_AGENT } from './version.js';
 import { shellCommand } from './cli-command.js';
 import { isLoopbackHost } from './security.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
@@ -151,6 +155,24 @@ const apiBase = baseUrl.superRefine((v, ctx) => {
   }
 });
 
+const seconds = z
+  .string()
+  .trim()
+  .refine((v) => /^\d+(\.\d+)?$/.test(v), 'must be a number of seconds, 0 or more')
+  .transform(Number);
+
+const logLevel = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be one of debug, info, warn, error, silent'));
+
+/** The HTTP transport's defaults (serveHttp's too, for callers that pass none). */
+export const HTTP_DEFAULTS = { host: '127.0.0.1', port: 8787, maxSessions: 100, sessionIdleSeconds: 1800, evictGraceSeconds: 60 } as const;
+
+/** Login's callback port when neither --port nor a redirect URI names one. */
+export const DEFAULT_LOGIN_PORT = 8976;
+
 const rateLimit = z.string().transform((v, ctx): RateLimit => {
   try {
     return parseRateLimit(v);
@@ -160,89 +182,136 @@ const rateLimit = z.string().transform((v, ctx): RateLimit => {
   }
 });
 
-const environmentSchema = z.object({
-  BASECAMP_ACCESS_TOKEN: unsetIfEmpty(headerSecret),
-  BASECAMP_ACCOUNT_ID: unsetIfEmpty(accountId),
-  BASECAMP_TOKEN_FILE: unsetIfEmpty(text),
-  BASECAMP_CLIENT_ID: unsetIfEmpty(text),
-  BASECAMP_CLIENT_SECRET: unsetIfEmpty(headerSecret),
-  BASECAMP_REDIRECT_URI: unsetIfEmpty(absoluteUrl(['http:'], 'http://127.0.0.1:8976/callback')),
-  BASECAMP_API_URL: unsetIfEmpty(apiBase),
-  BASECAMP_LAUNCHPAD_URL: unsetIfEmpty(baseUrl),
-  BASECAMP_USER_AGENT: unsetIfEmpty(text),
-  BASECAMP_RATE_LIMIT: unsetIfEmpty(rateLimit),
-  BASECAMP_CACHE_TTL: unsetIfEmpty(
-    z
-      .string()
-      .trim()
-      .refine((v) => /^\d+(\.\d+)?$/.test(v), 'must be a number of seconds, 0 or more')
-      .transform(Number),
-  ),
-  BASECAMP_LOG_LEVEL: unsetIfEmpty(
-    z
-      .string()
-      .trim()
-      .toLowerCase()
-      .pipe(z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be one of debug, info, warn, error, silent')),
-  ),
-  BASECAMP_SANDBOX: unsetIfEmpty(bool),
-  BASECAMP_READ_ONLY: unsetIfEmpty(bool),
-  // Set but empty is refused, unlike other variables: `MCP_HTTP_TOKEN=$(cat missing-file)` must not serve unauthenticated.
-  MCP_HTTP_TOKEN: z
-    .string()
-    .refine((v) => v !== '', 'is set but empty (was the file it is read from missing?): set a token, or unset the variable')
-    .pipe(headerSecret)
-    .optional(),
-  MCP_ALLOWED_ORIGINS: unsetIfEmpty(commaList(isOrigin, 'origins such as https://app.example.com (no path)')),
-  // The front door's own parser: a value it could not read would be skipped there, silently refusing that host.
-  MCP_ALLOWED_HOSTS: unsetIfEmpty(commaList((h) => parseAuthority(h) !== undefined, 'host or host:port values such as mcp.example.com:443')),
-  MCP_MAX_SESSIONS: unsetIfEmpty(wholeNumber(1)),
-  MCP_SESSION_IDLE_SECONDS: unsetIfEmpty(wholeNumber(1)),
-  MCP_SESSION_EVICT_GRACE_SECONDS: unsetIfEmpty(wholeNumber(1)),
-  REDIS_URL: unsetIfEmpty(absoluteUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')),
-  BASECAMP_RATE_BUDGET_ID: unsetIfEmpty(text),
-  BASECAMP_CONFIRM: unsetIfEmpty(z.string().trim().toLowerCase().pipe(z.enum(['auto', 'human'], 'must be auto or human'))),
-  // Seals plan tokens; the same value on every instance of a fleet lets any of them accept a token another issued.
-  BASECAMP_PLAN_SECRET: unsetIfEmpty(headerSecret.refine((v) => v.length >= 32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')),
-  BASECAMP_AUDIT_LOG: unsetIfEmpty(text),
-});
-export type EnvironmentSettings = z.infer<typeof environmentSchema>;
+/** The folder for the token file and the audit trail. */
+export function configDir(env: Env = process.env): string {
+  if (process.platform === 'win32' && env.APPDATA) return join(env.APPDATA, 'basecamp-people-mcp');
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'basecamp-people-mcp');
+}
 
-/** One line per variable for --help: every variable the schema reads must have one (the type says so). */
-export const VARIABLE_HELP: { [K in keyof EnvironmentSettings]-?: string } = {
-  BASECAMP_ACCESS_TOKEN: 'OAuth access token (static: never refreshed); default: the token file',
-  BASECAMP_ACCOUNT_ID: 'Basecamp 3/4/5 or Basecamp 2 account id (a pasted https://3.basecamp.com/ID/… address works too)',
-  BASECAMP_TOKEN_FILE: 'token file written by login (default ~/.config/basecamp-people-mcp/token.json)',
-  BASECAMP_CLIENT_ID: 'your OAuth app, for login and refresh',
-  BASECAMP_CLIENT_SECRET: 'your OAuth app\'s secret (never taken from the command line)',
-  BASECAMP_REDIRECT_URI: 'OAuth redirect URI on loopback (default http://127.0.0.1:8976/callback)',
-  BASECAMP_API_URL: 'Basecamp 3/4/5 API base, without the account id (default https://3.basecampapi.com)',
-  BASECAMP_LAUNCHPAD_URL: 'OAuth and account discovery (default https://launchpad.37signals.com)',
-  BASECAMP_USER_AGENT: 'User-Agent naming your app and a contact',
-  BASECAMP_RATE_LIMIT: 'requests per window, e.g. 50/10s (default 50/10s on Basecamp 3/4/5, 500/10s on Basecamp 2; with --sandbox also its limit)',
-  BASECAMP_CACHE_TTL: 'seconds the people/projects directory is cached (default 60)',
-  BASECAMP_LOG_LEVEL: 'debug, info (default), warn, error or silent (stderr)',
-  BASECAMP_SANDBOX: 'true: same as --sandbox',
-  BASECAMP_READ_ONLY: 'true: same as --read-only',
-  MCP_HTTP_TOKEN: 'HTTP: the bearer token clients must send (required off loopback, 32+ characters there; empty is refused)',
-  MCP_ALLOWED_ORIGINS: 'HTTP: comma-separated browser origins allowed besides the server\'s own',
-  MCP_ALLOWED_HOSTS: 'HTTP: comma-separated host[:port] values accepted in Host (e.g. your proxy\'s name)',
-  MCP_MAX_SESSIONS: 'HTTP: live sessions (default 100)',
-  MCP_SESSION_IDLE_SECONDS: 'HTTP: idle sessions are closed after this (default 1800)',
-  MCP_SESSION_EVICT_GRACE_SECONDS: 'HTTP: idle time before a full server may close a session for a newcomer (default 60)',
-  REDIS_URL: 'one rate budget for every instance sharing this Redis',
-  BASECAMP_RATE_BUDGET_ID: 'name of the shared budget (default: derived from the API URL and credentials)',
-  BASECAMP_CONFIRM: 'auto (default: ask a human when the client can, else require a plan token) or human',
-  BASECAMP_PLAN_SECRET: 'seals plan tokens (32+ characters; the same on every instance of a fleet)',
-  BASECAMP_AUDIT_LOG: 'audit trail, JSON lines (default ~/.config/basecamp-people-mcp/audit.jsonl), or off',
+export function defaultTokenFile(env: Env = process.env): string {
+  return join(configDir(env), 'token.json');
+}
+
+/** A default: a value, or one that depends on the environment (a path in the config folder). */
+type Default<T> = T | ((env: Env) => T);
+
+/** One environment variable: how its value is read, its --help line, and its value when unset. */
+interface Variable<S extends z.ZodType, D> {
+  schema: S;
+  help: string;
+  /** Applied once, by `withDefaults`; nothing downstream supplies another. */
+  default: Default<D>;
+  /** How --help shows a default that depends on the environment. */
+  shown?: string;
+  /** Its value never appears in a message (a REDIS_URL may hold a password). */
+  secret?: boolean;
+}
+
+function variable<S extends z.ZodType>(schema: S, help: string, options?: { secret?: boolean }): Variable<S, undefined>;
+function variable<S extends z.ZodType, D extends NonNullable<z.output<S>>>(schema: S, help: string, options: { default: Default<D>; shown?: string; secret?: boolean }): Variable<S, D>;
+function variable(schema: z.ZodType, help: string, options: { default?: unknown; shown?: string; secret?: boolean } = {}): Variable<z.ZodType, unknown> {
+  return { schema, help, default: options.default, shown: options.shown, secret: options.secret };
+}
+
+const HTTP = 'HTTP: ';
+
+/**
+ * THE TABLE of environment variables: each one's schema, --help line and default. Parsing, --help and the
+ * defaults every command sees are derived from it; to add a setting, add its line here.
+ */
+export const VARIABLES = {
+  BASECAMP_ACCESS_TOKEN: variable(unsetIfEmpty(headerSecret), 'OAuth access token (static: never refreshed); default: the token file', { secret: true }),
+  BASECAMP_ACCOUNT_ID: variable(unsetIfEmpty(accountId), 'Basecamp 3/4/5 or Basecamp 2 account id (a pasted https://3.basecamp.com/ID/… address works too)'),
+  BASECAMP_TOKEN_FILE: variable(unsetIfEmpty(text), 'token file written by login', { default: (env: Env) => defaultTokenFile(env), shown: '~/.config/basecamp-people-mcp/token.json' }),
+  BASECAMP_CLIENT_ID: variable(unsetIfEmpty(text), 'your OAuth app, for login and refresh'),
+  BASECAMP_CLIENT_SECRET: variable(unsetIfEmpty(headerSecret), 'your OAuth app\'s secret (never taken from the command line)', { secret: true }),
+  // No default here: unset, login's --port decides it (http://127.0.0.1:<port>/callback).
+  BASECAMP_REDIRECT_URI: variable(unsetIfEmpty(absoluteUrl(['http:'], 'http://127.0.0.1:8976/callback')), 'OAuth redirect URI on loopback (default http://127.0.0.1:8976/callback)'),
+  BASECAMP_API_URL: variable(unsetIfEmpty(apiBase), 'Basecamp 3/4/5 API base, without the account id', { default: 'https://3.basecampapi.com' }),
+  BASECAMP_LAUNCHPAD_URL: variable(unsetIfEmpty(baseUrl), 'OAuth and account discovery', { default: 'https://launchpad.37signals.com' }),
+  BASECAMP_USER_AGENT: variable(unsetIfEmpty(text), 'User-Agent naming your app and a contact', { default: DEFAULT_USER_AGENT }),
+  // No default here: unset, the limit follows the account's product (config.ts DEFAULT_RATE_LIMITS), known only later.
+  BASECAMP_RATE_LIMIT: variable(unsetIfEmpty(rateLimit), 'requests per window, e.g. 50/10s (default 50/10s on Basecamp 3/4/5, 500/10s on Basecamp 2; with --sandbox also its limit)'),
+  BASECAMP_CACHE_TTL: variable(unsetIfEmpty(seconds), 'seconds the people/projects directory is cached', { default: 60 }),
+  BASECAMP_LOG_LEVEL: variable(unsetIfEmpty(logLevel), 'debug, info, warn, error or silent (stderr)', { default: 'info' }),
+  BASECAMP_SANDBOX: variable(unsetIfEmpty(bool), 'true: same as --sandbox'),
+  BASECAMP_READ_ONLY: variable(unsetIfEmpty(bool), 'true: same as --read-only'),
+  // Set but empty is refused, unlike other variables: `MCP_HTTP_TOKEN=$(cat missing-file)` must not serve unauthenticated.
+  MCP_HTTP_TOKEN: variable(
+    z.string().refine((v) => v !== '', 'is set but empty (was the file it is read from missing?): set a token, or unset the variable').pipe(headerSecret).optional(),
+    `${HTTP}the bearer token clients must send (required off loopback, 32+ characters there; empty is refused)`,
+    { secret: true },
+  ),
+  MCP_ALLOWED_ORIGINS: variable(unsetIfEmpty(commaList(isOrigin, 'origins such as https://app.example.com (no path)')), `${HTTP}comma-separated browser origins allowed besides the server's own`),
+  // The front door's own parser: a value it could not read would be skipped there, silently refusing that host.
+  MCP_ALLOWED_HOSTS: variable(
+    unsetIfEmpty(commaList((h) => parseAuthority(h) !== undefined, 'host or host:port values such as mcp.example.com:443')),
+    `${HTTP}comma-separated host[:port] values accepted in Host (e.g. your proxy's name)`,
+  ),
+  MCP_MAX_SESSIONS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}live sessions`, { default: HTTP_DEFAULTS.maxSessions }),
+  MCP_SESSION_IDLE_SECONDS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}idle sessions are closed after this many seconds`, { default: HTTP_DEFAULTS.sessionIdleSeconds }),
+  MCP_SESSION_EVICT_GRACE_SECONDS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}seconds idle before a full server may close a session for a newcomer`, { default: HTTP_DEFAULTS.evictGraceSeconds }),
+  REDIS_URL: variable(unsetIfEmpty(absoluteUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')), 'one rate budget for every instance sharing this Redis', { secret: true }),
+  BASECAMP_RATE_BUDGET_ID: variable(unsetIfEmpty(text), 'name of the shared budget (default: derived from the API URL and credentials)'),
+  BASECAMP_CONFIRM: variable(
+    unsetIfEmpty(z.string().trim().toLowerCase().pipe(z.enum(['auto', 'human'], 'must be auto or human'))),
+    'auto (ask a human when the client can, else require a plan token) or human',
+    { default: 'auto' },
+  ),
+  // Seals plan tokens; the same value on every instance of a fleet lets any of them accept a token another issued.
+  BASECAMP_PLAN_SECRET: variable(
+    unsetIfEmpty(headerSecret.refine((v) => v.length >= 32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')),
+    'seals plan tokens (32+ characters; the same on every instance of a fleet)',
+    { secret: true },
+  ),
+  BASECAMP_AUDIT_LOG: variable(unsetIfEmpty(text), 'audit trail, JSON lines, or off', {
+    default: (env: Env) => join(configDir(env), 'audit.jsonl'),
+    shown: '~/.config/basecamp-people-mcp/audit.jsonl',
+  }),
 };
+type Variables = typeof VARIABLES;
+export type VariableName = keyof Variables;
+
+/** What each variable parsed to; undefined when unset (empty, or an unfilled placeholder). */
+export type EnvironmentSettings = { [K in VariableName]: z.output<Variables[K]['schema']> };
+/** The same with every default of the table applied: only variables without a default can be undefined. */
+export type ResolvedEnvironment = {
+  [K in VariableName]: Variables[K] extends Variable<z.ZodType, infer D> ? (undefined extends D ? EnvironmentSettings[K] : NonNullable<EnvironmentSettings[K]>) : never;
+};
+
+const environmentSchema = z.object(Object.fromEntries(Object.entries(VARIABLES).map(([name, v]) => [name, v.schema])));
+
+function defaultValue<T>(value: Default<T>, env: Env): T {
+  return typeof value === 'function' ? (value as (env: Env) => T)(env) : value;
+}
+
+/** The table's defaults, applied to what was parsed (the only place a setting gets a default). */
+export function withDefaults(parsed: EnvironmentSettings, env: Env): ResolvedEnvironment {
+  const resolved: Record<string, unknown> = { ...parsed };
+  for (const [name, v] of Object.entries(VARIABLES) as [string, Variable<z.ZodType, unknown>][]) {
+    resolved[name] ??= defaultValue(v.default, env);
+  }
+  return resolved as ResolvedEnvironment;
+}
+
+/** One --help line per variable, with its default, from the table (so none can be missing). */
+export function variableHelp(): [name: string, meaning: string][] {
+  const settings = (Object.entries(VARIABLES) as [string, Variable<z.ZodType, unknown>][]).map(([name, v]): [string, string] => {
+    const shown = v.shown ?? (v.default === undefined || typeof v.default === 'function' ? undefined : String(v.default));
+    return [name, shown === undefined ? v.help : `${v.help} (default ${shown})`];
+  });
+  // Not settings of ours, but configDir reads them for the defaults of the token file and the audit trail.
+  const folder: [string, string][] = [['XDG_CONFIG_HOME', 'its basecamp-people-mcp folder holds the token file and audit trail (default ~/.config)']];
+  if (process.platform === 'win32') folder.push(['APPDATA', 'on Windows, its basecamp-people-mcp folder holds the token file and audit trail']);
+  return [...settings, ...folder];
+}
 
 /** An unfilled placeholder, such as `${user_config.account_id}` from a bundle's optional field left blank. */
 const PLACEHOLDER = /\$\{[^}]*\}/;
 
 /** The variables this program reads whose values are unfilled placeholders: treated as unset. */
 function unfilledPlaceholders(env: Env): string[] {
-  return Object.keys(environmentSchema.shape).filter((k) => typeof env[k] === 'string' && PLACEHOLDER.test(env[k]));
+  return Object.keys(VARIABLES).filter((k) => typeof env[k] === 'string' && PLACEHOLDER.test(env[k]));
 }
 
 /** What is accepted but said once on stderr: unfilled placeholders, and an account id given as a Basecamp address. */
@@ -258,44 +327,117 @@ export function settingsWarnings(env: Env): string[] {
   return warnings;
 }
 
-/** Variables whose values never appear in a message (a REDIS_URL may hold a password). */
-const SECRET_VARIABLES = new Set(['BASECAMP_ACCESS_TOKEN', 'BASECAMP_CLIENT_SECRET', 'MCP_HTTP_TOKEN', 'REDIS_URL', 'BASECAMP_PLAN_SECRET']);
-
-const flagSchema = z.object({
-  help: z.boolean().optional(),
-  version: z.boolean().optional(),
-  sandbox: z.boolean().optional(),
-  'read-only': z.boolean().optional(),
-  http: z.boolean().optional(),
-  stateless: z.boolean().optional(),
-  'no-browser': z.boolean().optional(),
-  port: wholeNumber(0, 65535).optional(),
-  people: wholeNumber(1, 100_000).optional(),
-  product: z.enum(['bc3', 'bcx'], { error: 'must be bc3 (Basecamp 3, 4 and 5) or bcx (Basecamp 2)' }).optional(),
-  account: wholeNumber(1).optional(),
-  timeout: wholeNumber(1, 86_400).optional(),
-  host: text.refine((v) => !/[\s/]/.test(v), 'must be a host name or IP address').optional(),
-  'client-id': text.optional(),
-  'redirect-uri': absoluteUrl(['http:'], 'http://127.0.0.1:8976/callback').optional(),
-});
-export type Flags = z.infer<typeof flagSchema>;
-
 export const COMMANDS = ['serve', 'sandbox', 'login', 'accounts', 'logout'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-/** Which flags mean something to which command; any other is refused rather than silently ignored. */
-const FLAGS_OF: Record<Command, (keyof Flags)[]> = {
-  serve: ['sandbox', 'read-only', 'people', 'product', 'http', 'host', 'port', 'stateless'],
-  sandbox: ['port', 'people', 'product'],
-  login: ['account', 'client-id', 'redirect-uri', 'port', 'timeout', 'no-browser'],
-  accounts: [],
-  logout: [],
+/** One command-line flag: how its value is read, which commands take it, its --help line and its default. */
+interface Flag<S extends z.ZodType, D> {
+  /** The value's name in --help (`--port P`); a flag without one is a switch. */
+  value?: string;
+  short?: string;
+  schema: S;
+  /** The commands it means something to (any other refuses it); none: every command (--help, --version). */
+  commands: readonly Command[];
+  help: string;
+  /** Its value when not given, for each command that takes it (applied once, by parseSettings). */
+  defaults?: { readonly [C in Command]?: D };
+  /** How --help shows a default, where the value alone would not say it. */
+  shown?: { readonly [C in Command]?: string };
+  /** The environment variable that says the same thing; the flag wins when both are given. */
+  variable?: VariableName;
+}
+
+type FlagOptions<D> = Pick<Flag<z.ZodType, D>, 'short' | 'defaults' | 'shown' | 'variable'>;
+const switchFlag = (commands: readonly Command[], help: string, options: FlagOptions<boolean> = {}): Flag<z.ZodBoolean, boolean> => ({ schema: z.boolean(), commands, help, ...options });
+function valueFlag<S extends z.ZodType>(value: string, schema: S, commands: readonly Command[], help: string, options?: FlagOptions<never>): Flag<S, undefined>;
+function valueFlag<S extends z.ZodType, D extends z.output<S>>(value: string, schema: S, commands: readonly Command[], help: string, options: FlagOptions<D> & { defaults: { readonly [C in Command]?: D } }): Flag<S, D>;
+function valueFlag(value: string, schema: z.ZodType, commands: readonly Command[], help: string, options: FlagOptions<unknown> = {}): Flag<z.ZodType, unknown> {
+  return { value, schema, commands, help, ...options };
+}
+
+/**
+ * THE TABLE of flags: each one's schema, commands, --help line, default, and the variable that says the same.
+ * Parsing (node:util parseArgs and zod), which command takes which flag, --help and defaults come from it.
+ */
+export const FLAGS = {
+  help: switchFlag([], 'this text', { short: 'h' }),
+  version: switchFlag([], 'the version', { short: 'v' }),
+  sandbox: switchFlag(['serve'], 'use the built-in simulated Basecamp account: no credentials needed', { defaults: { serve: false }, variable: 'BASECAMP_SANDBOX' }),
+  'read-only': switchFlag(['serve'], 'register only the tools that change nothing', { defaults: { serve: false }, variable: 'BASECAMP_READ_ONLY' }),
+  http: switchFlag(['serve'], 'serve MCP over streamable HTTP at /mcp (health probe: /healthz) instead of stdio; off loopback MCP_HTTP_TOKEN is required'),
+  stateless: switchFlag(['serve'], 'with --http: no sessions, a fresh server per request, for load-balanced fleets'),
+  'no-browser': switchFlag(['login'], 'print the sign-in address instead of opening a browser'),
+  port: valueFlag('P', wholeNumber(0, 65535), ['serve', 'sandbox', 'login'], 'port to listen on', {
+    defaults: { serve: HTTP_DEFAULTS.port, sandbox: 0, login: DEFAULT_LOGIN_PORT },
+    shown: { sandbox: 'any free port', login: `${DEFAULT_LOGIN_PORT}, for the OAuth callback; a redirect URI's port wins` },
+  }),
+  people: valueFlag('N', wholeNumber(1, 100_000), ['serve', 'sandbox'], 'size of the sandbox account', { defaults: { serve: 120, sandbox: 120 } }),
+  product: valueFlag(
+    'P',
+    z.enum(['bc3', 'bcx'], { error: 'must be bc3 (Basecamp 3, 4 and 5) or bcx (Basecamp 2)' }),
+    ['serve', 'sandbox'],
+    "the sandbox account's product: bc3 (Basecamp 3/4/5) or bcx (Basecamp 2)",
+    { defaults: { serve: 'bc3', sandbox: 'bc3' } },
+  ),
+  account: valueFlag('ID', wholeNumber(1), ['login'], 'the account to use when the sign-in reaches several'),
+  timeout: valueFlag('S', wholeNumber(1, 86_400), ['login'], 'seconds to wait for the browser sign-in', { defaults: { login: 300 } }),
+  host: valueFlag('H', text.refine((v) => !/[\s/]/.test(v), 'must be a host name or IP address'), ['serve'], 'with --http: the address to listen on', { defaults: { serve: HTTP_DEFAULTS.host } }),
+  'client-id': valueFlag('ID', text, ['login'], 'your OAuth app', { variable: 'BASECAMP_CLIENT_ID' }),
+  'redirect-uri': valueFlag('URI', absoluteUrl(['http:'], 'http://127.0.0.1:8976/callback'), ['login'], "your OAuth app's redirect URI, on loopback", { variable: 'BASECAMP_REDIRECT_URI' }),
 };
+type FlagTable = typeof FLAGS;
+export type FlagName = keyof FlagTable;
+
+/** The flags as given on the command line. */
+export type Flags = { [K in FlagName]?: z.output<FlagTable[K]['schema']> };
+/** The same, with the variable that says the same thing and the table's default for the command applied. */
+export type ResolvedFlags = {
+  [K in FlagName]: FlagTable[K] extends Flag<z.ZodType, infer D> ? (undefined extends D ? Flags[K] : NonNullable<Flags[K]>) : never;
+};
+
+const flagEntries = () => Object.entries(FLAGS) as [FlagName, Flag<z.ZodType, unknown>][];
+
+const flagSchema = z.object(Object.fromEntries(flagEntries().map(([name, f]) => [name, f.schema.optional()])));
+
+const parseArgsOptions = Object.fromEntries(
+  flagEntries().map(([name, f]) => [name, { type: f.value ? ('string' as const) : ('boolean' as const), ...(f.short ? { short: f.short } : {}) }]),
+);
+
+/** The flags a command takes, in the table's order. */
+export function flagsOf(command: Command): FlagName[] {
+  return flagEntries()
+    .filter(([, f]) => f.commands.includes(command))
+    .map(([name]) => name);
+}
+
+/** `--port P  port to listen on (default 8787)`: a command's flags for --help, from the table. */
+export function flagHelp(command: Command): [usage: string, meaning: string][] {
+  return flagsOf(command).map((name) => {
+    const f: Flag<z.ZodType, unknown> = FLAGS[name];
+    const value = f.defaults?.[command];
+    const shown = f.shown?.[command] ?? (value === undefined || value === false ? undefined : String(value));
+    const notes = [shown === undefined ? '' : `default ${shown}`, f.variable ? `or ${f.variable}${f.value ? '' : '=true'}` : ''].filter(Boolean);
+    return [`--${name}${f.value ? ` ${f.value}` : ''}`, notes.length ? `${f.help} (${notes.join('; ')})` : f.help];
+  });
+}
+
+/** The given flags, then the variable that says the same, then the table's default for this command. */
+function resolveFlags(command: Command, given: Flags, environment: EnvironmentSettings): ResolvedFlags {
+  const resolved: Record<string, unknown> = { ...given };
+  for (const [name, f] of flagEntries()) {
+    resolved[name] ??= (f.variable ? environment[f.variable] : undefined) ?? f.defaults?.[command];
+  }
+  return resolved as ResolvedFlags;
+}
 
 export interface Settings {
   command: Command;
-  flags: Flags;
-  env: EnvironmentSettings;
+  /** As given, else from the variable that says the same, else the table's default for this command. */
+  flags: ResolvedFlags;
+  /** As set, else the table's default. */
+  env: ResolvedEnvironment;
+  /** The variables the environment sets (the others hold the table's default, or nothing). */
+  setInEnvironment: ReadonlySet<VariableName>;
   /** Flags and variables that mean the same thing, resolved. */
   readOnly: boolean;
   sandbox: boolean;
@@ -315,31 +457,13 @@ function describeIssues(issues: z.core.$ZodIssue[], label: (key: string) => stri
 /** The environment variables alone (also used by tests and by `loadConfig`). Throws SettingsError. */
 export function parseEnvironment(env: Env): EnvironmentSettings {
   const unfilled = new Set(unfilledPlaceholders(env));
-  const known = Object.fromEntries(Object.keys(environmentSchema.shape).map((k) => [k, unfilled.has(k) ? undefined : env[k]]));
+  const known = Object.fromEntries(Object.keys(VARIABLES).map((k) => [k, unfilled.has(k) ? undefined : env[k]]));
   const parsed = environmentSchema.safeParse(known);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return parsed.data as EnvironmentSettings;
   throw new SettingsError(
-    describeIssues(parsed.error.issues, (k) => `Environment variable ${k}`, (k) => env[k], (k) => SECRET_VARIABLES.has(k)),
+    describeIssues(parsed.error.issues, (k) => `Environment variable ${k}`, (k) => env[k], (k) => VARIABLES[k as VariableName]?.secret === true),
   );
 }
-
-const parseArgsOptions = {
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-  sandbox: { type: 'boolean' },
-  'read-only': { type: 'boolean' },
-  http: { type: 'boolean' },
-  stateless: { type: 'boolean' },
-  'no-browser': { type: 'boolean' },
-  port: { type: 'string' },
-  people: { type: 'string' },
-  product: { type: 'string' },
-  account: { type: 'string' },
-  timeout: { type: 'string' },
-  host: { type: 'string' },
-  'client-id': { type: 'string' },
-  'redirect-uri': { type: 'string' },
-} as const;
 
 /** Off loopback, a bearer token short enough to guess is no lock. */
 const MIN_REMOTE_TOKEN = 32;
@@ -350,7 +474,7 @@ function httpProblems(flags: Flags, environment: EnvironmentSettings): string[] 
     const httpOnly = (['host', 'port', 'stateless'] as const).filter((k) => flags[k] !== undefined);
     return httpOnly.map((k) => `Flag --${k} applies only to \`serve --http\` (over stdio there is no listener).`);
   }
-  const host = flags.host ?? '127.0.0.1';
+  const host = flags.host ?? HTTP_DEFAULTS.host;
   const token = environment.MCP_HTTP_TOKEN;
   if (isLoopbackHost(host)) return [];
   if (!token) return [`Refusing to serve on ${host} without MCP_HTTP_TOKEN: anyone who can reach it could administer your Basecamp people. Set MCP_HTTP_TOKEN, or bind --host 127.0.0.1.`];
@@ -395,7 +519,7 @@ export function parseSettings(argv: string[], env: Env): Settings {
   } catch (error) {
     // `--MCP_MAX_SESSIONS 3` and the like: a variable given as a flag.
     const variable = argv.find((a) => /^--[A-Z][A-Z0-9_]+(=|$)/.test(a))?.slice(2).split('=')[0];
-    if (variable && variable in environmentSchema.shape) {
+    if (variable && variable in VARIABLES) {
       throw new UsageError(`${variable} is an environment variable, not a flag: run \`${variable}=VALUE ${shellCommand('…')}\`.`);
     }
     const unknown = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec((error as Error).message)?.[1] : undefined;
@@ -407,12 +531,14 @@ export function parseSettings(argv: string[], env: Env): Settings {
   if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`Unknown command: ${command}`);
 
   const problems: string[] = [];
-  const misplaced = Object.keys(values).filter((k) => k !== 'help' && k !== 'version' && !FLAGS_OF[command as Command].includes(k as keyof Flags));
+  const takes = flagsOf(command as Command);
+  const misplaced = Object.keys(values).filter((k) => FLAGS[k as FlagName].commands.length > 0 && !takes.includes(k as FlagName));
   for (const k of misplaced) {
-    const allowed = FLAGS_OF[command as Command].map((f) => `--${f}`).join(', ') || 'none';
+    const allowed = takes.map((f) => `--${f}`).join(', ') || 'none';
     problems.push(`Flag --${k} does not apply to \`${command}\` (its flags: ${allowed}).`);
   }
-  const flags = flagSchema.safeParse(values);
+  const parsedFlags = flagSchema.safeParse(values);
+  const flags = parsedFlags.success ? { success: true as const, data: parsedFlags.data as Flags } : parsedFlags;
   if (!flags.success) problems.push(...describeIssues(flags.error.issues, (k) => `Flag --${k}`, (k) => values[k], () => false));
   let environment: EnvironmentSettings | undefined;
   try {
@@ -426,12 +552,14 @@ export function parseSettings(argv: string[], env: Env): Settings {
     problems.push('Flag --product chooses the sandbox account\'s product: it goes with --sandbox (a real account\'s product comes from Launchpad).');
   }
   if (problems.length || !flags.success || !environment) throw new SettingsError(problems);
+  const resolved = resolveFlags(command as Command, flags.data, environment);
   return {
     command: command as Command,
-    flags: flags.data,
-    env: environment,
-    readOnly: flags.data['read-only'] === true || environment.BASECAMP_READ_ONLY === true,
-    sandbox: flags.data.sandbox === true || environment.BASECAMP_SANDBOX === true,
+    flags: resolved,
+    env: withDefaults(environment, env),
+    setInEnvironment: new Set((Object.keys(environment) as VariableName[]).filter((k) => environment[k] !== undefined)),
+    readOnly: resolved['read-only'] === true,
+    sandbox: resolved.sandbox === true,
     warnings: settingsWarnings(env),
   };
 }

@@ -665,3 +665,37 @@ describe('session cap (issue 7.6)', () => {
     expect(Number(justEnded.headers['retry-after'])).toBeLessThanOrEqual(2);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe("the front door's order (http-front-door.ts): a request failing two checks gets the earlier one's answer", () => {
+  const APP = 'https://app.example';
+  const FOREIGN = { host: 'evil.example' };
+  const json = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+  it('target, then /healthz, then the path, then Host, then Origin (and its preflight), then the token, then the body', async () => {
+    const h = await start({ allowedOrigins: [APP], maxBodyBytes: 1_000 });
+    const port = new URL(h.url).port;
+    // 1 before everything: a target that is not a path, from a foreign Host without a token.
+    expect((await send(h.url, 'GET', FOREIGN, undefined, '*')).status).toBe(400);
+    // 2 before Host and token: /healthz answers a foreign Host without a token.
+    expect((await send(h.url, 'GET', FOREIGN, undefined, '/healthz')).status).toBe(200);
+    // 3 before Host: another path is 404 even from a foreign Host.
+    expect((await send(h.url, 'GET', FOREIGN, undefined, '/other')).status).toBe(404);
+    // 4 before Origin and token: a foreign Host with a foreign Origin and no token is refused for its Host.
+    const hostFirst = await send(h.url, 'POST', { ...FOREIGN, ...json, origin: 'https://evil.example' }, initBody);
+    expect(hostFirst.status).toBe(403);
+    expect(hostFirst.body).toContain('Host');
+    // 5 before the token: a foreign Origin without a token is refused for its Origin; an allowed one's preflight needs no token.
+    const originFirst = await send(h.url, 'POST', { ...json, origin: 'https://evil.example' }, initBody);
+    expect(originFirst.status).toBe(403);
+    expect(originFirst.body).toContain('Origin');
+    expect((await send(h.url, 'OPTIONS', { host: `127.0.0.1:${port}`, origin: APP, 'access-control-request-method': 'POST' })).status).toBe(204);
+    // 6 before the body: no token with an oversize or unparsable body is 401.
+    expect((await send(h.url, 'POST', json, 'x'.repeat(2_000))).status).toBe(401);
+    expect((await send(h.url, 'POST', json, '{not json')).status).toBe(401);
+    // 7 last: with the token, the body's own faults.
+    expect((await send(h.url, 'POST', { ...json, ...auth }, 'x'.repeat(2_000))).status).toBe(413);
+    expect((await send(h.url, 'POST', { ...json, ...auth }, '{not json')).status).toBe(400);
+  });
+});

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseEnvironment, parseSettings, SettingsError, UsageError, type Env } from '../src/settings.js';
+import { COMMANDS, flagHelp, flagsOf, parseEnvironment, parseSettings, SettingsError, UsageError, variableHelp, withDefaults, type Env } from '../src/settings.js';
+import { loadConfig } from '../src/config.js';
+import { help } from '../src/commands/help.js';
 
 /** The problems SettingsError lists for these inputs (fails the test when they are accepted). */
 function problems(fn: () => unknown): string[] {
@@ -209,5 +211,37 @@ describe('command line', () => {
     [['--bogus'], 'unknown flag --bogus'],
   ])('a mistyped flag %j names it and the nearest one, in one line', (argv, message) => {
     expect(() => parse(argv)).toThrow(new UsageError(message));
+  });
+});
+
+describe('the tables: one entry per variable and flag gives parsing, --help and the default', () => {
+  it('an unset variable gets the table\'s default once, in the settings every command sees', () => {
+    const { env } = parseSettings([], {});
+    expect(env).toMatchObject({ BASECAMP_API_URL: 'https://3.basecampapi.com', BASECAMP_CACHE_TTL: 60, BASECAMP_LOG_LEVEL: 'info', BASECAMP_CONFIRM: 'auto', MCP_MAX_SESSIONS: 100, MCP_SESSION_IDLE_SECONDS: 1800, MCP_SESSION_EVICT_GRACE_SECONDS: 60 });
+    expect(withDefaults(parseEnvironment({}), { XDG_CONFIG_HOME: '/cfg' })).toMatchObject({ BASECAMP_TOKEN_FILE: '/cfg/basecamp-people-mcp/token.json', BASECAMP_AUDIT_LOG: '/cfg/basecamp-people-mcp/audit.jsonl' });
+    // A set value wins, and `setInEnvironment` says which were set.
+    const set = parseSettings([], { BASECAMP_CACHE_TTL: '5', BASECAMP_AUDIT_LOG: 'off' });
+    expect(set.env).toMatchObject({ BASECAMP_CACHE_TTL: 5, BASECAMP_AUDIT_LOG: 'off' });
+    expect([...set.setInEnvironment].sort()).toEqual(['BASECAMP_AUDIT_LOG', 'BASECAMP_CACHE_TTL']);
+    expect(loadConfig({ XDG_CONFIG_HOME: '/cfg', BASECAMP_TOKEN_FILE: '/nonexistent/token.json' })).toMatchObject({ cacheTtlMs: 60_000, confirm: 'auto', auditLog: '/cfg/basecamp-people-mcp/audit.jsonl' });
+  });
+
+  it('a flag\'s default is the one its table entry gives the command; the variable that says the same fills in for a missing flag', () => {
+    expect(parseSettings(['serve', '--http'], {}).flags).toMatchObject({ port: 8787, host: '127.0.0.1', people: 120, product: 'bc3' });
+    expect(parseSettings(['sandbox'], {}).flags).toMatchObject({ port: 0, people: 120, product: 'bc3' });
+    expect(parseSettings(['login'], {}).flags).toMatchObject({ port: 8976, timeout: 300 });
+    expect(parseSettings(['login'], { BASECAMP_CLIENT_ID: 'from-env' }).flags['client-id']).toBe('from-env');
+    expect(parseSettings(['login', '--client-id', 'from-flag'], { BASECAMP_CLIENT_ID: 'from-env' }).flags['client-id']).toBe('from-flag');
+  });
+
+  it('--help shows each default and each command\'s flags from the tables', () => {
+    const lines = Object.fromEntries(variableHelp());
+    expect(lines.MCP_MAX_SESSIONS).toBe('HTTP: live sessions (default 100)');
+    expect(lines.BASECAMP_CACHE_TTL).toMatch(/\(default 60\)$/);
+    for (const command of COMMANDS) expect(flagHelp(command).map(([usage]) => usage.split(' ')[0])).toEqual(flagsOf(command).map((f) => `--${f}`));
+    expect(Object.fromEntries(flagHelp('serve'))['--port P']).toMatch(/\(default 8787\)$/);
+    expect(Object.fromEntries(flagHelp('sandbox'))['--port P']).toMatch(/\(default any free port\)$/);
+    const text = help();
+    for (const command of COMMANDS) for (const [usage, meaning] of flagHelp(command)) expect(text).toMatch(new RegExp(`^ +${usage} +${meaning.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   });
 });

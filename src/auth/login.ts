@@ -10,8 +10,7 @@ import { exchangeCode, expiresAtFrom, type OAuthClient } from './oauth.js';
 import type { TokenStore } from './token-store.js';
 import { isLoopbackHost, secretsEqual } from '../security.js';
 import { shellCommand } from '../cli-command.js';
-
-export const DEFAULT_LOGIN_PORT = 8976;
+import { DEFAULT_LOGIN_PORT } from '../settings.js';
 
 export interface LoginOptions {
   launchpadUrl: string;

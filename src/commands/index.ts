@@ -32,7 +32,7 @@ export async function run(argv: string[], env: Env): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  setLogLevel(settings.env.BASECAMP_LOG_LEVEL ?? 'info');
+  setLogLevel(settings.env.BASECAMP_LOG_LEVEL);
   for (const warning of settings.warnings) log.warn(warning);
   try {
     switch (settings.command) {
@@ -46,9 +46,9 @@ export async function run(argv: string[], env: Env): Promise<number> {
       case 'login':
         return await (await import('./sign-in.js')).loginCommand(settings, env);
       case 'accounts':
-        return await (await import('./sign-in.js')).accountsCommand(settings, env);
+        return await (await import('./sign-in.js')).accountsCommand(settings);
       case 'logout':
-        return (await import('./sign-in.js')).logoutCommand(settings, env);
+        return (await import('./sign-in.js')).logoutCommand(settings);
     }
   } catch (error) {
     log.error((error as Error).message);

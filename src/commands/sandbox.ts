@@ -3,8 +3,8 @@ import type { Settings } from '../settings.js';
 
 /** `sandbox`: the simulated Basecamp API alone, until Ctrl-C. Not an MCP server: stdout is for the person running it. */
 export async function sandboxCommand({ flags }: Settings): Promise<void> {
-  const product = flags.product ?? 'bc3';
-  const sandbox = await startSandbox({ port: flags.port ?? 0, people: flags.people ?? 120, product, alsoList: true });
+  const { product } = flags;
+  const sandbox = await startSandbox({ port: flags.port, people: flags.people, product, alsoList: true });
   const bcx = product === 'bcx' ? sandbox.bcx! : undefined;
   const other = bcx ? `Basecamp 3/4/5 account ${sandbox.data.accountId}` : `Basecamp 2 account ${sandbox.bcx!.accountId}`;
   process.stdout.write(

@@ -41,21 +41,20 @@ export async function serve(settings: Settings, env: Env): Promise<void> {
 async function serveUntilStopped(settings: Settings, env: Env, started: Started): Promise<void> {
   const { flags, env: vars, readOnly } = settings;
   // The sandbox brings its own token: a broken token file must not stop a try-out.
-  let config = configFromSettings(vars, env, { ignoreTokenFile: settings.sandbox });
+  let config = configFromSettings(vars, { ignoreTokenFile: settings.sandbox });
   let credentials: Credentials | undefined;
   if (settings.sandbox) {
     const { startSandbox } = await import('../sandbox/server.js');
-    const product = flags.product ?? 'bc3';
     // Both products are listed by the sandbox's Launchpad, so either account can be chosen by BASECAMP_ACCOUNT_ID.
     // BASECAMP_RATE_LIMIT, when set, is also the simulated Basecamp's limit (the demo runs a fast tour this way).
-    const sandbox = await startSandbox({ people: flags.people ?? 120, product, alsoList: true, ...(config.rateLimitSet ? { rateLimit: config.rateLimit } : {}) });
+    const sandbox = await startSandbox({ people: flags.people, product: flags.product, alsoList: true, ...(config.rateLimitSet ? { rateLimit: config.rateLimit } : {}) });
     started.add(() => sandbox.close());
     // The sandbox's account, unless BASECAMP_ACCOUNT_ID names the other one it lists; a Basecamp 2 one is found through its Launchpad.
     const accountId = vars.BASECAMP_ACCOUNT_ID ?? sandbox.accountId;
     const accountProduct = accountId === sandbox.data.accountId ? ('bc3' as const) : undefined;
     config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId, accountProduct, accessToken: sandbox.token, tokenSource: 'env' };
     // A try-out keeps its own audit trail (list_changes works), in a folder removed when it stops.
-    if (!vars.BASECAMP_AUDIT_LOG) {
+    if (!settings.setInEnvironment.has('BASECAMP_AUDIT_LOG')) {
       const folder = mkdtempSync(join(tmpdir(), 'basecamp-people-mcp-sandbox-'));
       started.add(async () => rmSync(folder, { recursive: true, force: true }));
       config = { ...config, auditLog: join(folder, 'audit.jsonl') };
@@ -92,20 +91,20 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   const count = selectTools({ readOnly }).length;
   if (flags.http) {
     const { serveHttp } = await import('../transports/http.js');
-    const port = flags.port ?? 8787;
+    const { host, port } = flags;
     const http = await serveHttp(service, {
       readOnly,
-      host: flags.host ?? '127.0.0.1',
+      host,
       port,
       stateless: flags.stateless === true,
       token: vars.MCP_HTTP_TOKEN,
       allowedOrigins: vars.MCP_ALLOWED_ORIGINS,
       allowedHosts: vars.MCP_ALLOWED_HOSTS,
       maxSessions: vars.MCP_MAX_SESSIONS,
-      sessionIdleMs: vars.MCP_SESSION_IDLE_SECONDS === undefined ? undefined : vars.MCP_SESSION_IDLE_SECONDS * 1000,
-      sessionEvictGraceMs: vars.MCP_SESSION_EVICT_GRACE_SECONDS === undefined ? undefined : vars.MCP_SESSION_EVICT_GRACE_SECONDS * 1000,
+      sessionIdleMs: vars.MCP_SESSION_IDLE_SECONDS * 1000,
+      sessionEvictGraceMs: vars.MCP_SESSION_EVICT_GRACE_SECONDS * 1000,
     }).catch((error: NodeJS.ErrnoException) => {
-      throw listenProblem(error, flags.host ?? '127.0.0.1', port);
+      throw listenProblem(error, host, port);
     });
     log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
     const signal = await new Promise<string>((resolve) => {

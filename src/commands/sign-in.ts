@@ -22,8 +22,8 @@ function unusable(store: TokenStore): string | undefined {
 
 /** `login`: OAuth through Launchpad. Never reads the old token file first: a corrupt one is simply replaced. */
 export async function loginCommand({ flags, env: vars }: Settings, env: Env): Promise<number> {
-  const config = configFromSettings({ ...vars, BASECAMP_ACCESS_TOKEN: undefined }, env, { ignoreTokenFile: true });
-  const clientId = flags['client-id'] ?? config.clientId;
+  const config = configFromSettings({ ...vars, BASECAMP_ACCESS_TOKEN: undefined }, { ignoreTokenFile: true });
+  const clientId = flags['client-id']; // --client-id, else BASECAMP_CLIENT_ID
   if (!clientId) {
     process.stderr.write('Set BASECAMP_CLIENT_ID (or --client-id) to your Basecamp OAuth app; see README "Sign in".\n');
     return 2;
@@ -41,10 +41,10 @@ export async function loginCommand({ flags, env: vars }: Settings, env: Env): Pr
     launchpadUrl: config.launchpadUrl,
     userAgent: config.userAgent,
     client: { clientId, clientSecret },
-    redirectUri: flags['redirect-uri'] ?? config.redirectUri,
+    redirectUri: flags['redirect-uri'], // --redirect-uri, else BASECAMP_REDIRECT_URI
     port: flags.port,
     accountId: flags.account,
-    timeoutMs: (flags.timeout ?? 300) * 1000,
+    timeoutMs: flags.timeout * 1000,
     openBrowser: flags['no-browser'] !== true && !env.CI,
     store,
     say,
@@ -57,8 +57,8 @@ export async function loginCommand({ flags, env: vars }: Settings, env: Env): Pr
 }
 
 /** `accounts`: the accounts the sign-in reaches, * on the one in use. */
-export async function accountsCommand({ env: vars }: Settings, env: Env): Promise<number> {
-  const config = configFromSettings(vars, env);
+export async function accountsCommand({ env: vars }: Settings): Promise<number> {
+  const config = configFromSettings(vars);
   const service = createService(config);
   try {
     const token = await service.http.credentials.accessToken();
@@ -82,8 +82,8 @@ export async function accountsCommand({ env: vars }: Settings, env: Env): Promis
 }
 
 /** `logout`: deletes the token file without reading it (a corrupt one too); through a symlink, the file and the link. */
-export function logoutCommand({ env: vars }: Settings, env: Env): number {
-  const config = configFromSettings(vars, env, { ignoreTokenFile: true });
+export function logoutCommand({ env: vars }: Settings): number {
+  const config = configFromSettings(vars, { ignoreTokenFile: true });
   const removed = new TokenStore(config.tokenFile).remove();
   say(removed.length ? `Signed out: deleted ${removed.join(' and the link ')}.` : `Nothing to do: there is no token file at ${config.tokenFile}.`);
   if (vars.BASECAMP_ACCESS_TOKEN) say('Note: BASECAMP_ACCESS_TOKEN is still set in this environment.');
