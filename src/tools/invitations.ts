@@ -1,5 +1,5 @@
 import { normalEmail } from '../basecamp/directory.js';
-import { BasecampError, EmailsHiddenError, InvalidInputError, KnownError, NoHqProjectError, OutcomeUnknownError, withNote } from '../basecamp/errors.js';
+import { BasecampError, EmailsHiddenError, InvalidInputError, KnownError, NoHqProjectError, OutcomeUnknownError, withNote, type RowRefusal } from '../basecamp/errors.js';
 import type { Membership, NewPerson, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { withClientStatus } from './client-status.js';
@@ -194,7 +194,7 @@ async function inviteTeam(
     }
   } catch (error) {
     // Enrollments are all-or-nothing: nobody was invited. Each row says so, the rows Basecamp named say why.
-    const named = rowErrors(error instanceof BasecampError ? error.basecampMessage : undefined);
+    const named = refusedRows(error instanceof BasecampError ? error.rows : undefined);
     const results = people.map((p, index) => ({ email_address: p.email_address, status: 'failed' as const, error: named.get(index) ?? `Not invited: ${messageOf(error)}` }));
     throw withRows(error, results, projects, 'enrollment');
   } finally {
@@ -349,14 +349,9 @@ async function throughProjects(
   return { results: results as InviteRow[], projects: outcomes };
 }
 
-/** `people[N]: message` parts of a per-row 422, by N (see the client's rowError). */
-function rowErrors(message: string | undefined): Map<number, string> {
-  const named = new Map<number, string>();
-  for (const part of message?.split('; ') ?? []) {
-    const m = /^people\[(\d+)\]: (.*)$/s.exec(part);
-    if (m) named.set(Number(m[1]), `Refused by Basecamp: ${m[2]}. Nobody in the batch was invited (Basecamp takes all or none).`);
-  }
-  return named;
+/** Why Basecamp refused each row of a per-row 422 (enrollments: by position in `people`), by that position. */
+function refusedRows(rows: RowRefusal[] | undefined): Map<number, string> {
+  return new Map((rows ?? []).flatMap((r) => (r.index === undefined ? [] : [[r.index, `Refused by Basecamp: ${r.message}. Nobody in the batch was invited (Basecamp takes all or none).`] as const])));
 }
 
 function outcomeFor(project: Project, granted: number[], notGranted: number[]): ProjectOutcome {
