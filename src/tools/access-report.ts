@@ -4,10 +4,10 @@ import { CancelledError, IncompleteDataError, InvalidInputError, NotFoundError }
 import type { Collection } from '../basecamp/http.js';
 import type { Person, Project } from '../basecamp/types.js';
 import { oneLine } from '../one-line.js';
-import { defineTool, type ToolContext } from './define.js';
+import { defineTool, type ToolContext } from './lib/define.js';
 import { refuseCompanyFilter } from './list-people.js';
-import { company, email, personId, projectId } from './params.js';
-import { compactPerson, personLine, toCompactPerson } from './shapes.js';
+import { company, email, personId, projectId } from './lib/params.js';
+import { compactPerson, personLine, toCompactPerson } from './lib/shapes.js';
 
 /** An access review covers what a person can reach today: active projects, and archived ones (which can be opened). */
 type ReviewStatus = 'active' | 'archived';

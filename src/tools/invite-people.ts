@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
 import { InvalidInputError, KnownError } from '../basecamp/errors.js';
-import { defineTool } from './define.js';
-import { prepareInvite, sendInvite, type InviteOutcome } from './invitations.js';
-import { email, planToken, projectId } from './params.js';
-import { obtainConsent } from './consent.js';
+import { defineTool } from './lib/define.js';
+import { prepareInvite, sendInvite, type InviteOutcome } from './lib/invitations.js';
+import { email, planToken, projectId } from './lib/params.js';
+import { obtainConsent } from './lib/consent.js';
 import { oneLine } from '../one-line.js';
-import { compactPerson, projectLabel, toCompactPerson } from './shapes.js';
+import { compactPerson, projectLabel, toCompactPerson } from './lib/shapes.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 

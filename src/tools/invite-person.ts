@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
 import { InvalidInputError, KnownError, UpstreamError } from '../basecamp/errors.js';
-import { defineTool, type ToolContext } from './define.js';
-import { invite } from './invitations.js';
-import { email, projectId } from './params.js';
-import { compactPerson, nameWithEmail, toCompactPerson } from './shapes.js';
+import { defineTool, type ToolContext } from './lib/define.js';
+import { invite } from './lib/invitations.js';
+import { email, projectId } from './lib/params.js';
+import { compactPerson, nameWithEmail, toCompactPerson } from './lib/shapes.js';
 
 /**
  * Invites in flight, per normalised email: a second invite for the same address waits for the first, then

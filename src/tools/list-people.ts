@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { InvalidInputError, NotSupportedError } from '../basecamp/errors.js';
 import type { Capabilities, Person } from '../basecamp/types.js';
-import { defineTool } from './define.js';
-import { company, cursor, detail, limit, projectId } from './params.js';
-import { compactPerson, personLine, toCompactPerson } from './shapes.js';
-import { decodeCursor, listingKey, matchesText, normalSet, page, sortListing, timeValue } from './listing.js';
+import { defineTool } from './lib/define.js';
+import { company, cursor, detail, limit, projectId } from './lib/params.js';
+import { compactPerson, personLine, toCompactPerson } from './lib/shapes.js';
+import { decodeCursor, listingKey, matchesText, normalSet, page, sortListing, timeValue } from './lib/listing.js';
 
 const roles = ['admin', 'owner', 'client', 'employee'] as const;
 const sorts = ['name', 'created_at', 'updated_at'] as const;

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { BasecampError, CancelledError, ForbiddenError, IncompleteDataError, InvalidInputError, KnownError, NotFoundError, OutcomeUnknownError, RateLimitedError, ToolError, withResult } from '../basecamp/errors.js';
 import type { Capabilities, Membership, Person, Project } from '../basecamp/types.js';
-import type { ToolServices } from './define.js';
+import type { ToolServices } from './lib/define.js';
 import { oneLine } from '../one-line.js';
-import { obtainConsent, planOnly, planText } from './consent.js';
-import { defineTool, type ToolContext } from './define.js';
-import { email, personId, planToken } from './params.js';
+import { obtainConsent, planOnly, planText } from './lib/consent.js';
+import { defineTool, type ToolContext } from './lib/define.js';
+import { email, personId, planToken } from './lib/params.js';
 import { normalEmail } from '../basecamp/directory.js';
-import { compactPerson, compactProject, personLabel, projectLabel, toCompactPerson, toCompactProject, type CompactPerson, type CompactProject } from './shapes.js';
+import { compactPerson, compactProject, personLabel, projectLabel, toCompactPerson, toCompactProject, type CompactPerson, type CompactProject } from './lib/shapes.js';
 
 /** Trashed projects too: they can be restored, and the person would be back on them. */
 const statuses = ['active', 'archived', 'trashed'] as const;

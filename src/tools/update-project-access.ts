@@ -3,13 +3,13 @@ import { normalEmail } from '../basecamp/directory.js';
 import { IncompleteDataError, InvalidInputError, KnownError, withNote, withResult } from '../basecamp/errors.js';
 import { isPersonRecord } from '../basecamp/records.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
-import type { ToolServices } from './define.js';
-import { withClientStatus } from './client-status.js';
-import { obtainConsent, planOnly, planText } from './consent.js';
-import { defineTool } from './define.js';
-import { grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
-import { email, personId, planToken, projectId } from './params.js';
-import { compactPerson, personLabel, projectLabel, toCompactPerson } from './shapes.js';
+import type { ToolServices } from './lib/define.js';
+import { withClientStatus } from './lib/client-status.js';
+import { obtainConsent, planOnly, planText } from './lib/consent.js';
+import { defineTool } from './lib/define.js';
+import { grantWarning, projectById, refuseGrantIntoTrash } from './lib/target-project.js';
+import { email, personId, planToken, projectId } from './lib/params.js';
+import { compactPerson, personLabel, projectLabel, toCompactPerson } from './lib/shapes.js';
 
 const who = z.union([personId, email]);
 const plannedPerson = z.object({

@@ -1,6 +1,6 @@
-import { normalEmail } from '../basecamp/directory.js';
-import { BasecampError, EmailsHiddenError, InvalidInputError, KnownError, NoHqProjectError, OutcomeUnknownError, withNote, type RowRefusal } from '../basecamp/errors.js';
-import type { Membership, NewPerson, Person, Project } from '../basecamp/types.js';
+import { normalEmail } from '../../basecamp/directory.js';
+import { BasecampError, EmailsHiddenError, InvalidInputError, KnownError, NoHqProjectError, OutcomeUnknownError, withNote, type RowRefusal } from '../../basecamp/errors.js';
+import type { Membership, NewPerson, Person, Project } from '../../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { withClientStatus } from './client-status.js';
 import { personLabel, projectLabel } from './shapes.js';
