@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { IncompleteDataError, InvalidInputError, KnownError, withNote, withResult } from '../basecamp/errors.js';
+import { IncompleteDataError, InvalidInputError, KnownError, withNote } from '../basecamp/errors.js';
 import { isPersonRecord } from '../basecamp/records.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolServices } from './lib/define.js';
 import { withClientStatus } from './lib/client-status.js';
 import { obtainConsent, planOnly, planText } from './lib/consent.js';
+import { toldWith } from './lib/partial-result.js';
 import { defineTool } from './lib/define.js';
 import { grantWarning, projectById, refuseGrantIntoTrash } from './lib/target-project.js';
 import { email, personId, planToken, projectId } from './lib/params.js';
@@ -239,12 +240,11 @@ export const updateProjectAccess = defineTool({
           result.granted.push(...peopleIn(before?.granted));
           result.revoked.push(...peopleIn(before?.revoked));
           if (i === 0 && !clientsEnabledNow && !result.granted.length && !result.revoked.length) {
-            if (error instanceof KnownError) error.result = undefined; // nothing was done: the error says it all
-            throw error;
+            throw toldWith(error, undefined); // nothing was done: the error says it all
           }
           // Clients were turned on before this failed, and stay on: say so, the audit trail shows it too.
           if (clientsEnabledNow) withNote(error, `Clients had been turned on for ${projectLabel(project)} before this failed; they stay on (turn them off in the project's settings in Basecamp if no client should be there).`);
-          throw withResult(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
+          throw toldWith(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
         }
       }
     } finally {
