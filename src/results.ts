@@ -10,7 +10,7 @@ import {
 } from './basecamp/errors.js';
 import { log } from './log.js';
 import { jsonLine, keepLines, oneLine } from './one-line.js';
-import type { ToolOutput } from './tools/define.js';
+import type { ToolOutput } from './tools/lib/define.js';
 
 export type ResultContent = { type: 'text'; text: string } | { type: 'resource'; resource: { uri: string; mimeType: string; text: string } };
 

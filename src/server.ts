@@ -7,10 +7,10 @@ import { VERSION } from './config.js';
 import { withLogSink, type LogSink } from './log.js';
 import { auditedApi, type CallRecord } from './governance/audited-api.js';
 import type { Service } from './service.js';
-import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/define.js';
-import { afterPlanToken } from './tools/consent.js';
+import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/lib/define.js';
+import { afterPlanToken } from './tools/lib/consent.js';
 import { selectTools } from './tools/index.js';
-import { refuseMaskedAddresses } from './tools/params.js';
+import { refuseMaskedAddresses } from './tools/lib/params.js';
 import { errorResult, successResult } from './results.js';
 import { portableSchema } from './portable-schema.js';
 

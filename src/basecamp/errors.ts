@@ -11,9 +11,18 @@ export interface UpstreamDetails {
   status?: number;
   /** Basecamp's own error text (`{"error": ...}` or flattened `{"errors": {...}}`). */
   basecampMessage?: string;
+  /** A per-row 422 (`{"errors": [...]}`) as data: each row Basecamp refused, and why. */
+  rows?: RowRefusal[];
   requestId?: string;
   method?: string;
   path?: string;
+}
+
+/** One row of a per-row 422: its 0-based position in the request (enrollments) or its address (client_users.json; a blank row: null). */
+export interface RowRefusal {
+  index?: number;
+  email_address?: string | null;
+  message: string;
 }
 
 /** Options every known failure takes: the cause, and for a write that was partly done, its structured result. */
@@ -68,6 +77,7 @@ export class BasecampError extends KnownError {
   readonly kind: string = 'basecamp';
   readonly status?: number;
   readonly basecampMessage?: string;
+  readonly rows?: RowRefusal[];
   readonly requestId?: string;
   readonly method?: string;
   readonly path?: string;
@@ -76,6 +86,7 @@ export class BasecampError extends KnownError {
     super(message, options);
     this.status = details.status;
     this.basecampMessage = details.basecampMessage;
+    this.rows = details.rows;
     this.requestId = details.requestId;
     this.method = details.method;
     this.path = details.path;
@@ -83,7 +94,7 @@ export class BasecampError extends KnownError {
 
   /** What this answer was (status, Basecamp's words, request id, where), for a failure that retells it. */
   get upstream(): UpstreamDetails {
-    return { status: this.status, basecampMessage: this.basecampMessage, requestId: this.requestId, method: this.method, path: this.path };
+    return { status: this.status, basecampMessage: this.basecampMessage, rows: this.rows, requestId: this.requestId, method: this.method, path: this.path };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
-import { CancelledError, UpstreamError, type UpstreamDetails } from './errors.js';
+import { CancelledError, UpstreamError, type RowRefusal, type UpstreamDetails } from './errors.js';
 import { errorForFailure } from './rules/telling.js';
 import { FIRST_ATTEMPT, step, type RequestShape, type Seen } from './rules/history.js';
 import { nextPageUrl, withoutFragment } from './link-header.js';
@@ -153,16 +153,29 @@ function basecampMessageOf(body: unknown, raw: string): string | undefined {
   return trimmed ? trimmed.slice(0, 300) : undefined;
 }
 
+/** The rows of a per-row 422 (`{"errors": [...]}`) as data, so no one parses them back out of the message. */
+function rowRefusalsOf(body: unknown): RowRefusal[] | undefined {
+  const errors = body && typeof body === 'object' ? (body as { errors?: unknown }).errors : undefined;
+  return Array.isArray(errors) ? errors.map(rowRefusal) : undefined;
+}
+
 /**
  * One row of a per-row 422: `{index, messages}` (enrollments: the 0-based position in `people`) or `{email_address, messages}`
  * (client_users.json create; a blank row has email_address null).
  */
-function rowError(row: unknown): string {
+function rowRefusal(row: unknown): RowRefusal {
   const r = (row ?? {}) as { index?: unknown; email_address?: unknown; messages?: unknown };
-  const messages = Array.isArray(r.messages) ? r.messages.map(String).join(', ') : String(r.messages ?? 'invalid');
-  if (typeof r.index === 'number') return `people[${r.index}]: ${messages}`;
-  if ('email_address' in r) return `${typeof r.email_address === 'string' ? r.email_address : '(blank row)'}: ${messages}`;
-  return messages;
+  const message = Array.isArray(r.messages) ? r.messages.map(String).join(', ') : String(r.messages ?? 'invalid');
+  if (typeof r.index === 'number') return { index: r.index, message };
+  if ('email_address' in r) return { email_address: typeof r.email_address === 'string' ? r.email_address : null, message };
+  return { message };
+}
+
+function rowError(row: unknown): string {
+  const r = rowRefusal(row);
+  if (r.index !== undefined) return `people[${r.index}]: ${r.message}`;
+  if (r.email_address !== undefined) return `${r.email_address ?? '(blank row)'}: ${r.message}`;
+  return r.message;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -267,7 +280,12 @@ export class BasecampHttp {
       const sent = await this.send(wire, method, url, token, body, signal);
       const answered = sent.type === 'answered' ? { ...sent, data: parseJson(sent.raw) } : undefined;
       const details = answered
-        ? describe({ status: answered.status, requestId: header(answered.headers, 'x-request-id'), basecampMessage: answered.status >= 400 ? basecampMessageOf(answered.data, answered.raw) : undefined })
+        ? describe({
+            status: answered.status,
+            requestId: header(answered.headers, 'x-request-id'),
+            basecampMessage: answered.status >= 400 ? basecampMessageOf(answered.data, answered.raw) : undefined,
+            rows: answered.status >= 400 ? rowRefusalsOf(answered.data) : undefined,
+          })
         : describe({});
 
       let { history: after, next } = step(shape, history, seenOf(sent, answered?.data), Math.random());

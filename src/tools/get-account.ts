@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Capabilities } from '../basecamp/types.js';
-import { defineTool } from './define.js';
+import { defineTool } from './lib/define.js';
 
 /** What this account's API cannot do, in words an agent can pass on (from the backend's capabilities). */
 function cannot(caps: Capabilities): string[] {

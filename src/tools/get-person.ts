@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../basecamp/errors.js';
-import { RequestMeter, scanAccess } from './access-report.js';
-import { defineTool } from './define.js';
-import { email, personId } from './params.js';
-import { fullPerson, nameWithEmail } from './shapes.js';
+import { RequestMeter, scanAccess } from './lib/access-scan.js';
+import { defineTool } from './lib/define.js';
+import { email, personId } from './lib/params.js';
+import { fullPerson, nameWithEmail } from './lib/shapes.js';
 
 export const getPerson = defineTool({
   name: 'get_person',

@@ -1,5 +1,5 @@
 import { accessReport } from './access-report.js';
-import type { RegisteredTool } from './define.js';
+import type { RegisteredTool } from './lib/define.js';
 import { getAccount } from './get-account.js';
 import { getPerson } from './get-person.js';
 import { invitePeople } from './invite-people.js';

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { InvalidInputError, KnownError } from '../basecamp/errors.js';
-import { defineTool } from './define.js';
-import { prepareInvite, sendInvite, type InviteOutcome } from './invitations.js';
-import { email, planToken, projectId } from './params.js';
-import { obtainConsent } from './consent.js';
+import { InvalidInputError } from '../basecamp/errors.js';
+import { defineTool } from './lib/define.js';
+import { prepareInvite, sendInvite, type InviteOutcome } from './lib/invitations.js';
+import { email, planToken, projectId } from './lib/params.js';
+import { obtainConsent } from './lib/consent.js';
 import { oneLine } from '../one-line.js';
-import { compactPerson, projectLabel, toCompactPerson } from './shapes.js';
+import { compactPerson, projectLabel, toCompactPerson } from './lib/shapes.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -131,11 +131,8 @@ export const invitePeople = defineTool({
         };
       }
     }
-    const outcome = await sendInvite(ctx, prepared, ctx.signal).catch((error: unknown) => {
-      // A failed batch write carries every row's outcome: report it in this tool's shape.
-      if (error instanceof KnownError && error.result) error.result = structuredOf(error.result as InviteOutcome);
-      throw error;
-    });
+    // A failed batch write carries every row's outcome, in this tool's shape.
+    const outcome = await sendInvite(ctx, prepared, ctx.signal, structuredOf);
     const structured = structuredOf(outcome);
     // Nobody invited and nobody granted is a failure, reported as one (with every row's reason).
     if (outcome.results.every((r) => r.status === 'failed')) throw new InvalidInputError(`Nobody was invited. ${summarize(outcome)}`, { result: structured });
@@ -143,7 +140,7 @@ export const invitePeople = defineTool({
   },
 });
 
-export function structuredOf(outcome: InviteOutcome) {
+function structuredOf(outcome: InviteOutcome) {
   return {
     results: outcome.results.map((r) => ({ email_address: r.email_address, status: r.status, ...(r.person ? { person: toCompactPerson(r.person) } : {}), ...(r.error ? { error: r.error } : {}) })),
     projects: outcome.projects,

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { InvalidInputError, KnownError, UpstreamError } from '../basecamp/errors.js';
-import { defineTool, type ToolContext } from './define.js';
-import { invite } from './invitations.js';
-import { email, projectId } from './params.js';
-import { compactPerson, nameWithEmail, toCompactPerson } from './shapes.js';
+import { InvalidInputError, UpstreamError } from '../basecamp/errors.js';
+import { defineTool, type ToolContext } from './lib/define.js';
+import { invite } from './lib/invitations.js';
+import { email, projectId } from './lib/params.js';
+import { compactPerson, nameWithEmail, toCompactPerson } from './lib/shapes.js';
 
 /**
  * Invites in flight, per normalised email: a second invite for the same address waits for the first, then
@@ -71,12 +71,9 @@ export const invitePerson = defineTool({
       return invite(
         ctx,
         { people: [newPerson], projectIds: args.project_id === undefined ? [] : [args.project_id], asClient: args.as_client === true, notify: true, enableClients: args.enable_clients },
+        // No partial result: the batch shape of a failed write is not this tool's; the message says what happened to the one person.
         ctx.signal,
-      ).catch((error: unknown) => {
-        // The batch shape of a failed write is not this tool's; the message says what happened to the one person.
-        if (error instanceof KnownError) error.result = undefined;
-        throw error;
-      });
+      );
     });
     const row = outcome.results[0]!;
     const project = outcome.projects[0];

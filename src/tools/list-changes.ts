@@ -3,8 +3,8 @@ import { normalEmail } from '../basecamp/directory.js';
 import { CancelledError, KnownError, NotConfiguredError } from '../basecamp/errors.js';
 import type { AuditChange, AuditLine } from '../governance/audit-log.js';
 import { oneLine } from '../one-line.js';
-import { defineTool, type ToolContext } from './define.js';
-import { email, personId, projectId } from './params.js';
+import { defineTool, type ToolContext } from './lib/define.js';
+import { email, personId, projectId } from './lib/params.js';
 
 const change = z.object({
   person: z.union([z.number(), z.string()]).optional(),

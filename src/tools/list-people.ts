@@ -1,19 +1,14 @@
 import { z } from 'zod';
-import { InvalidInputError, NotSupportedError } from '../basecamp/errors.js';
-import type { Capabilities, Person } from '../basecamp/types.js';
-import { defineTool } from './define.js';
-import { company, cursor, detail, limit, projectId } from './params.js';
-import { compactPerson, personLine, toCompactPerson } from './shapes.js';
-import { decodeCursor, listingKey, matchesText, normalSet, page, sortListing, timeValue } from './listing.js';
+import { InvalidInputError } from '../basecamp/errors.js';
+import type { Person } from '../basecamp/types.js';
+import { defineTool } from './lib/define.js';
+import { company, cursor, detail, limit, projectId } from './lib/params.js';
+import { compactPerson, personLine, toCompactPerson } from './lib/shapes.js';
+import { fromCompany, hiddenByDefault, refuseUnknowableFilters, typeOf } from './lib/people-filters.js';
+import { decodeCursor, listingKey, matchesText, normalSet, page, sortListing, timeValue } from './lib/listing.js';
 
 const roles = ['admin', 'owner', 'client', 'employee'] as const;
 const sorts = ['name', 'created_at', 'updated_at'] as const;
-/** What the listing leaves out unless `types` is given: people already removed, and Basecamp's sample people. */
-const hiddenByDefault = ['Tombstone', 'DummyUser'] as const;
-
-/** A person's type as the filters see it: Basecamp leaves it out for ordinary users. */
-const typeOf = (p: Person): string => p.personable_type ?? 'User';
-
 export const listPeople = defineTool({
   name: 'list_people',
   title: 'List people',
@@ -81,7 +76,7 @@ export const listPeople = defineTool({
   async handler(args, ctx) {
     const { signal } = ctx;
     const caps = await ctx.api.capabilities(signal);
-    refuseUnknowable(args, caps);
+    refuseUnknowableFilters(args, caps);
     const company = args.company?.toLowerCase();
     const ids = normalSet(args.ids);
     const types = normalSet(args.types?.map((t) => t.toLowerCase()));
@@ -113,7 +108,7 @@ export const listPeople = defineTool({
       (p) =>
         matchesText(args.query, p.name, p.email_address) &&
         (!args.role || p[args.role] === true) &&
-        (company === undefined || (p.company?.name.toLowerCase().includes(company) ?? false)) &&
+        fromCompany(p, company) &&
         (args.client === undefined || (p.client ?? false) === args.client) &&
         (!wanted || wanted.has(p.id)),
     );
@@ -151,31 +146,6 @@ export const listPeople = defineTool({
     };
   },
 });
-
-/** Filters on what this product's people listing does not say would silently match nobody: say so instead. */
-function refuseUnknowable(args: { role?: string; client?: boolean; project_id?: number; include_removed?: boolean; company?: string }, caps: Capabilities): void {
-  refuseCompanyFilter(args.company, caps);
-  if (args.include_removed && !caps.removedPeople) {
-    throw new NotSupportedError(
-      `${caps.productName}'s API cannot list the people removed from the account. Leave out include_removed; types ["Tombstone"] shows the removed people it still lists.`,
-    );
-  }
-  if ((args.role === 'owner' || args.role === 'employee') && !caps.ownerKnown) {
-    throw new NotSupportedError(`${caps.productName}'s API does not say who ${args.role === 'owner' ? 'owns the account' : 'is an employee'}; nothing was read. Use role admin, or leave out role.`);
-  }
-  if ((args.role === 'client' || args.client !== undefined) && !caps.clientsInDirectory && args.project_id === undefined) {
-    throw new NotSupportedError(
-      `${caps.productName} says who is a client only for a project's people: pass project_id with ${args.role === 'client' ? 'role client' : 'client'} (list_projects shows client projects as [clients]). Nothing was read.`,
-    );
-  }
-}
-
-/** A company filter where people carry no company would match nobody, silently: say so instead. */
-export function refuseCompanyFilter(company: string | undefined, caps: Capabilities): void {
-  if (company !== undefined && !caps.companiesKnown) {
-    throw new NotSupportedError(`${caps.productName}'s API does not say which company a person is from; nothing was read. Leave out company (query matches names and email addresses, e.g. "@globex.example").`);
-  }
-}
 
 function sortValue(sort: (typeof sorts)[number]): (p: Person) => string | number | undefined {
   if (sort === 'name') return (p) => p.name;

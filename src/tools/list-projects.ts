@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { defineTool } from './define.js';
-import { cursor, detail, limit } from './params.js';
-import { compactProject, projectLine, toCompactProject } from './shapes.js';
-import { decodeCursor, matchesText, page } from './listing.js';
+import { defineTool } from './lib/define.js';
+import { cursor, detail, limit } from './lib/params.js';
+import { compactProject, projectLine, toCompactProject } from './lib/shapes.js';
+import { decodeCursor, matchesText, page } from './lib/listing.js';
 
 export const listProjects = defineTool({
   name: 'list_projects',

@@ -1,16 +1,12 @@
 import { z } from 'zod';
-import { BasecampError, CancelledError, ForbiddenError, IncompleteDataError, InvalidInputError, KnownError, NotFoundError, OutcomeUnknownError, RateLimitedError, ToolError, withResult } from '../basecamp/errors.js';
-import type { Capabilities, Membership, Person, Project } from '../basecamp/types.js';
-import type { ToolServices } from './define.js';
+import { InvalidInputError } from '../basecamp/errors.js';
 import { oneLine } from '../one-line.js';
-import { obtainConsent, planOnly, planText } from './consent.js';
-import { defineTool, type ToolContext } from './define.js';
-import { email, personId, planToken } from './params.js';
-import { normalEmail } from '../basecamp/directory.js';
-import { compactPerson, compactProject, personLabel, projectLabel, toCompactPerson, toCompactProject, type CompactPerson, type CompactProject } from './shapes.js';
-
-/** Trashed projects too: they can be restored, and the person would be back on them. */
-const statuses = ['active', 'archived', 'trashed'] as const;
+import { obtainConsent, planOnly, planText } from './lib/consent.js';
+import { defineTool } from './lib/define.js';
+import { alreadyRemoved, findOffboardee, planOffboarding, refuseProtected } from './lib/offboarding.js';
+import { offboardingStrategy, type OffboardingBase } from './lib/offboarding-strategies.js';
+import { email, personId, planToken } from './lib/params.js';
+import { compactPerson, compactProject, personLabel, toCompactPerson, toCompactProject } from './lib/shapes.js';
 
 export const trashPerson = defineTool({
   name: 'trash_person',
@@ -62,45 +58,22 @@ export const trashPerson = defineTool({
   async handler(args, ctx) {
     const { signal, progress } = ctx;
     const caps = await ctx.api.capabilities(signal);
-    const person = await findPerson(ctx, caps, args, signal);
+    const person = await findOffboardee(ctx, caps, args, signal);
     if (caps.removeFromAccount && person.personable_type === 'Tombstone') return alreadyRemoved(person, caps, args.dry_run === true);
     await refuseProtected(ctx, person, signal);
     const { plan, checked } = await planOffboarding(ctx, caps, person, signal, progress);
     // Basecamp 2 removes the person from the account, every project with it; Basecamp 3/4/5 revokes each project.
-    const removal = caps.removeFromAccount;
-    // A client is revoked through client_users.json (users.json drops client ids), everyone else through users.json.
-    const role: Membership = person.client ? 'client' : 'team';
+    const strategy = offboardingStrategy(caps, person);
+    const { finishNote } = strategy;
     const base: OffboardingBase = {
       person: toCompactPerson(person),
-      projects: plan.map((p) => ({ ...toCompactProject(p), role: removal ? null : role })),
+      projects: plan.map((p) => ({ ...toCompactProject(p), role: strategy.role })),
       account_removed: false,
       adminland_url: caps.peopleAdminUrl,
     };
-    const ownerNote = caps.ownerKnown ? '' : ` ${caps.productName}'s API does not say who owns the account: if ${person.name} is the owner, Basecamp refuses and nothing changes.`;
-    const finishNote = removal
-      ? `Removing a person from a ${caps.productName} account takes away every project at once; Basecamp keeps what they made (messages, to-dos, files stay), and they are listed among the removed people (list_people include_removed: true).${ownerNote}`
-      : `${caps.productName}'s API cannot remove a person from the account. ${person.name} is still on the account until an admin ` +
-        `removes them in Adminland: ${caps.peopleAdminUrl}. Only projects the signed-in person can see were checked.`;
-
-    const sealedPlan = {
-      tool: 'trash_person',
-      subject: `person:${person.id}`,
-      changes: [...plan.map((p) => [p.id, removal ? 'account' : role]).sort((a, b) => Number(a[0]) - Number(b[0])), ...(removal ? [['remove_from_account']] : [])],
-    };
-    const auditChanges = removal
-      ? [{ person: person.id, action: 'remove_from_account' }]
-      : plan.map((p) => ({ person: person.id, project_id: p.id, action: 'revoke' }));
-    const planSummary = removal
-      ? `remove ${person.name} from the ${caps.productName} account (and so from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'})`
-      : `revoke ${person.name}${role === 'client' ? ' (a client)' : ''} from ${plan.length} project(s): ${plan.map(label).join(', ') || 'none'}`;
-
-    // The plan as lines a person reads: the same in a dry run, a question to a human and a refusal.
-    const steps = removal
-      ? [
-          `remove ${personLabel(person)} from the ${caps.productName} account`,
-          ...plan.map((p) => `with it, their access to ${projectLabel(p)} ends`),
-        ]
-      : plan.map((p) => `revoke ${personLabel(person)}${role === 'client' ? ' (a client)' : ''} from ${projectLabel(p)}`);
+    const sealedPlan = { tool: 'trash_person', subject: `person:${person.id}`, changes: strategy.sealedChanges(plan) };
+    const auditChanges = strategy.auditChanges(plan);
+    const steps = strategy.steps(plan);
 
     if (args.dry_run) {
       const token = await planOnly(ctx, { plan: sealedPlan, changes: auditChanges });
@@ -111,7 +84,7 @@ export const trashPerson = defineTool({
           status: 'planned' as const,
           revoked_from: [],
           failed: [],
-          note: `Dry run: nothing was changed. Would ${planSummary}. ${finishNote}`,
+          note: `Dry run: nothing was changed. Would ${strategy.summary(plan)}. ${finishNote}`,
           ...token,
         },
         summary: `Dry run for ${personLabel(person)}: nothing was changed. It would:`,
@@ -119,12 +92,10 @@ export const trashPerson = defineTool({
       };
     }
 
-    if (plan.length > 0 || removal) {
+    if (strategy.asks(plan)) {
       const consent = await obtainConsent(ctx, {
         plan: sealedPlan,
-        question: removal
-          ? `Remove ${person.name} (${person.email_address ?? `id ${person.id}`}) from the ${caps.productName} account, and so from ${plan.length} project(s)${plan.length ? `: ${plan.map(label).join(', ')}` : ''}?`
-          : `Revoke ${person.name} (${person.email_address ?? `id ${person.id}`}) from ${plan.length} project(s): ${plan.map(label).join(', ')}?`,
+        question: strategy.question(plan),
         steps,
         planToken: args.plan_token,
         changes: auditChanges,
@@ -134,7 +105,7 @@ export const trashPerson = defineTool({
           status: 'planned' as const,
           revoked_from: [],
           failed: [],
-          note: `Not done: ${planSummary}. ${finishNote}`,
+          note: `Not done: ${strategy.summary(plan)}. ${finishNote}`,
           ...(token ?? {}),
         }),
       });
@@ -145,185 +116,6 @@ export const trashPerson = defineTool({
         };
       }
     }
-
-    if (removal) return removeFromAccount(ctx, caps, person, plan, base, finishNote);
-
-    const revoked: number[] = [];
-    const failed: { project_id: number; error: string }[] = [];
-    let stoppedBy: unknown;
-    try {
-      for (const [i, project] of plan.entries()) {
-        await progress(checked + i, checked + plan.length, `Revoking from ${label(project)}`);
-        try {
-          const result = await ctx.api.updateProjectPeople(project.id, { revoke: [person.id] }, role, signal);
-          if (result.revoked.some((p) => p.id === person.id)) revoked.push(project.id);
-          else failed.push({ project_id: project.id, error: 'Basecamp did not confirm the revocation.' });
-        } catch (error) {
-          // Stop at the first failure: never guess about the rest (a write is not re-sent unless proven unapplied).
-          stoppedBy = error;
-          failed.push({ project_id: project.id, error: error instanceof Error ? error.message : String(error) });
-          break;
-        }
-      }
-    } finally {
-      ctx.directory.invalidate();
-    }
-    const untouched = plan.filter((p) => !revoked.includes(p.id) && !failed.some((f) => f.project_id === p.id));
-    const status = failed.length || untouched.length ? ('partial' as const) : ('done' as const);
-    const note =
-      status === 'done'
-        ? `Revoked ${person.name} from ${revoked.length} project(s). ${finishNote}`
-        : `Partly done: revoked from ${revoked.length} of ${plan.length}; failed at ${failed.map((f) => `${f.project_id} (${f.error})`).join(', ')}; not attempted: ${untouched.map((p) => p.id).join(', ') || 'none'}. Run trash_person again (it re-reads membership) once the cause is fixed. ${finishNote}`;
-    const structured = { ...base, dry_run: false, status, revoked_from: revoked, failed, note };
-    if (status === 'partial') throw partialFailure(note, stoppedBy, structured);
-    return { structured, summary: note };
+    return strategy.run(ctx, plan, base, checked);
   },
 });
-
-/** What every trash_person answer carries. */
-interface OffboardingBase {
-  person: CompactPerson;
-  projects: (CompactProject & { role: Membership | null })[];
-  account_removed: boolean;
-  adminland_url: string;
-}
-
-/** The one request of a Basecamp 2 offboarding: DELETE the person; every project goes with the account. */
-async function removeFromAccount(
-  ctx: ToolContext,
-  caps: Capabilities,
-  person: Person,
-  plan: Project[],
-  base: OffboardingBase,
-  finishNote: string,
-) {
-  let removal;
-  try {
-    removal = await ctx.api.removeFromAccount(person.id, ctx.signal);
-  } catch (error) {
-    if (error instanceof ForbiddenError) {
-      throw new ForbiddenError(
-        `Basecamp refused to remove ${person.name} from the account (403): only admins may remove people, and the account owner can never be removed. Nothing was changed.`,
-        error.upstream,
-        { cause: error },
-      );
-    }
-    throw error;
-  } finally {
-    ctx.directory.invalidate();
-  }
-  const gone = removal.alreadyGone
-    ? ' (the first request got no clear answer; re-sent, Basecamp said they are already gone: the first one did it)'
-    : '';
-  const note = `Removed ${person.name} from the ${caps.productName} account${gone}; with it their access to ${plan.length} project(s) ended. ${finishNote}`;
-  return {
-    structured: {
-      ...base,
-      dry_run: false,
-      status: 'done' as const,
-      revoked_from: plan.map((p) => p.id),
-      failed: [],
-      account_removed: true,
-      note,
-    },
-    summary: note,
-  };
-}
-
-/** Offboarding someone already removed from the account (a retry after an unclear answer, or a second call): nothing to do. */
-function alreadyRemoved(person: Person, caps: Capabilities, dryRun: boolean) {
-  const note = `${person.name} was already removed from the ${caps.productName} account (they are among the removed people); nothing to do, nothing was changed.`;
-  return {
-    structured: {
-      person: toCompactPerson(person),
-      dry_run: dryRun,
-      status: 'done' as const,
-      projects: [],
-      revoked_from: [],
-      failed: [],
-      account_removed: true,
-      adminland_url: caps.peopleAdminUrl,
-      note,
-    },
-    summary: note,
-  };
-}
-
-/** A sweep that stopped part-way keeps the kind of what stopped it where the client acts on it (outcome unknown, wait and retry). */
-function partialFailure(message: string, cause: unknown, result: Record<string, unknown>): KnownError {
-  // Failures found here (the audit trail could not be written, the call was cancelled) keep their own kind, and
-  // say what was done before them, not only what was not.
-  if (cause instanceof ToolError || cause instanceof CancelledError) {
-    cause.message = message;
-    return withResult(cause, result) as KnownError;
-  }
-  if (cause instanceof OutcomeUnknownError) return new OutcomeUnknownError(message, {}, { cause, result });
-  if (cause instanceof RateLimitedError) return new RateLimitedError(message, cause.retryAfterSeconds, {}, { cause, result });
-  return new BasecampError(message, {}, { cause, result });
-}
-
-async function findPerson(ctx: ToolServices, caps: Capabilities, args: { person_id?: number; email?: string }, signal: AbortSignal): Promise<Person> {
-  if (args.email === undefined) return ctx.api.getPerson(args.person_id!, signal);
-  const found = await ctx.directory.findByEmail(args.email, signal);
-  if (found) return found;
-  // Removed already (a retry after an unclear answer)? Where the removed people can be listed, they say so.
-  if (caps.removedPeople) {
-    const wanted = normalEmail(args.email);
-    const removed = await ctx.directory.removedPeople({ signal, fresh: true }).catch(() => undefined);
-    const gone = removed?.items.find((p) => typeof p.email_address === 'string' && normalEmail(p.email_address) === wanted);
-    if (gone) return { ...gone, personable_type: 'Tombstone' };
-  }
-  throw new NotFoundError(`No person with email ${args.email} is on this account. Nothing was changed.`);
-}
-
-/** The owner cannot be removed, and offboarding the signed-in person would cut this server off. */
-async function refuseProtected(ctx: ToolServices, person: Person, signal: AbortSignal): Promise<void> {
-  if (person.owner) {
-    throw new InvalidInputError(`${person.name} is the account owner and cannot be offboarded. Transfer ownership in Adminland first. Nothing was changed.`);
-  }
-  const me = await ctx.api.myProfile(signal);
-  if (me.id === person.id) {
-    throw new InvalidInputError('That is the signed-in person; offboarding yourself would cut this server off. Nothing was changed.');
-  }
-}
-
-/**
- * Every visible project, team and HQ the person is on. Fresh reads: a plan must not come from a stale cache.
- * Where the product lists one person's projects (Basecamp 2), that one request is the plan.
- */
-async function planOffboarding(
-  ctx: ToolServices,
-  caps: Capabilities,
-  person: Person,
-  signal: AbortSignal,
-  progress: ToolContext['progress'],
-): Promise<{ plan: Project[]; checked: number }> {
-  if (caps.personProjects) {
-    const projects = await ctx.api.personProjects(person.id, signal);
-    if (projects.truncated) throw new IncompleteDataError(`Could not read every project of ${person.name} (${projects.truncated}); nothing was changed.`);
-    return { plan: projects.items, checked: 0 };
-  }
-  const candidates: Project[] = [];
-  for (const status of statuses) {
-    const projects = await ctx.directory.projects(status, { signal, fresh: true });
-    if (projects.truncated) {
-      throw new IncompleteDataError(`Could not read every ${status} project (${projects.truncated}); nothing was changed.`);
-    }
-    candidates.push(...projects.items);
-  }
-  const plan: Project[] = [];
-  for (const [i, project] of candidates.entries()) {
-    await progress(i, candidates.length * 2, `Checking ${label(project)}`);
-    const members = await ctx.api.listProjectPeople(project.id, signal);
-    if (members.truncated) {
-      throw new IncompleteDataError(`Could not read every member of ${project.name} (${members.truncated}); nothing was changed.`);
-    }
-    if (members.items.some((p) => p.id === person.id)) plan.push(project);
-  }
-  return { plan, checked: candidates.length };
-}
-
-/** A project's name, with its status when that is not active (archived and trashed ones are in the plan too). */
-function label(project: Project): string {
-  return project.status && project.status !== 'active' ? `${project.name} (${project.status})` : project.name;
-}

@@ -1,15 +1,16 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { IncompleteDataError, InvalidInputError, KnownError, withNote, withResult } from '../basecamp/errors.js';
+import { IncompleteDataError, InvalidInputError, KnownError, withNote } from '../basecamp/errors.js';
 import { isPersonRecord } from '../basecamp/records.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
-import type { ToolServices } from './define.js';
-import { withClientStatus } from './client-status.js';
-import { obtainConsent, planOnly, planText } from './consent.js';
-import { defineTool } from './define.js';
-import { grantWarning, projectById, refuseGrantIntoTrash } from './target-project.js';
-import { email, personId, planToken, projectId } from './params.js';
-import { compactPerson, personLabel, projectLabel, toCompactPerson } from './shapes.js';
+import type { ToolContext, ToolServices } from './lib/define.js';
+import { withClientStatus } from './lib/client-status.js';
+import { obtainConsent, planOnly, planText } from './lib/consent.js';
+import { toldWith } from './lib/partial-result.js';
+import { defineTool } from './lib/define.js';
+import { grantWarning, projectById, refuseGrantIntoTrash } from './lib/target-project.js';
+import { email, personId, planToken, projectId } from './lib/params.js';
+import { compactPerson, personLabel, projectLabel, toCompactPerson } from './lib/shapes.js';
 
 const who = z.union([personId, email]);
 const plannedPerson = z.object({
@@ -223,33 +224,7 @@ export const updateProjectAccess = defineTool({
       }
     }
 
-    const result: { granted: Person[]; revoked: Person[] } = { granted: [], revoked: [] };
-    let clientsEnabledNow = false;
-    const done = () => ({ project_id: project.id, project_name: project.name, granted: result.granted.map(toCompactPerson), revoked: result.revoked.map(toCompactPerson), ignored: [] });
-    try {
-      if (enableFirst) clientsEnabledNow = (await ctx.api.setClientsEnabled(project.id, true, signal)).enabled;
-      for (const [i, w] of writes.entries()) {
-        try {
-          const r = await ctx.api.updateProjectPeople(project.id, { grant: w.grant, revoke: w.revoke }, w.membership, signal);
-          result.granted.push(...r.granted);
-          result.revoked.push(...r.revoked);
-        } catch (error) {
-          // What this write did before it failed (Basecamp 2 sends one request per revoke), then say exactly what was done.
-          const before = error instanceof KnownError ? error.result : undefined;
-          result.granted.push(...peopleIn(before?.granted));
-          result.revoked.push(...peopleIn(before?.revoked));
-          if (i === 0 && !clientsEnabledNow && !result.granted.length && !result.revoked.length) {
-            if (error instanceof KnownError) error.result = undefined; // nothing was done: the error says it all
-            throw error;
-          }
-          // Clients were turned on before this failed, and stay on: say so, the audit trail shows it too.
-          if (clientsEnabledNow) withNote(error, `Clients had been turned on for ${projectLabel(project)} before this failed; they stay on (turn them off in the project's settings in Basecamp if no client should be there).`);
-          throw withResult(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
-        }
-      }
-    } finally {
-      ctx.directory.invalidate();
-    }
+    const { result, clientsEnabledNow } = await applyWrites(ctx, project, writes, enableFirst);
     const grantedIds = new Set(result.granted.map((p) => p.id));
     const revokedIds = new Set(result.revoked.map((p) => p.id));
     const leftOut: { person: Who; action: Action }[] = [
@@ -278,6 +253,45 @@ export const updateProjectAccess = defineTool({
     };
   },
 });
+
+/**
+ * The writes of a planned change, in order (clients turned on first where asked). A write that fails tells what
+ * was done before it (in this call and, Basecamp 2, within that write), through toldWith.
+ */
+async function applyWrites(
+  ctx: ToolContext,
+  project: Project,
+  writes: { membership: Membership; grant: number[]; revoke: number[] }[],
+  enableFirst: boolean,
+): Promise<{ result: { granted: Person[]; revoked: Person[] }; clientsEnabledNow: boolean }> {
+  const result: { granted: Person[]; revoked: Person[] } = { granted: [], revoked: [] };
+  let clientsEnabledNow = false;
+  const done = () => ({ project_id: project.id, project_name: project.name, granted: result.granted.map(toCompactPerson), revoked: result.revoked.map(toCompactPerson), ignored: [] });
+  try {
+    if (enableFirst) clientsEnabledNow = (await ctx.api.setClientsEnabled(project.id, true, ctx.signal)).enabled;
+    for (const [i, w] of writes.entries()) {
+      try {
+        const r = await ctx.api.updateProjectPeople(project.id, { grant: w.grant, revoke: w.revoke }, w.membership, ctx.signal);
+        result.granted.push(...r.granted);
+        result.revoked.push(...r.revoked);
+      } catch (error) {
+        // What this write did before it failed (Basecamp 2 sends one request per revoke), then say exactly what was done.
+        const before = error instanceof KnownError ? error.result : undefined;
+        result.granted.push(...peopleIn(before?.granted));
+        result.revoked.push(...peopleIn(before?.revoked));
+        if (i === 0 && !clientsEnabledNow && !result.granted.length && !result.revoked.length) {
+          throw toldWith(error, undefined); // nothing was done: the error says it all
+        }
+        // Clients were turned on before this failed, and stay on: say so, the audit trail shows it too.
+        if (clientsEnabledNow) withNote(error, `Clients had been turned on for ${projectLabel(project)} before this failed; they stay on (turn them off in the project's settings in Basecamp if no client should be there).`);
+        throw toldWith(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
+      }
+    }
+  } finally {
+    ctx.directory.invalidate();
+  }
+  return { result, clientsEnabledNow };
+}
 
 /** The person records of a partial result (a list of people, or nothing). */
 function peopleIn(list: unknown): Person[] {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../basecamp/errors.js';
-import { isMaskedEmail } from '../basecamp/records.js';
+import { InvalidInputError } from '../../basecamp/errors.js';
+import { isMaskedEmail } from '../../basecamp/records.js';
 
 /** The parameters tools share, with the descriptions models read. */
 export const personId = z.number().int().positive().describe('A Basecamp person id (from list_people).');

@@ -1,5 +1,5 @@
-import { IncompleteDataError } from '../basecamp/errors.js';
-import type { Person } from '../basecamp/types.js';
+import { IncompleteDataError } from '../../basecamp/errors.js';
+import type { Person } from '../../basecamp/types.js';
 import type { ToolServices } from './define.js';
 
 /**

@@ -1,5 +1,5 @@
-import { InvalidInputError, NotFoundError } from '../basecamp/errors.js';
-import type { Project } from '../basecamp/types.js';
+import { InvalidInputError, NotFoundError } from '../../basecamp/errors.js';
+import type { Project } from '../../basecamp/types.js';
 import type { ToolServices } from './define.js';
 
 export async function projectById(ctx: ToolServices, id: number, signal: AbortSignal): Promise<Project> {

@@ -1,8 +1,8 @@
-import { ConfirmationRequiredError, HumanRequiredError, PlanChangedError, withNote } from '../basecamp/errors.js';
-import type { AuditChange } from '../governance/audit-log.js';
-import { recordDecision, type CallRecord } from '../governance/audited-api.js';
-import { argumentsDigest, type Plan } from '../governance/plan-token.js';
-import { oneLine } from '../one-line.js';
+import { ConfirmationRequiredError, HumanRequiredError, PlanChangedError, withNote } from '../../basecamp/errors.js';
+import type { AuditChange } from '../../governance/audit-log.js';
+import { recordDecision, type CallRecord } from '../../governance/audited-api.js';
+import { argumentsDigest, type Plan } from '../../governance/plan-token.js';
+import { oneLine } from '../../one-line.js';
 import type { ToolContext } from './define.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
-import type { PeopleApi } from '../basecamp/api.js';
-import type { Directory } from '../basecamp/directory.js';
-import type { AuditLog } from '../governance/audit-log.js';
-import type { CallRecord } from '../governance/audited-api.js';
-import type { PlanSealer } from '../governance/plan-token.js';
+import type { PeopleApi } from '../../basecamp/api.js';
+import type { Directory } from '../../basecamp/directory.js';
+import type { AuditLog } from '../../governance/audit-log.js';
+import type { CallRecord } from '../../governance/audited-api.js';
+import type { PlanSealer } from '../../governance/plan-token.js';
 
 export interface ToolAnnotationsSet {
   readOnlyHint: boolean;
@@ -31,7 +31,7 @@ export interface ToolServices {
   account: AccountAccess;
 }
 
-/** What a call needs to plan, ask and record: see src/tools/consent.ts and src/governance/. */
+/** What a call needs to plan, ask and record: see src/tools/lib/consent.ts and src/governance/. */
 export interface ToolGovernance {
   plans: PlanSealer;
   /** auto: ask a human when the client can, else require a plan token; human: refuse when no human can be asked. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Person, Project } from '../basecamp/types.js';
-import { oneLine } from '../one-line.js';
+import type { Person, Project } from '../../basecamp/types.js';
+import { oneLine } from '../../one-line.js';
 
 /** The shapes tools answer with: compact records for lists and results, the full record for get_person. */
 export const compactPerson = z.object({

@@ -1,6 +1,6 @@
-import { normalEmail } from '../basecamp/directory.js';
-import { BasecampError, EmailsHiddenError, InvalidInputError, KnownError, NoHqProjectError, OutcomeUnknownError, withNote } from '../basecamp/errors.js';
-import type { Membership, NewPerson, Person, Project } from '../basecamp/types.js';
+import { normalEmail } from '../../basecamp/directory.js';
+import { BasecampError, EmailsHiddenError, InvalidInputError, NoHqProjectError, OutcomeUnknownError, withNote, withResult, type RowRefusal } from '../../basecamp/errors.js';
+import type { Membership, NewPerson, Person, Project } from '../../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { withClientStatus } from './client-status.js';
 import { personLabel, projectLabel } from './shapes.js';
@@ -99,17 +99,22 @@ export async function prepareInvite(ctx: ToolServices, req: InviteRequest, signa
   return { req, unique, projects, existing };
 }
 
-/** Sends a prepared invitation: the writes, then what Basecamp really did, row by row for every input row. */
-export async function sendInvite(ctx: ToolServices, prepared: PreparedInvite, signal: AbortSignal): Promise<InviteOutcome> {
+/**
+ * Sends a prepared invitation: the writes, then what Basecamp really did, row by row for every input row. A write
+ * that failed after rows were known carries them as its partial result, in the shape `report` gives it (the tool's
+ * own): set here, once; without `report`, the message alone says what happened.
+ */
+export async function sendInvite(ctx: ToolServices, prepared: PreparedInvite, signal: AbortSignal, report?: (outcome: InviteOutcome) => Record<string, unknown>): Promise<InviteOutcome> {
   const { req, unique, projects, existing } = prepared;
   const entryOf = new Map(unique.map((p, i) => [normalEmail(p.email_address), i]));
   // One row per input person, in order (an address given twice shares its entry's outcome).
   const perInput = (o: InviteOutcome): InviteOutcome => ({ ...o, results: req.people.map((p) => ({ ...o.results[entryOf.get(normalEmail(p.email_address))!]!, email_address: p.email_address })) });
   const send = req.asClient ? inviteClients(ctx, unique, projects, existing, req, signal) : inviteTeam(ctx, unique, projects, existing, req, signal);
   const outcome = await send.catch((error: unknown) => {
+    if (!(error instanceof InviteStopped)) throw error;
     // Done, but not known in full: what was done is told per input person as well.
-    if (error instanceof OutcomeUnknownError && error.result) error.result = perInput(error.result as InviteOutcome);
-    throw error;
+    const told = error.cause instanceof OutcomeUnknownError ? perInput(error.outcome) : error.outcome;
+    throw report ? withResult(error.cause, report(told)) : error.cause;
   });
   const caps = await ctx.api.capabilities(signal);
   const detailed = unique.some((p) => (p.name && p.name !== p.email_address) || p.title || p.company_name);
@@ -194,9 +199,9 @@ async function inviteTeam(
     }
   } catch (error) {
     // Enrollments are all-or-nothing: nobody was invited. Each row says so, the rows Basecamp named say why.
-    const named = rowErrors(error instanceof BasecampError ? error.basecampMessage : undefined);
+    const named = refusedRows(error instanceof BasecampError ? error.rows : undefined);
     const results = people.map((p, index) => ({ email_address: p.email_address, status: 'failed' as const, error: named.get(index) ?? `Not invited: ${messageOf(error)}` }));
-    throw withRows(error, results, projects, 'enrollment');
+    throw stoppedWithRows(error, results, projects, 'enrollment');
   } finally {
     ctx.directory.invalidate();
   }
@@ -245,19 +250,20 @@ async function readBackEnrollment(ctx: ToolServices, projects: Project[], result
 }
 
 /** The enrollment went through but a project's people could not be read back: what was done, and what is not known. */
-function readBackFailed(error: unknown, outcome: InviteOutcome, project: Project, requestId: string | undefined): OutcomeUnknownError {
+function readBackFailed(error: unknown, outcome: InviteOutcome, project: Project, requestId: string | undefined): InviteStopped {
   const who = (status: InviteStatus) => outcome.results.filter((r) => r.status === status).map((r) => `${r.person!.name} <${r.person!.email_address ?? r.email_address}> (${r.person!.id})`);
   const created = who('created');
   const existing = who('existing');
   const done = [created.length && `created ${created.join(', ')}`, existing.length && `already on the account ${existing.join(', ')}`].filter(Boolean).join('; ');
   const unconfirmed = outcome.projects.filter((p) => p.unconfirmed).map((p) => `${p.name} (${p.id})`);
-  return new OutcomeUnknownError(
+  const unknown = new OutcomeUnknownError(
     `Basecamp took the invitation (POST /account/enrollments/people.json): ${done}. But the people of ${project.name} could not be read back ` +
       `(${messageOf(error)}), so whether they got access to ${unconfirmed.join(', ')} is unknown. They are on the account: do not invite them again; ` +
       `check with list_people project_id=${project.id}.`,
     { method: 'POST', path: '/account/enrollments/people.json', requestId },
-    { cause: error, result: outcome },
+    { cause: error },
   );
+  return new InviteStopped(unknown, outcome);
 }
 
 async function inviteClients(
@@ -282,7 +288,7 @@ async function inviteClients(
   } catch (error) {
     // What was turned on stays on: say so (the audit trail records each switch too).
     if (turnedOn.length) {
-      withNote(error, `Clients had been turned on for ${turnedOn.map(projectLabel).join(', ')} before this failed; they stay on (turn them off in the project's settings in Basecamp if no client should be there).`);
+      withNote(error instanceof InviteStopped ? error.cause : error, `Clients had been turned on for ${turnedOn.map(projectLabel).join(', ')} before this failed; they stay on (turn them off in the project's settings in Basecamp if no client should be there).`);
     }
     throw error;
   } finally {
@@ -325,7 +331,7 @@ async function throughProjects(
         }
         const why = messageOf(error);
         people.forEach((p, i) => (results[i] ??= { email_address: p.email_address, status: 'failed', error: why }));
-        throw withRows(error, results as InviteRow[], projects, 'project');
+        throw stoppedWithRows(error, results as InviteRow[], projects, 'project');
       }
       const byEmail = new Map(answer.granted.flatMap((p) => (p.email_address ? [[normalEmail(p.email_address), p] as const] : [])));
       const grantedIds = new Set(answer.granted.map((p) => p.id));
@@ -349,14 +355,9 @@ async function throughProjects(
   return { results: results as InviteRow[], projects: outcomes };
 }
 
-/** `people[N]: message` parts of a per-row 422, by N (see the client's rowError). */
-function rowErrors(message: string | undefined): Map<number, string> {
-  const named = new Map<number, string>();
-  for (const part of message?.split('; ') ?? []) {
-    const m = /^people\[(\d+)\]: (.*)$/s.exec(part);
-    if (m) named.set(Number(m[1]), `Refused by Basecamp: ${m[2]}. Nobody in the batch was invited (Basecamp takes all or none).`);
-  }
-  return named;
+/** Why Basecamp refused each row of a per-row 422 (enrollments: by position in `people`), by that position. */
+function refusedRows(rows: RowRefusal[] | undefined): Map<number, string> {
+  return new Map((rows ?? []).flatMap((r) => (r.index === undefined ? [] : [[r.index, `Refused by Basecamp: ${r.message}. Nobody in the batch was invited (Basecamp takes all or none).`] as const])));
 }
 
 function outcomeFor(project: Project, granted: number[], notGranted: number[]): ProjectOutcome {
@@ -371,13 +372,19 @@ function messageOf(error: unknown): string {
 }
 
 /**
- * A failure of the first write, carrying every row's outcome (an InviteOutcome, as `result`) so the tool can
- * report each person: nobody was invited.
+ * A write that failed after rows were known: the failure, and every row's outcome so far. Only sendInvite catches it,
+ * and gives the tool the failure itself, carrying the rows in the tool's shape.
  */
-function withRows(error: unknown, results: InviteRow[], projects: Project[], via: InviteOutcome['via']): unknown {
-  if (error instanceof KnownError) {
-    const outcome: InviteOutcome = { results, projects: projects.map((p) => skipped(p, [])), via, notes: [] };
-    error.result = outcome;
+class InviteStopped extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly outcome: InviteOutcome,
+  ) {
+    super('an invitation stopped part-way');
   }
-  return error;
+}
+
+/** A failure of the first write, with every row's outcome: nobody was invited. */
+function stoppedWithRows(error: unknown, results: InviteRow[], projects: Project[], via: InviteOutcome['via']): InviteStopped {
+  return new InviteStopped(error, { results, projects: projects.map((p) => skipped(p, [])), via, notes: [] });
 }
