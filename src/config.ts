@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigurationError } from './basecamp/errors.js';
+import { ConfigurationError } from './errors.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
 import { parseEnvironment, withDefaults, type Env, type ResolvedEnvironment } from './settings.js';
 import { shellCommand } from './cli-command.js';

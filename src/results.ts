@@ -1,13 +1,5 @@
-import {
-  AuthenticationError,
-  BasecampError,
-  CancelledError,
-  InvalidInputError,
-  KnownError,
-  NotConfiguredError,
-  OutcomeUnknownError,
-  RateLimitedError,
-} from './basecamp/errors.js';
+import { InvalidInputError, KnownError, NotConfiguredError } from './errors.js';
+import { AuthenticationError, BasecampError, CancelledError, OutcomeUnknownError, RateLimitedError } from './basecamp/errors.js';
 import { log } from './log.js';
 import { jsonLine, keepLines, oneLine } from './one-line.js';
 import type { ToolOutput } from './tools/lib/define.js';

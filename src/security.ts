@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ConfigurationError } from './basecamp/errors.js';
+import { ConfigurationError } from './errors.js';
 
 /** 127.0.0.0/8, localhost and ::1 (bracketed or not): where plain http and unauthenticated serving are allowed. */
 export function isLoopbackHost(hostname: string): boolean {

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ElicitResultSchema, ListToolsRequestSchema, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { ConfirmationFailedError } from './basecamp/errors.js';
+import { ConfirmationFailedError } from './errors.js';
 import { VERSION } from './config.js';
 import { withLogSink, type LogSink } from './log.js';
 import { auditedApi, type CallRecord } from './governance/audited-api.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { accountApi } from '../src/basecamp/account-api.js';
 import { API_METHODS, BasecampApi, forwardingApi, type PeopleApi } from '../src/basecamp/api.js';
 import { Basecamp2Api } from '../src/basecamp/bcx-api.js';
-import { NotSupportedError } from '../src/basecamp/errors.js';
+import { NotSupportedError } from '../src/errors.js';
 import type { Capabilities } from '../src/basecamp/types.js';
 import { AuditLog } from '../src/governance/audit-log.js';
 import { auditedApi, type CallRecord } from '../src/governance/audited-api.js';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Basecamp2Api } from '../src/basecamp/bcx-api.js';
-import { ForbiddenError, NotFoundError, NotSupportedError } from '../src/basecamp/errors.js';
+import { NotSupportedError } from '../src/errors.js';
+import { ForbiddenError, NotFoundError } from '../src/basecamp/errors.js';
 import { BasecampHttp } from '../src/basecamp/http.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';

@@ -1,11 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import * as errors from '../src/basecamp/errors.js';
-import { BasecampError, ERROR_KINDS } from '../src/basecamp/errors.js';
+import * as basecampErrors from '../src/basecamp/errors.js';
+import * as projectErrors from '../src/errors.js';
+import { ERROR_KINDS } from '../src/errors.js';
+import { BasecampError } from '../src/basecamp/errors.js';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import type { Service } from '../src/service.js';
 import { errorResult } from '../src/results.js';
 import { call, connectClient, sandboxService } from './helpers.js';
+
+/** Every error class: the project's vocabulary (src/errors.ts) and Basecamp's answers (src/basecamp/errors.ts). */
+const errors = { ...projectErrors, ...basecampErrors };
 
 /** The wire contract: each class and the `error` kind clients see. Renaming a class must not change these. */
 const PINNED: Record<string, string> = {

@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
+import { rng } from '../src/sandbox/shared/seed-kit.js';
 import type { Service } from '../src/service.js';
 import { hostAllowed, originAllowed, parseAuthority, requestPath, type HostRules } from '../src/transports/http-guards.js';
 import { serveHttp, type HttpServeOptions, type HttpServer } from '../src/transports/http.js';
@@ -171,21 +172,10 @@ describe('request targets that are not URLs (issue 7.1)', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** mulberry32: a small deterministic PRNG so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Generates malformed (never fully authorised and well-formed) requests against the front door. */
 function malformedRequests(seed: number, count: number, port: number): Buffer[] {
-  const rnd = prng(seed);
+  const rnd = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const junk = (max: number) => Buffer.from(Array.from({ length: Math.floor(rnd() * max) }, () => Math.floor(rnd() * 256)));
   // Each part is usually well formed and sometimes not, so cases reach every layer (parser, router, Host,

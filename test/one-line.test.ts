@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../src/basecamp/errors.js';
+import { InvalidInputError } from '../src/errors.js';
 import { jsonLine, keepLines, oneLine } from '../src/one-line.js';
 import { errorResult, successResult } from '../src/results.js';
 

@@ -8,7 +8,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TokenStore } from '../src/auth/token-store.js';
-import { ConfigurationError } from '../src/basecamp/errors.js';
+import { ConfigurationError } from '../src/errors.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { createService, type Service } from '../src/service.js';
 import { call, connectClient, sandboxService, testConfig } from './helpers.js';

@@ -1,4 +1,5 @@
-import { AuthenticationError, NotConfiguredError } from '../basecamp/errors.js';
+import { NotConfiguredError } from '../errors.js';
+import { AuthenticationError } from '../basecamp/errors.js';
 import type { Credentials } from '../basecamp/http.js';
 import { log } from '../log.js';
 import { signInHelp } from './sign-in-help.js';

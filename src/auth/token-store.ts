@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigurationError } from '../basecamp/errors.js';
+import { ConfigurationError } from '../errors.js';
 import { log } from '../log.js';
 import { readTokenFile, type TokenFile } from '../config.js';
 import { shellCommand } from '../cli-command.js';

@@ -1,4 +1,5 @@
-import { NotFoundError, NotSupportedError, OutcomeUnknownError } from './errors.js';
+import { NotSupportedError } from '../errors.js';
+import { NotFoundError, OutcomeUnknownError } from './errors.js';
 import { requestIdOf, type BasecampHttp, type Collection } from './http.js';
 import { asAccount, asPerson, asProject, isPersonRecord } from './records.js';
 import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';

@@ -1,5 +1,6 @@
 import type { PeopleApi, Removal } from './api.js';
-import { ForbiddenError, NotSupportedError, OutcomeUnknownError, UpstreamError, withResult } from './errors.js';
+import { NotSupportedError, withResult } from '../errors.js';
+import { ForbiddenError, OutcomeUnknownError, UpstreamError } from './errors.js';
 import { requestIdOf, type BasecampHttp, type Collection } from './http.js';
 import { asPerson, asProject } from './records.js';
 import type { AccessChange, AccessResult, Account, Capabilities, Enrolled, Enrollment, Membership, Person, Project, ProjectStatus } from './types.js';

@@ -1,6 +1,7 @@
 import type { PeopleApi } from './api.js';
 import type { Collection } from './http.js';
-import { CancelledError, EmailsHiddenError, IncompleteDataError, InvalidInputError } from './errors.js';
+import { EmailsHiddenError, IncompleteDataError, InvalidInputError } from '../errors.js';
+import { CancelledError } from './errors.js';
 import type { Person, Project, ProjectStatus } from './types.js';
 
 /** How a collection is read from the directory. */

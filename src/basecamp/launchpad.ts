@@ -1,5 +1,6 @@
 import { undici } from './undici.js';
-import { AuthenticationError, ConfigurationError, NetworkError, UpstreamError } from './errors.js';
+import { ConfigurationError } from '../errors.js';
+import { AuthenticationError, NetworkError, UpstreamError } from './errors.js';
 import { assertSecureUrl } from '../security.js';
 import { shellCommand } from '../cli-command.js';
 

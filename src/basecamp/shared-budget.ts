@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { log } from '../log.js';
-import { RateBudgetUnavailableError } from './errors.js';
+import { RateBudgetUnavailableError } from '../errors.js';
 import { holdMsFor, RateBudget, type GrantLog, type PauseStore, type RateLimit } from './rate-budget.js';
 
 /**

@@ -1,6 +1,6 @@
 import { askSecret, login, pickAccountOnTerminal } from '../auth/login.js';
 import { TokenStore } from '../auth/token-store.js';
-import { ConfigurationError } from '../basecamp/errors.js';
+import { ConfigurationError } from '../errors.js';
 import { fetchAuthorization, isSupported, PRODUCT_NAMES } from '../basecamp/launchpad.js';
 import { configFromSettings } from '../config.js';
 import { createService } from '../service.js';

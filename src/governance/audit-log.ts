@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AuditUnavailableError } from '../basecamp/errors.js';
+import { AuditUnavailableError } from '../errors.js';
 import { log } from '../log.js';
 import { PLAN_TOKEN_LIFETIME_MS, type PlanClaimStore } from './plan-token.js';
 

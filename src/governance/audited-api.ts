@@ -1,5 +1,6 @@
 import { callMethod, isWrite, forwardingApi, signalOf, type PeopleApi, type WriteMethod } from '../basecamp/api.js';
-import { CancelledError, KnownError, OutcomeUnknownError } from '../basecamp/errors.js';
+import { KnownError } from '../errors.js';
+import { CancelledError, OutcomeUnknownError } from '../basecamp/errors.js';
 import type { Person } from '../basecamp/types.js';
 import { normalEmail } from '../basecamp/directory.js';
 import { log } from '../log.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { PlanClaimUnavailableError } from '../basecamp/errors.js';
+import { PlanClaimUnavailableError } from '../errors.js';
 import type { PlanClaimStore } from './plan-token.js';
 
 /** Kept this much past the token's expiry, for instances whose clocks run a little behind. */

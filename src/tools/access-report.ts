@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hidesEmails, normalEmail, peopleWithEmails, refuseUnknowable } from '../basecamp/directory.js';
-import { IncompleteDataError, InvalidInputError, NotFoundError } from '../basecamp/errors.js';
+import { IncompleteDataError, InvalidInputError } from '../errors.js';
+import { NotFoundError } from '../basecamp/errors.js';
 import type { Collection } from '../basecamp/http.js';
 import type { Person } from '../basecamp/types.js';
 import { oneLine } from '../one-line.js';

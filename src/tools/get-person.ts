@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { InvalidInputError, NotFoundError } from '../basecamp/errors.js';
+import { InvalidInputError } from '../errors.js';
+import { NotFoundError } from '../basecamp/errors.js';
 import { RequestMeter, scanAccess } from './lib/access-scan.js';
 import { defineTool } from './lib/define.js';
 import { email, personId } from './lib/params.js';

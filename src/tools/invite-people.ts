@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { InvalidInputError } from '../basecamp/errors.js';
+import { InvalidInputError } from '../errors.js';
 import { defineTool } from './lib/define.js';
 import { prepareInvite, sendInvite, type InviteOutcome } from './lib/invitations.js';
 import { email, planToken, projectId } from './lib/params.js';

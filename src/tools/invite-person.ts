@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { InvalidInputError, UpstreamError } from '../basecamp/errors.js';
+import { InvalidInputError } from '../errors.js';
+import { UpstreamError } from '../basecamp/errors.js';
 import { defineTool, type ToolContext } from './lib/define.js';
 import { invite } from './lib/invitations.js';
 import { email, projectId } from './lib/params.js';

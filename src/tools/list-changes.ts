@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { CancelledError, KnownError, NotConfiguredError } from '../basecamp/errors.js';
+import { KnownError, NotConfiguredError } from '../errors.js';
+import { CancelledError } from '../basecamp/errors.js';
 import type { AuditChange, AuditLine } from '../governance/audit-log.js';
 import { oneLine } from '../one-line.js';
 import { defineTool, type ToolContext } from './lib/define.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../basecamp/errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { Person } from '../basecamp/types.js';
 import { defineTool } from './lib/define.js';
 import { company, cursor, detail, limit, projectId } from './lib/params.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../basecamp/errors.js';
+import { InvalidInputError } from '../errors.js';
 import { oneLine } from '../one-line.js';
 import { obtainConsent, planOnly, planText } from './lib/consent.js';
 import { defineTool } from './lib/define.js';

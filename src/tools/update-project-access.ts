@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { IncompleteDataError, InvalidInputError, KnownError, withNote } from '../basecamp/errors.js';
+import { IncompleteDataError, InvalidInputError, KnownError, withNote } from '../errors.js';
 import { isPersonRecord } from '../basecamp/records.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolContext, ToolServices } from './lib/define.js';

@@ -1,5 +1,6 @@
 import type { ReadOptions } from '../../basecamp/directory.js';
-import { CancelledError, IncompleteDataError, NotFoundError } from '../../basecamp/errors.js';
+import { IncompleteDataError } from '../../errors.js';
+import { CancelledError, NotFoundError } from '../../basecamp/errors.js';
 import type { Collection } from '../../basecamp/http.js';
 import type { Person, Project } from '../../basecamp/types.js';
 import type { ToolContext } from './define.js';

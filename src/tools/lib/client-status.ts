@@ -1,4 +1,4 @@
-import { IncompleteDataError } from '../../basecamp/errors.js';
+import { IncompleteDataError } from '../../errors.js';
 import type { Person } from '../../basecamp/types.js';
 import type { ToolServices } from './define.js';
 

@@ -1,4 +1,4 @@
-import { ConfirmationRequiredError, HumanRequiredError, PlanChangedError, withNote } from '../../basecamp/errors.js';
+import { ConfirmationRequiredError, HumanRequiredError, PlanChangedError, withNote } from '../../errors.js';
 import type { AuditChange } from '../../governance/audit-log.js';
 import { recordDecision, type CallRecord } from '../../governance/audited-api.js';
 import { argumentsDigest, type Plan } from '../../governance/plan-token.js';

@@ -1,5 +1,6 @@
 import { normalEmail } from '../../basecamp/directory.js';
-import { BasecampError, EmailsHiddenError, InvalidInputError, NoHqProjectError, OutcomeUnknownError, withNote, withResult, type RowRefusal } from '../../basecamp/errors.js';
+import { EmailsHiddenError, InvalidInputError, NoHqProjectError, withNote, withResult } from '../../errors.js';
+import { BasecampError, OutcomeUnknownError, type RowRefusal } from '../../basecamp/errors.js';
 import type { Membership, NewPerson, Person, Project } from '../../basecamp/types.js';
 import type { ToolServices } from './define.js';
 import { withClientStatus } from './client-status.js';

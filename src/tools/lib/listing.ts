@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../../basecamp/errors.js';
+import { InvalidInputError } from '../../errors.js';
 
 /**
  * Opaque cursors: an offset into the filtered list, bound to the query that made it so a cursor from

@@ -1,4 +1,5 @@
-import { IncompleteDataError, InvalidInputError, NotFoundError } from '../../basecamp/errors.js';
+import { IncompleteDataError, InvalidInputError } from '../../errors.js';
+import { NotFoundError } from '../../basecamp/errors.js';
 import { normalEmail } from '../../basecamp/directory.js';
 import type { Capabilities, Person, Project } from '../../basecamp/types.js';
 import type { ToolContext, ToolServices } from './define.js';

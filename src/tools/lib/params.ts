@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../../basecamp/errors.js';
+import { InvalidInputError } from '../../errors.js';
 import { isMaskedEmail } from '../../basecamp/records.js';
 
 /** The parameters tools share, with the descriptions models read. */

@@ -1,4 +1,5 @@
-import { BasecampError, CancelledError, KnownError, OutcomeUnknownError, RateLimitedError, ToolError } from '../../basecamp/errors.js';
+import { KnownError, ToolError } from '../../errors.js';
+import { BasecampError, CancelledError, OutcomeUnknownError, RateLimitedError } from '../../basecamp/errors.js';
 
 /**
  * The one place a tool's partial result is put on a failure: a write that stopped part-way is told by the

@@ -1,4 +1,4 @@
-import { NotSupportedError } from '../../basecamp/errors.js';
+import { NotSupportedError } from '../../errors.js';
 import type { Capabilities, Person } from '../../basecamp/types.js';
 
 /**

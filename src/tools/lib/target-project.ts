@@ -1,4 +1,5 @@
-import { InvalidInputError, NotFoundError } from '../../basecamp/errors.js';
+import { InvalidInputError } from '../../errors.js';
+import { NotFoundError } from '../../basecamp/errors.js';
 import type { Project } from '../../basecamp/types.js';
 import type { ToolServices } from './define.js';
 
