@@ -12,6 +12,12 @@ export interface FailureOptions {
   /** What was and was not done (a sweep stopped part-way): the isError result carries it as structuredContent. */
   result?: Record<string, unknown>;
   /**
+   * What a write of several requests had done when it failed (Basecamp 2 revokes one request at a time), set by the
+   * layer that sent them. Data for the layers above (the audit trail, the tool that builds its `result` from it);
+   * never shown as it is.
+   */
+  partial?: Record<string, unknown>;
+  /**
    * Lines shown after the message (a plan, say): the message itself is always shown on one line. Whoever builds
    * them escapes each field put in a line with `oneLine` (src/one-line.ts).
    */
@@ -22,14 +28,17 @@ export interface FailureOptions {
 export abstract class KnownError extends Error {
   /** The wire name of this failure. Subclasses set their own; never derive it from the class name. */
   abstract readonly kind: string;
-  /** Set at construction, or by withResult where a write stopped part-way. */
+  /** Set at construction, or by withResult where a write stopped part-way: the tool's own partial result. */
   result?: Record<string, unknown>;
+  /** FailureOptions.partial, or set by withPartial: what the write that failed had done, as its sender knows it. */
+  partial?: Record<string, unknown>;
   /** Lines after the one-line message (FailureOptions.text). */
   readonly text?: string;
   constructor(message: string, options?: FailureOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.result = options?.result;
+    this.partial = options?.partial;
     this.text = options?.text;
   }
 }
@@ -37,6 +46,12 @@ export abstract class KnownError extends Error {
 /** The same failure, now also carrying what was and was not done before it (anything else passes unchanged). */
 export function withResult(error: unknown, result: Record<string, unknown>): unknown {
   if (error instanceof KnownError) error.result = result;
+  return error;
+}
+
+/** The same failure, now also carrying what the write that failed had done (anything else passes unchanged). */
+export function withPartial(error: unknown, partial: Record<string, unknown>): unknown {
+  if (error instanceof KnownError) error.partial = partial;
   return error;
 }
 

@@ -217,7 +217,7 @@ describe('Basecamp2Api: writes', () => {
     sb.intercept((req) => (req.method === 'DELETE' && req.path.endsWith(`/accesses/${JAN}.json`) ? { status: 404, body: { error: 'Not found' } } : undefined));
     const error = await api.updateProjectPeople(LAUNCH, { revoke: [JAN, ADAM] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
-    expect((error as NotFoundError).result).toMatchObject({ revoked: [], not_attempted: [ADAM] });
+    expect((error as NotFoundError).partial).toMatchObject({ revoked: [], not_attempted: [ADAM] });
     expect(sb.apiRequests().filter((r) => r.method === 'DELETE')).toHaveLength(1);
   });
 
@@ -226,7 +226,7 @@ describe('Basecamp2Api: writes', () => {
     sb.intercept((req) => (req.method === 'DELETE' && req.path.endsWith(`/accesses/${ADAM}.json`) ? { status: 403, body: { error: 'no' } } : undefined));
     const error = await api.updateProjectPeople(LAUNCH, { revoke: [JAN, ADAM, CARLA] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ForbiddenError);
-    expect((error as ForbiddenError).result).toMatchObject({ revoked: [{ id: JAN }], not_attempted: [CARLA] });
+    expect((error as ForbiddenError).partial).toMatchObject({ revoked: [{ id: JAN }], not_attempted: [CARLA] });
     expect(sb.apiRequests().filter((r) => r.method === 'DELETE')).toHaveLength(2);
   });
 

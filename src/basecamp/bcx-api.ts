@@ -1,5 +1,5 @@
 import type { PeopleApi, Removal } from './api.js';
-import { NotSupportedError, withResult } from '../errors.js';
+import { NotSupportedError, withPartial } from '../errors.js';
 import { ForbiddenError, OutcomeUnknownError, UpstreamError } from './errors.js';
 import { requestIdOf, type BasecampHttp, type Collection } from './http.js';
 import { asPerson, asProject } from './records.js';
@@ -147,7 +147,7 @@ export class Basecamp2Api implements PeopleApi {
         throw new OutcomeUnknownError(
           `Basecamp accepted POST ${path} (${res.status}), but the project's people could not be read back to see who was granted (${(error as Error).message}). Check with list_people project_id=${projectId} before trying again; it was not re-sent.${revoke.length ? ' The revocations were not sent.' : ''}`,
           { status: res.status, method: 'POST', path, requestId },
-          { cause: error, result: { granted: [], revoked: [], not_attempted: revoke } },
+          { cause: error, partial: { granted: [], revoked: [], not_attempted: revoke } },
         );
       }
       const ids = new Set(grant);
@@ -168,7 +168,7 @@ export class Basecamp2Api implements PeopleApi {
         if (person) revoked.push(person);
       } catch (error) {
         // 404 is "the project is not visible" (it was a moment ago): a failure like any other, with what was done.
-        throw withResult(error, { granted, revoked, not_attempted: revoke.slice(revoke.indexOf(personId) + 1) });
+        throw withPartial(error, { granted, revoked, not_attempted: revoke.slice(revoke.indexOf(personId) + 1) });
       }
     }
     return { granted, revoked, requestId };

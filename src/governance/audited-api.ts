@@ -117,7 +117,7 @@ async function recordedWrite(api: PeopleApi, trail: AuditLog, call: CallRecord, 
       request,
       ...(error instanceof KnownError && 'requestId' in error && typeof error.requestId === 'string' ? { request_id: error.requestId } : {}),
       changes: changes.map((c) => {
-        const done = rule.partial && error instanceof KnownError && error.result ? rule.partial(error.result, c) : undefined;
+        const done = rule.partial && error instanceof KnownError && error.partial ? rule.partial(error.partial, c) : undefined;
         return done ? { ...c, outcome: done, ...(done === 'applied' ? {} : { error: 'not sent: an earlier request of this write failed' }) } : { ...c, outcome, error: error instanceof Error ? error.message : String(error) };
       }),
     });

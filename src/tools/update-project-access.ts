@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { normalEmail } from '../basecamp/directory.js';
-import { IncompleteDataError, InvalidInputError, KnownError, withNote } from '../errors.js';
+import { IncompleteDataError, InvalidInputError, KnownError, withNote, withResult } from '../errors.js';
 import { isPersonRecord } from '../basecamp/records.js';
 import type { Membership, Person, Project } from '../basecamp/types.js';
 import type { ToolContext, ToolServices } from './lib/define.js';
 import { withClientStatus } from './lib/client-status.js';
 import { obtainConsent, planOnly, planText } from './lib/consent.js';
-import { toldWith } from './lib/partial-result.js';
 import { defineTool } from './lib/define.js';
 import { grantWarning, projectById, refuseGrantIntoTrash } from './lib/target-project.js';
 import { email, personId, planToken, projectId } from './lib/params.js';
@@ -256,7 +255,7 @@ export const updateProjectAccess = defineTool({
 
 /**
  * The writes of a planned change, in order (clients turned on first where asked). A write that fails tells what
- * was done before it (in this call and, Basecamp 2, within that write), through toldWith.
+ * was done before it (in this call and, Basecamp 2, within that write): the one partial result of this tool.
  */
 async function applyWrites(
   ctx: ToolContext,
@@ -276,15 +275,15 @@ async function applyWrites(
         result.revoked.push(...r.revoked);
       } catch (error) {
         // What this write did before it failed (Basecamp 2 sends one request per revoke), then say exactly what was done.
-        const before = error instanceof KnownError ? error.result : undefined;
+        const before = error instanceof KnownError ? error.partial : undefined;
         result.granted.push(...peopleIn(before?.granted));
         result.revoked.push(...peopleIn(before?.revoked));
         if (i === 0 && !clientsEnabledNow && !result.granted.length && !result.revoked.length) {
-          throw toldWith(error, undefined); // nothing was done: the error says it all
+          throw error; // nothing was done: the error says it all
         }
         // Clients were turned on before this failed, and stay on: say so, the audit trail shows it too.
         if (clientsEnabledNow) withNote(error, `Clients had been turned on for ${projectLabel(project)} before this failed; they stay on (turn them off in the project's settings in Basecamp if no client should be there).`);
-        throw toldWith(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
+        throw withResult(error, { ...done(), ...(clientsEnabledNow ? { clients_enabled_now: true } : {}) });
       }
     }
   } finally {

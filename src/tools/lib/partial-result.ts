@@ -24,12 +24,3 @@ export function stoppedPartway(cause: unknown, told: { message: string; result: 
   if (cause instanceof RateLimitedError) return new RateLimitedError(message, cause.retryAfterSeconds, {}, { cause, result });
   return new BasecampError(message, {}, { cause, result });
 }
-
-/**
- * A failure told with the tool's partial result in place of what the backend's write said it did (Basecamp 2 revokes
- * one request at a time and puts what it did on the failure); `undefined`: nothing was done, the message says it all.
- */
-export function toldWith(error: unknown, result: Record<string, unknown> | undefined): unknown {
-  if (error instanceof KnownError) error.result = result;
-  return error;
-}
