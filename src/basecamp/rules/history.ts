@@ -8,7 +8,7 @@
  * Tested as a table (test/request-history.test.ts).
  */
 
-import { decide, NOT_SENT_CODES, refusalOf, WRITE_UNKNOWN_STATUS, type Answer } from './decide.js';
+import { decide, NOT_SENT_CODES, refusalOf, WRITE_UNKNOWN_STATUS, type Answer, type Decision } from './decide.js';
 import type { FailedRequest } from './telling.js';
 
 /** What stays the same over one request's attempts. */
@@ -55,16 +55,12 @@ export type Seen =
 /** The failure as the attempts tell it; the loop adds where it went and what Basecamp said (`details`), the advice after a 401 and the cause. */
 export type Told = Omit<FailedRequest, 'details' | 'cause' | 'unauthorizedAdvice'>;
 
+/**
+ * What the request loop does next: what `decide` says of one answer (`refresh`: ask the credentials for a different
+ * token, and feed what they did back as `{ type: 'refreshed' }`), or the history's own steps.
+ */
 export type Next =
-  | { do: 'return' }
-  /** An idempotent DELETE re-sent after an unknown outcome found the thing gone (404): the first one did it. */
-  | { do: 'already-gone' }
-  /** Wait, then send the next attempt. */
-  | { do: 'retry'; delayMs: number }
-  /** Pause every queued request of the budget (a 429), then send the next attempt. */
-  | { do: 'pause-and-retry'; pauseMs: number }
-  /** Ask the credentials for a different token, and feed what they did back as `{ type: 'refreshed' }`. */
-  | { do: 'refresh' }
+  | Exclude<Decision, { do: 'fail' }>
   /** Send again at once (a refresh brought a different token; not a new attempt). */
   | { do: 'send' }
   /** Fail with `failed`; `pauseMs`: pause the budget first (a 429 must hold back everyone, even when this call gives up). */

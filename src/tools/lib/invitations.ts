@@ -106,11 +106,11 @@ export async function prepareInvite(ctx: ToolServices, req: InviteRequest, signa
  * own): set here, once; without `report`, the message alone says what happened.
  */
 export async function sendInvite(ctx: ToolServices, prepared: PreparedInvite, signal: AbortSignal, report?: (outcome: InviteOutcome) => Record<string, unknown>): Promise<InviteOutcome> {
-  const { req, unique, projects, existing } = prepared;
+  const { req, unique } = prepared;
   const entryOf = new Map(unique.map((p, i) => [normalEmail(p.email_address), i]));
   // One row per input person, in order (an address given twice shares its entry's outcome).
   const perInput = (o: InviteOutcome): InviteOutcome => ({ ...o, results: req.people.map((p) => ({ ...o.results[entryOf.get(normalEmail(p.email_address))!]!, email_address: p.email_address })) });
-  const send = req.asClient ? inviteClients(ctx, unique, projects, existing, req, signal) : inviteTeam(ctx, unique, projects, existing, req, signal);
+  const send = req.asClient ? inviteClients(ctx, prepared, signal) : inviteTeam(ctx, prepared, signal);
   const outcome = await send.catch((error: unknown) => {
     if (!(error instanceof InviteStopped)) throw error;
     // Done, but not known in full: what was done is told per input person as well.
@@ -183,14 +183,8 @@ async function existingPeople(ctx: ToolServices, people: NewPerson[], signal: Ab
   return new Map([...found].map(([email, p]) => [email, byId.get(p.id) ?? p]));
 }
 
-async function inviteTeam(
-  ctx: ToolServices,
-  people: NewPerson[],
-  projects: Project[],
-  existing: Map<string, Person>,
-  req: InviteRequest,
-  signal: AbortSignal,
-): Promise<InviteOutcome> {
+async function inviteTeam(ctx: ToolServices, prepared: PreparedInvite, signal: AbortSignal): Promise<InviteOutcome> {
+  const { unique: people, projects, existing, req } = prepared;
   // Where the product has account-level invitations, one request for the batch; elsewhere through the projects.
   const caps = await ctx.api.capabilities(signal);
   let enrolled: Awaited<ReturnType<typeof ctx.api.enrollPeople>> = 'unavailable';
@@ -267,14 +261,8 @@ function readBackFailed(error: unknown, outcome: InviteOutcome, project: Project
   return new InviteStopped(unknown, outcome);
 }
 
-async function inviteClients(
-  ctx: ToolServices,
-  people: NewPerson[],
-  projects: Project[],
-  existing: Map<string, Person>,
-  req: InviteRequest,
-  signal: AbortSignal,
-): Promise<InviteOutcome> {
+async function inviteClients(ctx: ToolServices, prepared: PreparedInvite, signal: AbortSignal): Promise<InviteOutcome> {
+  const { unique: people, projects, existing, req } = prepared;
   const notes = req.notify ? [] : ['notify: false could not be honoured: Basecamp emails every client it invites.'];
   // Only now, with every row known to be sendable, are clients turned on where they are off.
   const turnedOn: Project[] = [];
