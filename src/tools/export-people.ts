@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CancelledError } from '../basecamp/errors.js';
+import type { PagesRead } from '../basecamp/http.js';
 import type { Capabilities, Person } from '../basecamp/types.js';
 import { csvText } from './lib/csv.js';
 import { defineTool } from './lib/define.js';
@@ -63,10 +64,13 @@ export const exportPeople = defineTool({
   },
   async handler(args, ctx) {
     const format: Format = args.format ?? 'csv';
-    await ctx.progress(0, 2, 'Reading the people directory');
-    const { all, kept, hidden } = await peopleMatching(ctx, args);
+    await ctx.progress(0, undefined, 'Reading the people directory');
+    // Progress after each page Basecamp sends (none when the cached directory answers): people read, of how many.
+    const onPage = ({ pages, items, total }: PagesRead) => {
+      if (!ctx.signal.aborted) void ctx.progress(items, total, `Read ${items}${total !== undefined ? ` of ${total}` : ''} people (${pages} ${pages === 1 ? 'page' : 'pages'})`);
+    };
+    const { all, kept, hidden } = await peopleMatching(ctx, args, { onPage });
     if (ctx.signal.aborted) throw new CancelledError('Cancelled after reading the people directory; nothing was exported.');
-    await ctx.progress(1, 2, `Read ${all.items.length} people; writing the export`);
     const people = [...kept].sort((a, b) => a.id - b.id);
     const rows = people.map(exportRow);
     const generated_at = new Date().toISOString();
@@ -74,7 +78,6 @@ export const exportPeople = defineTool({
       format === 'csv'
         ? { uri: `basecamp-people://export-people/${generated_at}.csv`, mimeType: 'text/csv', text: exportCsv(rows) }
         : { uri: `basecamp-people://export-people/${generated_at}.jsonl`, mimeType: 'application/jsonl', text: rows.map((r) => `${JSON.stringify(r)}\n`).join('') };
-    await ctx.progress(2, 2, `Exported ${rows.length} people`);
 
     const caps = await ctx.api.capabilities(ctx.signal);
     const where = args.project_id !== undefined ? `project ${args.project_id}` : 'the account';

@@ -76,7 +76,7 @@ export const listPeople = defineTool({
       order: args.sort ? (args.order ?? 'asc') : undefined,
     });
     const offset = decodeCursor(args.cursor, key);
-    const { all, kept, hidden: hiddenPeople } = await peopleMatching(ctx, args, ids);
+    const { all, kept, hidden: hiddenPeople } = await peopleMatching(ctx, args, { ids });
     const matching = args.sort ? sortListing(kept, sortValue(args.sort), args.order) : kept;
 
     const present = new Set(all.items.map((p) => p.id));

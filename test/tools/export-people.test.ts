@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
-import { BCX_CLIENT, BCX_DELETED, BCX_OWNER } from '../../src/sandbox/bcx/seed.js';
+import { BCX_BIG_PROJECT, BCX_BIG_PROJECT_SIZE, BCX_CLIENT, BCX_DELETED, BCX_OWNER } from '../../src/sandbox/bcx/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { attachmentOf, cell, parseCsv } from '../csv.js';
 import { ADAM, call, connectClient, JAN, LAUNCH, OWNER, peopleReads, sandboxService, structured, text, toolHarness, type ToolResult } from '../helpers.js';
@@ -228,14 +228,33 @@ describe('export_people', () => {
     expect(csvRows(r).length).toBe(structured<Exported>(r).count);
   });
 
-  it('progress notifications rise to their total', async () => {
-    const { client } = await setup();
-    const progress: { progress: number; total?: number }[] = [];
-    const r = (await client.callTool({ name: 'export_people', arguments: {} }, undefined, { onprogress: (p) => progress.push({ progress: p.progress, total: p.total }) })) as ToolResult;
+  it('progress after each page of a long read (people read, of the total Basecamp announced) keeps a client with a short timeout waiting; none from the cache', async () => {
+    const { sb, client } = await setup({ people: 500 });
+    // Slow pages: the read takes far longer than the client's timeout, which only progress resets.
+    sb.intercept((req) => (req.path.split('?')[0]!.endsWith('/people.json') ? { delayMs: 150 } : undefined));
+    const progress: { progress: number; total?: number; message?: string }[] = [];
+    const exportWithProgress = async () =>
+      (await client.callTool({ name: 'export_people', arguments: {} }, undefined, {
+        onprogress: (p) => progress.push({ progress: p.progress, total: p.total, message: p.message }),
+        resetTimeoutOnProgress: true,
+        timeout: 600,
+      })) as ToolResult;
+    const r = await exportWithProgress();
     expect(r.isError).toBeFalsy();
-    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(structured<Exported>(r).count).toBe(498);
+    expect(peopleReads(sb)).toHaveLength(8);
+    // One before the read, then one per page (8).
+    expect(progress).toHaveLength(9);
+    expect(progress[0]).toMatchObject({ progress: 0, message: 'Reading the people directory' });
     for (let i = 1; i < progress.length; i++) expect(progress[i]!.progress).toBeGreaterThan(progress[i - 1]!.progress);
-    expect(progress.at(-1)).toEqual({ progress: 2, total: 2 });
+    expect(progress.slice(1).every((p) => p.total === 500)).toBe(true);
+    expect(progress.at(-1)).toEqual({ progress: 500, total: 500, message: 'Read 500 of 500 people (8 pages)' });
+
+    // From the cache: no page is read, so only the first notification.
+    progress.length = 0;
+    expect((await exportWithProgress()).isError).toBeFalsy();
+    expect(progress.map((p) => p.progress)).toEqual([0]);
+    expect(peopleReads(sb)).toHaveLength(8);
   });
 
   it('cancelled mid-read (the client aborts): no further pages, and the next export starts over and is whole', async () => {
@@ -289,5 +308,19 @@ describe('export_people on Basecamp 2', () => {
     expect(text(launch).split('\n')[0]).toContain('does not say company_id, company_name, owner, employee: those columns are empty.');
     const removed = jsonlRows(await call(client, 'export_people', { include_removed: true, format: 'jsonl' }));
     expect(removed.find((row) => row.id === BCX_DELETED)).toMatchObject({ personable_type: 'Tombstone' });
+  });
+
+  it('a project\'s accesses paged by number (60: two pages of 50): progress after each page', async () => {
+    const { client } = await setup({ product: 'bcx' });
+    const progress: { progress: number; total?: number; message?: string }[] = [];
+    const r = (await client.callTool({ name: 'export_people', arguments: { project_id: BCX_BIG_PROJECT } }, undefined, {
+      onprogress: (p) => progress.push({ progress: p.progress, total: p.total, message: p.message }),
+    })) as ToolResult;
+    expect(structured<Exported>(r).count).toBe(BCX_BIG_PROJECT_SIZE);
+    expect(progress).toEqual([
+      { progress: 0, message: 'Reading the people directory' },
+      { progress: 50, message: 'Read 50 people (1 page)' },
+      { progress: 60, message: 'Read 60 people (2 pages)' },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError, NotSupportedError } from '../../errors.js';
-import type { Collection } from '../../basecamp/http.js';
+import type { Collection, PageListener } from '../../basecamp/http.js';
 import type { Capabilities, Person } from '../../basecamp/types.js';
 import type { ToolContext } from './define.js';
 import { matchesText } from './listing.js';
@@ -101,13 +101,18 @@ export interface PeopleMatching {
 
 /**
  * Reads the people the filters are about (refusing first the filters this product cannot answer) and applies them;
- * `ids`, when given, keeps only those ids. Reads go through the directory cache, with the call's signal.
+ * `ids`, when given, keeps only those ids. Reads go through the directory cache, with the call's signal; `onPage` is
+ * told after each page read from Basecamp (progress on long reads).
  */
-export async function peopleMatching(ctx: ToolContext, args: PeopleFilterArgs, ids?: readonly number[]): Promise<PeopleMatching> {
+export async function peopleMatching(
+  ctx: ToolContext,
+  args: PeopleFilterArgs,
+  { ids, onPage }: { ids?: readonly number[]; onPage?: PageListener } = {},
+): Promise<PeopleMatching> {
   const { signal } = ctx;
   refuseUnknowableFilters(args, await ctx.api.capabilities(signal));
   const company = args.company?.toLowerCase();
-  const listed = args.project_id !== undefined ? await ctx.directory.projectPeople(args.project_id, { signal }) : await ctx.directory.people({ signal });
+  const listed = args.project_id !== undefined ? await ctx.directory.projectPeople(args.project_id, { signal, onPage }) : await ctx.directory.people({ signal, onPage });
   const removed = args.include_removed ? await ctx.directory.removedPeople({ signal }) : undefined;
   const cut = [listed.truncated, removed?.truncated && `the removed people: ${removed.truncated}`].filter(Boolean).join('; ');
   const all = removed
