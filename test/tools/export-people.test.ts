@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
 import { BCX_BIG_PROJECT, BCX_BIG_PROJECT_SIZE, BCX_CLIENT, BCX_DELETED, BCX_OWNER } from '../../src/sandbox/bcx/seed.js';
+import { isClient, type SandboxPerson } from '../../src/sandbox/bc3/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { attachmentOf, cell, parseCsv } from '../csv.js';
 import { ADAM, call, connectClient, JAN, LAUNCH, OWNER, peopleReads, sandboxService, structured, text, toolHarness, type ToolResult } from '../helpers.js';
@@ -101,6 +102,10 @@ const listAll = async (client: Parameters<typeof call>[0], args: Record<string, 
 describe('export_people', () => {
   it('round-trips: the CSV and the JSON Lines parse back to list_people\'s people and the sandbox\'s records, sorted by id; requests = the directory\'s pages', async () => {
     const { sb, client } = await setup({ people: 500 });
+    // Basecamp's order is not the ids' order: the export's is.
+    const reversed = [...sb.data.people.entries()].reverse();
+    sb.data.people.clear();
+    for (const [id, p] of reversed) sb.data.people.set(id, p);
     const r = await call(client, 'export_people', {});
     expect(r.isError).toBeFalsy();
     const s = structured<Exported>(r);
@@ -113,6 +118,7 @@ describe('export_people', () => {
     // Both served by the cached directory.
     expect(sb.apiRequests()).toHaveLength(8);
 
+    expect(listed.people[0]!.id).toBeGreaterThan(listed.people.at(-1)!.id);
     const byId = [...listed.people].sort((a, b) => a.id - b.id);
     const expected = byId.map((p) => rowFor(p, bc3Extra(sb, p.id)));
     expect(s).toEqual({ format: 'csv', count: listed.total, hidden: listed.hidden, columns: COLUMNS });
@@ -149,22 +155,27 @@ describe('export_people', () => {
     expect(Object.keys(r.structuredContent!).sort()).toEqual(['columns', 'count', 'format', 'hidden']);
   });
 
-  it.each<[string, Record<string, unknown>]>([
-    ['query', { query: 'ACME.example' }],
-    ['role admin', { role: 'admin' }],
-    ['role owner', { role: 'owner' }],
-    ['company', { company: 'acme' }],
-    ['clients only', { client: true }],
-    ['team only', { client: false }],
-    ['types', { types: ['Tombstone', 'DummyUser', 'integration'] }],
-    ['a project', { project_id: LAUNCH }],
-    ['combined', { query: 'a', role: 'employee', client: false }],
-  ])('filters as list_people does: %s', async (_name, args) => {
+  /** Who each filter must select, straight from the sandbox's records (not from the shared filter engine). */
+  const visible = (p: SandboxPerson) => p.personable_type !== 'Tombstone' && p.personable_type !== 'DummyUser';
+  const named = (p: SandboxPerson, q: string) => `${p.name}\n${p.email_address ?? ''}`.toLowerCase().includes(q);
+  it.each<[string, Record<string, unknown>, (p: SandboxPerson, sb: Sandbox) => boolean]>([
+    ['query', { query: 'ACME.example' }, (p) => visible(p) && named(p, 'acme.example')],
+    ['role admin', { role: 'admin' }, (p) => visible(p) && p.admin],
+    ['role owner', { role: 'owner' }, (p) => visible(p) && p.owner],
+    ['company', { company: 'acme' }, (p) => visible(p) && !!p.company?.name.toLowerCase().includes('acme')],
+    ['clients only', { client: true }, (p) => visible(p) && isClient(p)],
+    ['team only', { client: false }, (p) => visible(p) && !isClient(p)],
+    ['types', { types: ['Tombstone', 'DummyUser', 'integration'] }, (p) => ['Tombstone', 'DummyUser', 'Integration'].includes(p.personable_type)],
+    ['a project', { project_id: LAUNCH }, (p, sb) => visible(p) && sb.data.projects.get(LAUNCH)!.members.has(p.id)],
+    ['combined', { query: 'a', role: 'employee', client: false }, (p) => visible(p) && named(p, 'a') && p.employee && !isClient(p)],
+  ])('filters as list_people does: %s', async (_name, args, selects) => {
     const { sb, client } = await setup();
     const listed = await listAll(client, args);
     const r = await call(client, 'export_people', { ...args, format: 'jsonl' });
     expect(r.isError).toBeFalsy();
     const rows = jsonlRows(r);
+    const expected = [...sb.data.people.values()].filter((p) => selects(p, sb)).map((p) => p.id).sort((a, b) => a - b);
+    expect(rows.map((row) => row.id)).toEqual(expected);
     expect(rows.map((row) => row.id)).toEqual(listed.people.map((p) => p.id).sort((a, b) => a - b));
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThan(sb.data.people.size);
