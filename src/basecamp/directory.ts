@@ -1,5 +1,5 @@
 import type { PeopleApi } from './api.js';
-import type { Collection } from './http.js';
+import { withPageListener, type Collection, type PageListener } from './http.js';
 import { EmailsHiddenError, IncompleteDataError, InvalidInputError } from '../errors.js';
 import { CancelledError } from './errors.js';
 import type { Person, Project, ProjectStatus } from './types.js';
@@ -14,6 +14,11 @@ export interface ReadOptions {
    * way serves it. Lets a tool say honestly what it cost: the collection's `pages` when called, else nothing.
    */
   onLoad?: () => void;
+  /**
+   * Told after each page when this read goes to Basecamp (not when a cached copy or a read already under way serves
+   * it): pages and items read so far, and the total Basecamp announced. For a tool's progress on long reads.
+   */
+  onPage?: PageListener;
 }
 
 /**
@@ -44,7 +49,8 @@ export class Directory {
     let entry = this.entries.get(key);
     if (opts.fresh || !entry || Date.now() - entry.at >= this.ttlMs || entry.controller.signal.aborted) {
       const controller = new AbortController();
-      const fresh: Entry = { at: Date.now(), controller, waiting: 0, value: load(controller.signal) };
+      const value = opts.onPage ? withPageListener(opts.onPage, () => load(controller.signal)) : load(controller.signal);
+      const fresh: Entry = { at: Date.now(), controller, waiting: 0, value };
       this.entries.set(key, fresh);
       opts.onLoad?.();
       // A failed or cancelled load must not be served to the next caller.

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
 import { CancelledError, UpstreamError, type RowRefusal, type UpstreamDetails } from './errors.js';
@@ -79,6 +80,24 @@ export interface Collection<T> {
   pages: number;
   /** Set when not every page could be read; says why. */
   truncated?: string;
+}
+
+/** What a paged read has read so far: told after each page (progress on long reads). */
+export interface PagesRead {
+  pages: number;
+  items: number;
+  /** The collection's size, when Basecamp announced it (X-Total-Count on the first page). */
+  total?: number;
+}
+export type PageListener = (read: PagesRead) => void;
+const pageListener = new AsyncLocalStorage<PageListener>();
+
+/**
+ * Runs `fn` with `onPage` told after each page of every paged read it (and everything it awaits) makes, as log.ts
+ * sends a call's log lines to its client: the paged reads' signatures stay as they are.
+ */
+export function withPageListener<T>(onPage: PageListener, fn: () => T): T {
+  return pageListener.run(onPage, fn);
 }
 
 type Wire = { request: (typeof import('undici'))['request']; dispatcher: Dispatcher };
@@ -402,6 +421,7 @@ export class BasecampHttp {
         const t = Number(header(res.headers, 'x-total-count'));
         if (Number.isFinite(t) && t >= 0) total = t;
       }
+      pageListener.getStore()?.({ pages, items: items.length, ...(total !== undefined ? { total } : {}) });
       if (res.data.length > 0 && added === 0) {
         // Distinct URLs serving pages already read: a loop we cannot see in the links themselves.
         const why = `page ${pages} held only entries already read, so the next links are going round in a loop`;
@@ -440,6 +460,7 @@ export class BasecampHttp {
       const res = await this.request<unknown>('GET', path, { query: { ...opts.query, page }, signal: opts.signal });
       if (!Array.isArray(res.data)) throw new UpstreamError(`Expected a list from GET ${path} (page ${page}), got something else.`);
       const added = addNewEntities(items, res.data as T[], seenIds);
+      pageListener.getStore()?.({ pages: page, items: items.length });
       if (res.data.length < perPage) {
         // A short page is the last one, unless the answer itself announces another: then it is not known to be.
         const next = nextPageUrl(linkHeader(res.headers), res.url);

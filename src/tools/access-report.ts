@@ -8,6 +8,7 @@ import { oneLine } from '../one-line.js';
 import { defineTool, type ToolContext } from './lib/define.js';
 import { RequestMeter, scanAccess } from './lib/access-scan.js';
 import { fromCompany, hiddenByDefault, isHiddenByDefault, refuseCompanyFilter, typeOf } from './lib/people-filters.js';
+import { csvText } from './lib/csv.js';
 import { company, email, personId, projectId } from './lib/params.js';
 import { compactPerson, personLine, toCompactPerson } from './lib/shapes.js';
 
@@ -218,15 +219,6 @@ function textLines(r: { byPerson: boolean; projectId?: number; projects: ReportP
   return lines;
 }
 
-/**
- * One RFC 4180 field. A cell a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) gets a
- * leading ' first; then a field with a comma, quote, CR or LF is quoted, its quotes doubled.
- */
-export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 /** The report as CSV (RFC 4180, CRLF): a header, then one row per person and project; a person on no project has one row with empty project cells. */
 export function reportCsv(projects: ReportProject[], people: ReportPerson[]): string {
   const byId = new Map(projects.map((p) => [p.id, p]));
@@ -239,5 +231,5 @@ export function reportCsv(projects: ReportProject[], people: ReportPerson[]): st
       rows.push([...personCells, String(project.id), project.name, project.status ?? '']);
     }
   }
-  return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+  return csvText(rows);
 }

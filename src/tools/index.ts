@@ -1,4 +1,5 @@
 import { accessReport } from './access-report.js';
+import { exportPeople } from './export-people.js';
 import type { RegisteredTool } from './lib/define.js';
 import { getAccount } from './get-account.js';
 import { getPerson } from './get-person.js';
@@ -22,6 +23,7 @@ export const tools: RegisteredTool[] = [
   listProjects,
   listChanges,
   accessReport,
+  exportPeople,
 ];
 
 export function selectTools(options: { readOnly?: boolean } = {}): RegisteredTool[] {

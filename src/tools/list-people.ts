@@ -2,12 +2,11 @@ import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
 import type { Person } from '../basecamp/types.js';
 import { defineTool } from './lib/define.js';
-import { company, cursor, detail, limit, projectId } from './lib/params.js';
+import { cursor, detail, limit } from './lib/params.js';
 import { compactPerson, personLine, toCompactPerson } from './lib/shapes.js';
-import { fromCompany, hiddenByDefault, refuseUnknowableFilters, typeOf } from './lib/people-filters.js';
-import { decodeCursor, listingKey, matchesText, normalSet, page, sortListing, timeValue } from './lib/listing.js';
+import { hiddenNote, peopleFilterParams, peopleMatching, validatePeopleFilters } from './lib/people-filters.js';
+import { decodeCursor, listingKey, normalSet, page, sortListing, timeValue } from './lib/listing.js';
 
-const roles = ['admin', 'owner', 'client', 'employee'] as const;
 const sorts = ['name', 'created_at', 'updated_at'] as const;
 export const listPeople = defineTool({
   name: 'list_people',
@@ -26,30 +25,19 @@ export const listPeople = defineTool({
     'employee are not known (null). The text shows one person per line: id, name, <email>, [roles and type when not a plain ' +
     'User], title, company; detail: "full" adds the JSON.',
   inputSchema: {
-    project_id: projectId.optional().describe('Only people on this project (from list_projects).'),
-    query: z.string().trim().min(1).max(200).optional().describe('Case-insensitive substring of name or email.'),
-    role: z.enum(roles).optional().describe('Only people with this role.'),
-    company,
-    client: z.boolean().optional().describe('true: only clients; false: only people who are not clients.'),
+    project_id: peopleFilterParams.project_id,
+    query: peopleFilterParams.query,
+    role: peopleFilterParams.role,
+    company: peopleFilterParams.company,
+    client: peopleFilterParams.client,
     ids: z
       .array(z.number().int().positive())
       .min(1)
       .max(100)
       .optional()
       .describe('Only these person ids (1-100), in the listing\'s order; ids that are not on the account (or project) come back in not_found.'),
-    types: z
-      .array(z.string().trim().min(1).max(50))
-      .min(1)
-      .max(20)
-      .optional()
-      .describe(
-        'Only these personable_type values (case-insensitive; e.g. User, Integration, DummyUser, Outsider, Tombstone, Agent; ' +
-          'an unknown value matches nobody). Default: every type except Tombstone and DummyUser.',
-      ),
-    include_removed: z
-      .boolean()
-      .optional()
-      .describe('true: also list the people already removed from the account (Basecamp 2; admins only). Not with project_id.'),
+    types: peopleFilterParams.types,
+    include_removed: peopleFilterParams.include_removed,
     sort: z.enum(sorts).optional().describe('Sort by name (case-insensitive) or by when they were created or last updated. Default: Basecamp\'s order.'),
     order: z.enum(['asc', 'desc']).optional().describe('With sort: asc (default) or desc. People without the sorted field come last.'),
     limit,
@@ -66,17 +54,12 @@ export const listPeople = defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   validate(args) {
-    if (args.include_removed && args.project_id !== undefined) {
-      throw new InvalidInputError('include_removed lists people removed from the account, who are on no project: leave out project_id, or include_removed.');
-    }
+    validatePeopleFilters(args);
     if (args.order !== undefined && args.sort === undefined) {
       throw new InvalidInputError('order needs sort: pass sort (name, created_at or updated_at) too, or leave order out for Basecamp\'s order.');
     }
   },
   async handler(args, ctx) {
-    const { signal } = ctx;
-    const caps = await ctx.api.capabilities(signal);
-    refuseUnknowableFilters(args, caps);
     const company = args.company?.toLowerCase();
     const ids = normalSet(args.ids);
     const types = normalSet(args.types?.map((t) => t.toLowerCase()));
@@ -93,30 +76,7 @@ export const listPeople = defineTool({
       order: args.sort ? (args.order ?? 'asc') : undefined,
     });
     const offset = decodeCursor(args.cursor, key);
-    const listed =
-      args.project_id !== undefined
-        ? await ctx.directory.projectPeople(args.project_id, { signal })
-        : await ctx.directory.people({ signal });
-    const removed = args.include_removed ? await ctx.directory.removedPeople({ signal }) : undefined;
-    const cut = [listed.truncated, removed?.truncated && `the removed people: ${removed.truncated}`].filter(Boolean).join('; ');
-    const all = removed
-      ? { ...listed, items: [...listed.items, ...removed.items.filter((r) => !listed.items.some((p) => p.id === r.id))], truncated: cut || undefined }
-      : listed;
-
-    const wanted = ids ? new Set(ids) : undefined;
-    const filtered = all.items.filter(
-      (p) =>
-        matchesText(args.query, p.name, p.email_address) &&
-        (!args.role || p[args.role] === true) &&
-        fromCompany(p, company) &&
-        (args.client === undefined || (p.client ?? false) === args.client) &&
-        (!wanted || wanted.has(p.id)),
-    );
-    const typeSet = new Set(types ?? []);
-    // include_removed asks for the removed people (Tombstones): they are not hidden then.
-    const defaultHidden = new Set<string>(hiddenByDefault.filter((t) => !(args.include_removed && t === 'Tombstone')).map((t) => t.toLowerCase()));
-    const kept = filtered.filter((p) => (types ? typeSet.has(typeOf(p).toLowerCase()) : !defaultHidden.has(typeOf(p).toLowerCase())));
-    const hiddenPeople = types ? [] : filtered.filter((p) => defaultHidden.has(typeOf(p).toLowerCase()));
+    const { all, kept, hidden: hiddenPeople } = await peopleMatching(ctx, args, { ids });
     const matching = args.sort ? sortListing(kept, sortValue(args.sort), args.order) : kept;
 
     const present = new Set(all.items.map((p) => p.id));
@@ -126,8 +86,6 @@ export const listPeople = defineTool({
     const people = slice.map(toCompactPerson);
     const where = args.project_id !== undefined ? `project ${args.project_id}` : 'the account';
     const more = next_cursor ? ' More with next_cursor.' : '';
-    const hiddenTypes = hiddenByDefault.filter((t) => hiddenPeople.some((p) => typeOf(p).toLowerCase() === t.toLowerCase()));
-    const hiddenNote = hiddenPeople.length ? ` ${hiddenPeople.length} hidden (${hiddenTypes.join(', ')}): pass types to include them.` : '';
     const missing = not_found?.length
       ? ` Not found${args.project_id !== undefined ? ` on project ${args.project_id}` : ''}: ${not_found.join(', ')}${all.truncated ? ' (the list is incomplete: they may exist)' : ''}.`
       : '';
@@ -141,7 +99,7 @@ export const listPeople = defineTool({
         next_cursor,
         ...(all.truncated ? { truncated: true } : {}),
       },
-      summary: `${matching.length === 1 ? '1 person matches' : `${matching.length} people match`} on ${where}; showing ${slice.length} from #${offset + 1}.${more}${hiddenNote}${missing}${warning}`,
+      summary: `${matching.length === 1 ? '1 person matches' : `${matching.length} people match`} on ${where}; showing ${slice.length} from #${offset + 1}.${more}${hiddenNote(hiddenPeople)}${missing}${warning}`,
       text: args.detail === 'full' ? undefined : [...people.map(personLine), ...(next_cursor ? [`next_cursor: ${next_cursor}`] : [])].join('\n'),
     };
   },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
 import { isClient, makePerson, type SandboxProject } from '../../src/sandbox/bc3/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
+import { attachmentOf as csvOf, cell, parseCsv } from '../csv.js';
 import { ABANDONED, call, CLIENT, connectClient, JAN, LAUNCH, OLD_WEBSITE, OWNER, sandboxService, structured, text, TOMBSTONE, toolHarness, type ToolResult } from '../helpers.js';
 
 const { setup, track } = toolHarness();
@@ -54,59 +55,6 @@ function addProjects(sb: Sandbox, n: number): void {
     const members = new Set([OWNER, ...ids.filter((_, k) => (k * 7 + i) % 23 === 0)]);
     sb.data.projects.set(2100000 + i, { ...launch, id: 2100000 + i, name: `Extra ${i}`, members });
   }
-}
-
-/** RFC 4180: fields separated by commas, records by CRLF, quoted fields with doubled quotes (and CRLF or commas inside). */
-function parseCsv(csv: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let i = 0;
-  let quoted = false;
-  while (i < csv.length) {
-    const c = csv[i]!;
-    if (quoted) {
-      if (c === '"' && csv[i + 1] === '"') {
-        field += '"';
-        i += 2;
-      } else if (c === '"') {
-        quoted = false;
-        i++;
-      } else {
-        field += c;
-        i++;
-      }
-    } else if (c === '"' && field === '') {
-      quoted = true;
-      i++;
-    } else if (c === ',') {
-      row.push(field);
-      field = '';
-      i++;
-    } else if (c === '\r' && csv[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i += 2;
-    } else {
-      expect(c, `unquoted ${JSON.stringify(c)} at ${i}`).not.toMatch(/[\r\n"]/);
-      field += c;
-      i++;
-    }
-  }
-  expect(quoted).toBe(false);
-  expect(field === '' && row.length === 0, 'the last record ends with CRLF').toBe(true);
-  return rows;
-}
-
-/** What a cell must hold for a value: formulas neutralised with a leading '. */
-const cell = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
-
-function csvOf(r: ToolResult): { uri: string; mimeType: string; text: string } {
-  const resources = (r.content as unknown as { type: string; resource?: { uri: string; mimeType: string; text: string } }[]).filter((c) => c.type === 'resource');
-  expect(resources).toHaveLength(1);
-  return resources[0]!.resource!;
 }
 
 /** The CSV's rows must be exactly the structured report: one per person and project, one with empty project cells for a person on none. */

@@ -44,6 +44,11 @@ export const BAD_INPUT: [string, Record<string, unknown>][] = [
   ['access_report', { project_id: 'x' }],
   ['access_report', { person_id: 0 }],
   ['access_report', { include_archived: 'no' }],
+  ['export_people', { format: 'xlsx' }],
+  ['export_people', { include_removed: true, project_id: 1 }],
+  ['export_people', { types: [] }],
+  ['export_people', { role: 'boss' }],
+  ['export_people', { query: '' }],
   // Masked addresses (what Basecamp shows non-admins) are never addresses: refused before any request.
   ['get_person', { email: 'j••••@•••••••••.•••' }],
   ['update_project_access', { project_id: 1, revoke: ['j••••@•••••••••.•••'] }],

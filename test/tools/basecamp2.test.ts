@@ -74,6 +74,9 @@ describe('Basecamp 2: bad input gets a clear error and no request', () => {
     ['list_projects', { status: 'trashed' }, 'not_supported', /cannot list trashed projects/],
     ['list_people', { company: 'globex' }, 'not_supported', /does not say which company a person is from/],
     ['access_report', { company: 'globex' }, 'not_supported', /does not say which company/],
+    ['export_people', { company: 'globex' }, 'not_supported', /does not say which company/],
+    ['export_people', { role: 'owner' }, 'not_supported', /does not say who owns the account/],
+    ['export_people', { client: false }, 'not_supported', /pass project_id/],
   ])('what Basecamp 2 cannot do is said, before any Basecamp request: %s %j', async (name, args, kind, message) => {
     const { sb, client } = await bcx();
     const r = await call(client, name, args);
