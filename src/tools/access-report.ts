@@ -10,6 +10,7 @@ import { RequestMeter, scanAccess } from './lib/access-scan.js';
 import { fromCompany, hiddenByDefault, isHiddenByDefault, refuseCompanyFilter, typeOf } from './lib/people-filters.js';
 import { company, email, personId, projectId } from './lib/params.js';
 import { compactPerson, personLine, toCompactPerson } from './lib/shapes.js';
+import { csvField } from './lib/csv.js';
 
 /**
  * The person with this id or email in the people directory; a miss in a cached copy is looked for once more in a
@@ -216,15 +217,6 @@ function textLines(r: { byPerson: boolean; projectId?: number; projects: ReportP
     if (none.length) lines.push(`On no project: ${none.map((p) => `${p.id} ${oneLine(p.name)}`).join(', ')}`);
   }
   return lines;
-}
-
-/**
- * One RFC 4180 field. A cell a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) gets a
- * leading ' first; then a field with a comma, quote, CR or LF is quoted, its quotes doubled.
- */
-export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** The report as CSV (RFC 4180, CRLF): a header, then one row per person and project; a person on no project has one row with empty project cells. */
