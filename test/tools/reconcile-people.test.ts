@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
-import { isClient } from '../../src/sandbox/bc3/seed.js';
+import { isClient, type SandboxPerson } from '../../src/sandbox/bc3/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
 import { call, connectClient, JAN, kindOf, LAUNCH, OWNER, peopleReads, peopleRequests, sandboxService, structured, text, toolHarness, type ToolResult } from '../helpers.js';
 
@@ -46,13 +46,15 @@ function pagesFor(n: number): number {
 }
 
 const NEVER = ['Tombstone', 'DummyUser', 'Integration', 'Agent'];
+/** The seed's client test as a plain boolean (its type guard would narrow a negation to never). */
+const clientInSeed = (p: SandboxPerson): boolean => isClient(p);
 
 /**
  * A roster built from the sandbox's team members: every third left off; some addresses in other letter cases;
  * some names changed (mismatches) and some only in case and spacing (not mismatches); plus unknown addresses.
  */
 function rosterFor(sb: Sandbox) {
-  const team = [...sb.data.people.values()].filter((p) => p.personable_type === 'User' && !isClient(p) && p.email_address);
+  const team = [...sb.data.people.values()].filter((p) => p.personable_type === 'User' && !clientInSeed(p) && p.email_address);
   const roster: { email_address: string; name?: string }[] = [];
   const renamed = new Map<number, string>();
   team.forEach((p, i) => {
@@ -81,7 +83,7 @@ function rosterFor(sb: Sandbox) {
 /** not_on_roster computed from the sandbox's data: compared types, with an address not on the roster, clients only when asked. */
 function expectedNotOnRoster(sb: Sandbox, onRoster: Set<string>, includeClients = false): number[] {
   return [...sb.data.people.values()]
-    .filter((p) => !NEVER.includes(p.personable_type) && p.email_address && !onRoster.has(p.email_address.toLowerCase()) && (includeClients || !isClient(p)))
+    .filter((p) => !NEVER.includes(p.personable_type) && p.email_address && !onRoster.has(p.email_address.toLowerCase()) && (includeClients || !clientInSeed(p)))
     .map((p) => p.id);
 }
 
