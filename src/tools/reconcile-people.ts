@@ -35,7 +35,7 @@ export const reconcilePeople = defineTool({
     'BASECAMP_CACHE_TTL) and changes nothing: next_steps holds ready arguments for invite_people (batches of 50) and ' +
     'trash_person (or, with project_id, update_project_access revoke), which each ask for their own consent. Needs an ' +
     'admin or owner sign-in (Basecamp masks other people\'s addresses for anyone else: refused as emails_hidden). Comes ' +
-    'with the whole comparison as a CSV a person can save. The text: a summary, then one line per difference.',
+    'with the whole comparison as a CSV a person can save. The text: a summary, then one line per difference (the first 100 of each kind; all of them in the structured content and the CSV).',
   inputSchema: {
     roster: z
       .array(
@@ -208,12 +208,19 @@ function summarize(s: Result, where: string): string {
 
 const rosterLine = (e: RosterEntry) => `${e.name ? `${oneLine(e.name)}${emailText(e)}` : oneLine(e.email_address)}`;
 
+/** Lines of text per kind of difference; the rest are in the structured content and the CSV (a model reads the text). */
+export const TEXT_LINES_EACH = 100;
+
 function textLines(s: Result): string[] {
+  const section = <T>(items: T[], line: (item: T) => string, what: string) => [
+    ...items.slice(0, TEXT_LINES_EACH).map(line),
+    ...(items.length > TEXT_LINES_EACH ? [`${what}: ${items.length - TEXT_LINES_EACH} more, in the structured content and the attached CSV`] : []),
+  ];
   return [
-    ...s.missing_in_basecamp.map((e) => `missing in Basecamp: ${rosterLine(e)}`),
-    ...s.not_on_roster.map((p) => `not on the roster: ${personLine(p)}`),
-    ...s.name_mismatches.map((m) => `name differs: ${personLine(m.person)} · roster: ${oneLine(m.roster_name)}`),
-    ...s.without_address.map((p) => `no address: ${personLine(p)}`),
+    ...section(s.missing_in_basecamp, (e) => `missing in Basecamp: ${rosterLine(e)}`, 'missing in Basecamp'),
+    ...section(s.not_on_roster, (p) => `not on the roster: ${personLine(p)}`, 'not on the roster'),
+    ...section(s.name_mismatches, (m) => `name differs: ${personLine(m.person)} · roster: ${oneLine(m.roster_name)}`, 'name differs'),
+    ...section(s.without_address, (p) => `no address: ${personLine(p)}`, 'no address'),
   ];
 }
 

@@ -169,9 +169,14 @@ describe('reconcile_people', () => {
   it('a roster larger than a batch: invite_people arguments in batches of at most 50', async () => {
     const { client } = await setup();
     const roster = Array.from({ length: 120 }, (_, i) => ({ email_address: `hire${i}@new.example` }));
-    const s = out(await call(client, 'reconcile_people', { roster }));
+    const r = await call(client, 'reconcile_people', { roster });
+    const s = out(r);
     expect(s.next_steps.invite_people!.map((b) => b.people.length)).toEqual([50, 50, 20]);
     expect(s.next_steps.invite_people!.flatMap((b) => b.people)).toEqual(roster);
+    // The text shows the first 100 of a kind and says where the rest are.
+    const lines = r.content.map((c) => c.text ?? '').join('\n').split('\n');
+    expect(lines.filter((l) => l.startsWith('missing in Basecamp: hire'))).toHaveLength(100);
+    expect(lines).toContain('missing in Basecamp: 20 more, in the structured content and the attached CSV');
   });
 
   it('project_id: that project\'s people only, read from its pages; removals as update_project_access revokes', async () => {
