@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/basecamp/rate-budget.js';
 import { isClient, type SandboxPerson } from '../../src/sandbox/bc3/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.js';
-import { call, connectClient, JAN, kindOf, LAUNCH, OWNER, peopleReads, peopleRequests, sandboxService, structured, text, toolHarness, type ToolResult } from '../helpers.js';
+import { call, connectClient, JAN, kindOf, LAUNCH, OWNER, TOMBSTONE, peopleReads, peopleRequests, sandboxService, structured, text, toolHarness, type ToolResult } from '../helpers.js';
 
 /** Issue 21: reconcile_people compares a staff roster with Basecamp's people, reading only the directory's pages. */
 
@@ -103,12 +103,21 @@ function attachment(r: ToolResult): { uri: string; mimeType: string; text: strin
 describe('reconcile_people', () => {
   it('a 200-person account against a roster with case differences, unknown addresses and name mismatches: exact, in the directory\'s pages', async () => {
     const { sb, client } = await setup({ people: 200 });
+    // A removed person who still shows an address is never a match; an agent with an address is never listed.
+    sb.data.people.get(TOMBSTONE)!.email_address = 'former@acme.example';
+    const agent = [...sb.data.people.values()].find((p) => p.personable_type === 'Agent')!;
+    agent.email_address = 'agent@acme.example';
     const { roster, renamed, unknown, onRoster, rosterAddresses } = rosterFor(sb);
+    roster.push({ email_address: 'former@acme.example', name: 'Former Colleague' });
+    unknown.push({ email_address: 'former@acme.example', name: 'Former Colleague' });
+    onRoster.add('former@acme.example');
     const r = await call(client, 'reconcile_people', { roster });
     const s = out(r);
 
-    expect(s.roster_addresses).toBe(rosterAddresses);
-    expect(s.matched).toBe(rosterAddresses - unknown.length);
+    expect(s.roster_addresses).toBe(rosterAddresses + 1);
+    expect(s.matched).toBe(rosterAddresses + 1 - unknown.length);
+    expect(s.people_compared).toBe([...sb.data.people.values()].filter((p) => !NEVER.includes(p.personable_type)).length);
+    expect(s.without_address).toEqual([]);
     expect(s.missing_in_basecamp).toEqual(unknown);
     expect(s.not_on_roster.map((p) => p.id).sort()).toEqual(expectedNotOnRoster(sb, onRoster).sort());
     expect(s.not_on_roster.map((p) => p.id)).toContain(OWNER);
@@ -118,6 +127,7 @@ describe('reconcile_people', () => {
 
     // Ready arguments for the tools that act, the owner left out of the removals.
     expect(s.next_steps.invite_people).toEqual([{ people: unknown }]);
+    expect(s.not_on_roster.map((p) => p.id)).not.toContain(agent.id);
     expect(s.next_steps.trash_person!.map((t) => t.person_id).sort()).toEqual(expectedNotOnRoster(sb, onRoster).filter((id) => id !== OWNER).sort());
     expect(s.next_steps.update_project_access).toBeUndefined();
     expect(s.notes.join(' ')).toMatch(/owner cannot be removed/);
@@ -127,7 +137,7 @@ describe('reconcile_people', () => {
     expect(sb.apiRequests()).toHaveLength(pagesFor(sb.data.people.size));
     expect(peopleReads(sb)).toHaveLength(pagesFor(sb.data.people.size));
 
-    expect(text(r)).toMatch(/^Roster of \d+ addresses against the account: \d+ matched, 3 missing in Basecamp/);
+    expect(text(r)).toMatch(/^Roster of \d+ addresses against the account: \d+ matched, 4 missing in Basecamp/);
     expect(r.content.map((c) => c.text ?? '').join('\n')).toMatch(/\nmissing in Basecamp: New Hire <new.hire@acme.example>/);
 
     // The whole comparison as CSV, a formula neutralised.
