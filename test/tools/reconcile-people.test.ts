@@ -202,6 +202,30 @@ describe('reconcile_people', () => {
     expect(sb.apiRequests().map((q) => q.path.split('?')[0])).toEqual(Array(pagesFor(launch.members.size)).fill(`/${sb.accountId}/projects/${LAUNCH}/people.json`));
   });
 
+  it('reports progress while it reads, and a cancelled call stops reading pages', async () => {
+    const { sb, client } = await setup({ people: 1000 });
+    const roster = [{ email_address: 'jan@acme.example' }];
+    const seen: string[] = [];
+    await client.callTool({ name: 'reconcile_people', arguments: { roster } }, undefined, { onprogress: (p) => void seen.push(`${p.progress}/${p.total} ${p.message}`) });
+    expect(seen).toEqual(['0/2 Reading the people of the account', `1/2 Comparing 1 roster row with ${sb.data.people.size} people`, '2/2 Compared']);
+
+    const fresh = await setup({ people: 1000 });
+    const controller = new AbortController();
+    let reads = 0;
+    fresh.sb.intercept((req) => {
+      if (!req.path.includes('/people.json')) return undefined;
+      if (++reads === 3) controller.abort();
+      return { delayMs: 30 };
+    });
+    const pending = fresh.client.callTool({ name: 'reconcile_people', arguments: { roster } }, undefined, { signal: controller.signal });
+    await expect(pending).rejects.toThrow(/abort/i);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(reads).toBe(3);
+    expect(peopleReads(fresh.sb)).toHaveLength(3);
+    fresh.sb.intercept(undefined);
+    expect(out(await call(fresh.client, 'reconcile_people', { roster })).matched).toBe(1);
+  });
+
   it('a sign-in that sees masked addresses is refused (emails_hidden) with what to do', async () => {
     const { sb, client } = await setup({ signInAs: JAN });
     const r = await call(client, 'reconcile_people', { roster: [{ email_address: 'olivia@acme.example' }] });
