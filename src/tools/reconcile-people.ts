@@ -121,7 +121,7 @@ export const reconcilePeople = defineTool({
         `Could not read every person on ${where} (${collection.truncated}), so who is missing and who is not on the roster cannot be told. Nothing was changed. Try again later.`,
       );
     }
-    await ctx.progress(1, 2, `Comparing ${rows.length} roster rows with ${collection.items.length} people`);
+    await ctx.progress(1, 2, `Comparing ${count(rows.length, 'roster row', 'roster rows')} with ${count(collection.items.length, 'person', 'people')}`);
     const includeClients = args.include_clients ?? false;
     const result = reconcileRoster(rows, collection.items, { includeClients });
     const notes = notesFor(result, collection.items, { includeClients, projectId: args.project_id, clientsKnown: caps.clientsInDirectory || args.project_id !== undefined, productName: caps.productName, companiesKnown: caps.companiesKnown });
