@@ -89,7 +89,7 @@ if (runs('jobs')) {
   log('jobs: 75, then 150 parallel look-ups (about 30 s)');
   const timed = [await job('75 parallel look-ups', (t) => parallelJob(t, 75)), await job('150 parallel look-ups', (t) => parallelJob(t, 150))];
   jobRows.push(...counted.flat(), ...timed.flat());
-  log('jobs: reconcile_people, 5,000 roster rows against 10,000 people (about 20 s)');
+  log('jobs: reconcile_people, 5,000 roster rows against 10,000 people (about 10 s)');
   jobRows.push(...(await job('reconcile 5,000 roster rows against 10,000 people', reconcileJob)));
 }
 
