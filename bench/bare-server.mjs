@@ -1,4 +1,4 @@
-// The floor for start-up, memory and a tool call: a bare McpServer from the same SDK, seven trivial tools,
+// The floor for start-up, memory and a tool call: a bare McpServer from the same SDK, eight trivial tools,
 // stdio, same Node. It does nothing a real server must do (no HTTP client, no budget, no settings).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -12,4 +12,14 @@ for (const name of ['get_account', 'list_people', 'get_person', 'list_projects',
     async (args) => ({ content: [{ type: 'text', text: `${name} ${args.person_id ?? ''}` }] }),
   );
 }
+// The floor of a call that takes a large roster and answers a large result (reconcile_people's job): the same
+// arguments checked by zod, and an answer of the size asked for, made of nothing.
+server.registerTool(
+  'sized_answer',
+  {
+    description: 'Takes a roster and answers `bytes` characters, trivially',
+    inputSchema: { roster: z.array(z.object({ email_address: z.string(), name: z.string().optional() })), bytes: z.number().int().min(0) },
+  },
+  async (args) => ({ content: [{ type: 'text', text: 'x'.repeat(args.bytes) }] }),
+);
 await server.connect(new StdioServerTransport());

@@ -21,6 +21,13 @@ const STRICT = { max: 50, windowMs: 10_000 };
 /** For latency: so the rate budget never makes a call wait and the time measured is the call's own. */
 const UNLIMITED = { max: 1_000_000_000, windowMs: 10_000 };
 const UNLIMITED_ENV = { BASECAMP_RATE_LIMIT: '1000000000/10s' };
+/**
+ * What reconcile_people may add to its floor: the work the floor does not do. Per page read, the client's own
+ * path (budget, retry rules, Link and record checks): 1 ms, the allowance get_person's per-call target grants a
+ * request. Per record compared (roster rows and people): checking it (zod on the way in, records.ts on the way
+ * from Basecamp, the output schema on the way out), comparing it and writing its CSV row and compact record: 20 µs.
+ */
+const reconcileMargin = (pages, records) => pages * 1 + records * 0.02;
 
 const SECTIONS = ['start', 'per-call', 'bundle', 'jobs'];
 const ALL_TYPES = ['User', 'Client', 'Integration', 'DummyUser', 'Outsider', 'Tombstone', 'Agent'];
@@ -82,6 +89,8 @@ if (runs('jobs')) {
   log('jobs: 75, then 150 parallel look-ups (about 30 s)');
   const timed = [await job('75 parallel look-ups', (t) => parallelJob(t, 75)), await job('150 parallel look-ups', (t) => parallelJob(t, 150))];
   jobRows.push(...counted.flat(), ...timed.flat());
+  log('jobs: reconcile_people, 5,000 roster rows against 10,000 people (about 10 s)');
+  jobRows.push(...(await job('reconcile 5,000 roster rows against 10,000 people', reconcileJob)));
 }
 
 printTable([...main.lines, ...bundleRows.lines, ...jobRows]);
@@ -285,6 +294,91 @@ async function parallelJob(t, n) {
     t.add(`${n} parallel get_person, strict 50/10 s: seconds`, `${seconds.toFixed(2)} s`, `${floor} s`, `${signed(seconds - floor, 2)} s`, `≤ ${floor + 1} s (floor + 1 s), 0 failed`, seconds <= floor + 1 && failed === 0);
     t.add(`${n} parallel get_person: 429s from the sandbox (${failed} calls failed)`, String(throttled), '0', `+${throttled}`, '0', throttled === 0);
   } finally {
+    await server.close();
+    await sb.close();
+  }
+}
+
+/**
+ * reconcile_people with a 5,000-row roster (4,500 of the account's addresses, a third in capitals, and 500 unknown)
+ * against 10,000 people. Requests: the directory's pages. Time: the call beside its floor, measured in the same run:
+ * reading the same pages with raw HTTP (following Link, as the server must), plus a bare SDK tool call taking the
+ * same roster and answering as many characters as our answer has; both with the budget out of the way and our
+ * cache off (BASECAMP_CACHE_TTL=0), so every call reads the directory afresh; medians of interleaved rounds.
+ */
+async function reconcileJob(t) {
+  const PEOPLE = 10_000;
+  const ROWS = 5_000;
+  const UNKNOWN = 500;
+  const ROUNDS = 5;
+  const sb = await startSandboxHost({ people: PEOPLE, rateLimit: UNLIMITED });
+  const server = ourServer(sb, { ...UNLIMITED_ENV, BASECAMP_CACHE_TTL: '0' });
+  const bare = bareServer();
+  try {
+    await server.initialize();
+    await bare.initialize();
+    const known = sb.emails.slice(0, ROWS - UNKNOWN).map((e, i) => ({ email_address: i % 3 ? e : e.toUpperCase() }));
+    const roster = [...known, ...Array.from({ length: UNKNOWN }, (_, i) => ({ email_address: `new.hire${i}@roster.example` }))];
+    const headers = { authorization: `Bearer ${sb.token}`, 'user-agent': 'basecamp-people-mcp bench (bench@example.com)' };
+    let answerChars = 0;
+    const measures = {
+      raw: async () => {
+        let pages = 0;
+        for (let url = `${sb.url}/${sb.accountId}/people.json`; url; pages++) {
+          const res = await request(url, { headers });
+          if (res.statusCode !== 200) throw new Error(`raw GET answered ${res.statusCode}`);
+          await res.body.json();
+          url = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers.link ?? ''))?.[1];
+        }
+        return pages;
+      },
+      bare: async () => (await bare.callTool('sized_answer', { roster, bytes: answerChars })).content[0].text.length,
+      ours: async () => {
+        const before = (await sb.stats()).apiRequests;
+        const result = await server.callTool('reconcile_people', { roster });
+        if (result.isError) throw new Error(`reconcile_people failed: ${result.content[0].text}`);
+        const s = result.structuredContent;
+        if (s.matched !== ROWS - UNKNOWN || s.missing_in_basecamp.length !== UNKNOWN) throw new Error(`reconcile_people answered ${s.matched} matched, ${s.missing_in_basecamp.length} missing`);
+        answerChars = JSON.stringify(result).length;
+        return (await sb.stats()).apiRequests - before;
+      },
+    };
+    const times = { raw: [], bare: [], ours: [] };
+    const counts = { raw: [], ours: [] };
+    for (let round = -1; round < ROUNDS; round++) {
+      for (const name of ['ours', 'raw', 'bare']) {
+        const t0 = performance.now();
+        const n = await measures[name]();
+        const elapsed = performance.now() - t0;
+        if (round >= 0) times[name].push(elapsed);
+        counts[name]?.push(n);
+      }
+    }
+    const pages = gearedPages(PEOPLE);
+    const requests = Math.max(...counts.ours);
+    t.add(
+      `reconcile_people: ${ROWS.toLocaleString('en')} roster rows against ${PEOPLE.toLocaleString('en')} people`,
+      `${requests} requests`,
+      `${pages} geared pages`,
+      signed(requests - pages, 0),
+      `≤ ${pages}`,
+      requests <= pages && counts.raw.every((n) => n === pages),
+    );
+    const raw = median(times.raw);
+    const bareCall = median(times.bare);
+    const floor = raw + bareCall;
+    const ours = median(times.ours);
+    const margin = reconcileMargin(pages, ROWS + PEOPLE);
+    t.add(
+      `reconcile_people: the call, median (${mb(answerChars / 1e6)} answer; budget out of the way, cache off)`,
+      ms(ours),
+      `${ms(floor)} = raw HTTP reads of the ${pages} pages ${ms(raw)} + bare tool call, same roster and answer size ${ms(bareCall)}`,
+      `${signed(ours - floor, 0)} ms`,
+      `≤ floor + ${ms(margin)}`,
+      ours <= floor + margin,
+    );
+  } finally {
+    await bare.close();
     await server.close();
     await sb.close();
   }

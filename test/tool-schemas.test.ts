@@ -21,6 +21,7 @@ describe('tool definitions', () => {
       'list_changes',
       'access_report',
       'export_people',
+      'reconcile_people',
     ]);
   });
 

@@ -8,6 +8,7 @@ import { invitePerson } from './invite-person.js';
 import { listPeople } from './list-people.js';
 import { listChanges } from './list-changes.js';
 import { listProjects } from './list-projects.js';
+import { reconcilePeople } from './reconcile-people.js';
 import { trashPerson } from './trash-person.js';
 import { updateProjectAccess } from './update-project-access.js';
 
@@ -24,6 +25,7 @@ export const tools: RegisteredTool[] = [
   listChanges,
   accessReport,
   exportPeople,
+  reconcilePeople,
 ];
 
 export function selectTools(options: { readOnly?: boolean } = {}): RegisteredTool[] {

@@ -85,6 +85,7 @@ describe('a masked value is never an address', () => {
     ['invite_people', (m) => ({ people: [{ email_address: 'new.person@acme.example' }, { email_address: m }] })],
     ['list_changes', (m) => ({ person: m })],
     ['access_report', (m) => ({ email: m })],
+    ['reconcile_people', (m) => ({ roster: [{ email_address: 'new.person@acme.example' }, { email_address: m }] })],
   ];
 
   it.each(refusedEverywhere)('%s refuses it before any request (invalid_input: a hidden address, use the id)', async (tool, args) => {
@@ -162,6 +163,7 @@ describe('a sign-in that sees masked addresses (not an admin or owner)', () => {
       expect(text(r)).toMatch(/Use the person's id/);
     }
     hidden(await call(client, 'access_report', { email: 'olivia@acme.example' }));
+    hidden(await call(client, 'reconcile_people', { roster: [{ email_address: 'olivia@acme.example' }] }));
     hidden(await call(client, 'trash_person', { email: CASEY, dry_run: true }));
     hidden(await call(client, 'trash_person', { email: CASEY }));
     hidden(await call(client, 'update_project_access', { project_id: LAUNCH, grant: ['adam@acme.example'] }));
