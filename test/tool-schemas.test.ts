@@ -20,6 +20,7 @@ describe('tool definitions', () => {
       'list_projects',
       'list_changes',
       'access_report',
+      'people_changes',
     ]);
   });
 

@@ -7,6 +7,7 @@ import { invitePerson } from './invite-person.js';
 import { listPeople } from './list-people.js';
 import { listChanges } from './list-changes.js';
 import { listProjects } from './list-projects.js';
+import { peopleChanges } from './people-changes.js';
 import { trashPerson } from './trash-person.js';
 import { updateProjectAccess } from './update-project-access.js';
 
@@ -22,6 +23,7 @@ export const tools: RegisteredTool[] = [
   listProjects,
   listChanges,
   accessReport,
+  peopleChanges,
 ];
 
 export function selectTools(options: { readOnly?: boolean } = {}): RegisteredTool[] {

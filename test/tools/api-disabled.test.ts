@@ -26,6 +26,7 @@ describe.each([
     ['get_person', { person_id: 0 }],
     ['list_projects', {}],
     ['access_report', {}],
+    ['people_changes', {}],
     ['update_project_access', { project_id: 0, revoke: [0] }],
     ['trash_person', { person_id: 0, dry_run: true }],
     ['get_account', {}],
