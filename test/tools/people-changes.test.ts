@@ -242,6 +242,43 @@ describe('people_changes on Basecamp 3/4/5', () => {
   });
 });
 
+describe('people_changes: listings cut short, progress and cancellation', () => {
+  it('a listing cut short keeps no snapshot (any tool), and people_changes refuses (incomplete) rather than call everyone unread "left"', async () => {
+    const file = join(scratch(), 'snapshots.jsonl');
+    const { sb, client } = await setup({ snapshotFile: file });
+    expect(changes(await call(client, 'people_changes')).baseline_recorded).toBe(true);
+    const service = track(sandboxService(sb, { config: { snapshotFile: file }, budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), http: { maxPages: 1 } }));
+    const cut = track(await connectClient(service));
+    expect(structured<{ truncated?: boolean }>(await call(cut, 'list_people', { limit: 1 })).truncated).toBe(true);
+    const r = await call(cut, 'people_changes');
+    expect(kindOf(r)).toBe('incomplete');
+    expect(text(r)).toMatch(/so who left cannot be told \(a person not read would look gone\)\. Nothing was recorded/);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('progress while reading and comparing; cancelled mid-read: no snapshot kept', async () => {
+    const file = join(scratch(), 'snapshots.jsonl');
+    const { sb, client } = await setup({ snapshotFile: file });
+    const progress: number[] = [];
+    const r = (await client.callTool({ name: 'people_changes', arguments: {} }, undefined, { onprogress: (p) => progress.push(p.progress) })) as ToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(progress).toEqual([0, 1]);
+
+    const controller = new AbortController();
+    let pages = 0;
+    sb.intercept((req) => {
+      if (!req.path.split('?')[0]!.endsWith('/people.json')) return undefined;
+      if (++pages === 2) controller.abort();
+      return { delayMs: 30 };
+    });
+    sb.data.people.get(JAN)!.admin = true;
+    const pending = client.callTool({ name: 'people_changes', arguments: {} }, undefined, { signal: controller.signal, onprogress: () => undefined });
+    await expect(pending).rejects.toThrow(/abort/i);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+});
+
 describe('people_changes on Basecamp 2', () => {
   it('joined, left (deleted) and changed (admin, name); owner, client, title and company are not compared, and it says so', async () => {
     const file = join(scratch(), 'snapshots.jsonl');

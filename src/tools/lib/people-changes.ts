@@ -34,8 +34,8 @@ export function comparableFields(caps: Capabilities): { fields: ComparedField[];
 const removed = (p: SnapshotPerson) => p.personable_type === 'Tombstone';
 
 /**
- * Who joined, left (gone from the listing, or now a Tombstone) and what changed between two snapshots. A role that
- * is null on either side is not known there (Basecamp 2): never a change. A masked address is never compared.
+ * Who joined, left (gone from the listing, or now a Tombstone) and what changed between two snapshots, in the
+ * fields given (comparableFields: never one the product leaves null). A masked address is never compared.
  */
 export function diffPeople(before: PeopleSnapshot, now: PeopleSnapshot, fields: ComparedField[]): PeopleDiff {
   const was = new Map(before.people.filter((p) => !removed(p)).map((p) => [p.id, p]));
@@ -51,7 +51,6 @@ export function diffPeople(before: PeopleSnapshot, now: PeopleSnapshot, fields: 
       const from = old[field];
       const to = p[field];
       if (from === to) continue;
-      if ((field === 'owner' || field === 'client') && (from === null || to === null)) continue;
       if (field === 'email_address' && (old.email_hidden || p.email_hidden)) {
         maskedEmails++;
         continue;
