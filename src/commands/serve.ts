@@ -55,12 +55,14 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     const accountId = vars.BASECAMP_ACCOUNT_ID ?? sandbox.accountId;
     const accountProduct = accountId === sandbox.data.accountId ? ('bc3' as const) : undefined;
     config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId, accountProduct, accessToken: sandbox.token, tokenSource: 'env' };
-    // A try-out keeps its own audit trail (list_changes works), in a folder removed when it stops.
-    if (!settings.setInEnvironment.has('BASECAMP_AUDIT_LOG')) {
+    // A try-out keeps its own audit trail (list_changes works) and people snapshots (people_changes), in a folder
+    // removed when it stops; a trail set in the environment is used, but simulated people never go to the config folder.
+    const ownTrail = !settings.setInEnvironment.has('BASECAMP_AUDIT_LOG');
+    if (ownTrail || !config.auditLog) {
       const folder = mkdtempSync(join(tmpdir(), 'basecamp-people-mcp-sandbox-'));
       started.add(async () => rmSync(folder, { recursive: true, force: true }));
-      const auditLog = join(folder, 'audit.jsonl');
-      config = { ...config, auditLog, snapshotFile: snapshotFileBeside(auditLog, config.tokenFile) };
+      const trail = join(folder, 'audit.jsonl');
+      config = { ...config, auditLog: ownTrail ? trail : config.auditLog, snapshotFile: snapshotFileBeside(trail, config.tokenFile) };
     }
     credentials = new StaticCredentials(sandbox.token, 'sandbox token');
     const size = accountId === sandbox.bcx?.accountId ? sandbox.bcx.people.size : sandbox.data.people.size;

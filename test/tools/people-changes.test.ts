@@ -311,7 +311,7 @@ describe('people_changes on Basecamp 2', () => {
 });
 
 describe.skipIf(!hasRedis && !process.env.CI)('people_changes shared by two instances through Redis', () => {
-  it('one instance records the baseline, the other (its own connection) compares with it; a third after a restart too', async () => {
+  it('one instance records the baseline, the other (its own connection) compares with it, and the first then sees the other\'s read as the newest', async () => {
     const port = await freePort();
     const redis = await startRedis(port, scratch());
     track({ close: () => redis.kill('SIGKILL') });
