@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { chmod, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Person } from '../basecamp/types.js';
 
@@ -50,6 +50,8 @@ export interface SnapshotOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** How often a process that keeps seeing the same directory still reads the history to prune it. */
+const PRUNE_EVERY_MS = 60 * 60_000;
 
 /** The directory fields a snapshot keeps, in a fixed order (so equal directories serialise alike). */
 export function snapshotPeople(people: Person[]): SnapshotPerson[] {
@@ -88,6 +90,8 @@ export function retained<T extends { at: string }>(snapshots: T[], cutoff: numbe
 export class FilePeopleSnapshots implements PeopleSnapshotStore {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
+  /** The file as this process last read or wrote it: its size and time, and each account's newest snapshot. */
+  private seen: { size: number; mtimeMs: number; prunedAt: number; newest: Map<number, PeopleSnapshot> } | undefined;
 
   constructor(
     readonly where: string,
@@ -110,19 +114,37 @@ export class FilePeopleSnapshots implements PeopleSnapshotStore {
   }
 
   private async recordNow(account: number, people: Person[]): Promise<{ snapshot: PeopleSnapshot; recorded: boolean }> {
+    const kept = snapshotPeople(people);
+    // The common case, a directory as it was: answered from the newest this process last saw, while the file is
+    // unchanged since (no other process wrote) and a prune is not due, without reading the whole history again.
+    const seen = this.seen?.newest.get(account);
+    if (seen && samePeople(seen.people, kept) && this.now() - this.seen!.prunedAt < PRUNE_EVERY_MS && (await this.unchanged())) {
+      return { snapshot: seen, recorded: false };
+    }
     const all = await this.readAll();
     const mine = all.filter((s) => s.account === account);
     const newest = mine[mine.length - 1];
-    const kept = snapshotPeople(people);
     const stale = staleCount(all, this.cutoff());
+    let result: { snapshot: PeopleSnapshot; recorded: boolean };
     if (newest && samePeople(newest.people, kept)) {
       if (stale) await this.rewrite(all);
-      return { snapshot: newest, recorded: false };
+      result = { snapshot: newest, recorded: false };
+    } else {
+      const snapshot: PeopleSnapshot = { account, at: new Date(this.now()).toISOString(), people: kept };
+      if (stale) await this.rewrite([...all, snapshot]);
+      else await this.append(snapshot);
+      all.push(snapshot);
+      result = { snapshot, recorded: true };
     }
-    const snapshot: PeopleSnapshot = { account, at: new Date(this.now()).toISOString(), people: kept };
-    if (stale) await this.rewrite([...all, snapshot]);
-    else await this.append(snapshot);
-    return { snapshot, recorded: true };
+    const info = await stat(this.where);
+    this.seen = { size: info.size, mtimeMs: info.mtimeMs, prunedAt: this.now(), newest: new Map(all.map((s) => [s.account, s])) };
+    return result;
+  }
+
+  /** Whether the file is as this process last left it. */
+  private async unchanged(): Promise<boolean> {
+    const info = await stat(this.where).catch(() => undefined);
+    return info !== undefined && info.size === this.seen?.size && info.mtimeMs === this.seen.mtimeMs;
   }
 
   private cutoff(): number {

@@ -279,6 +279,20 @@ describe('people_changes: listings cut short, progress and cancellation', () => 
   });
 });
 
+describe('the snapshot file shared by two processes', () => {
+  it('a process that saw the directory as X records X again after another recorded Y (it never trusts what it last saw once the file changed)', async () => {
+    const file = join(scratch(), 'snapshots.jsonl');
+    const [one, two] = [new FilePeopleSnapshots(file, { days: 90 }), new FilePeopleSnapshots(file, { days: 90 })];
+    const x = [{ id: 1, name: 'Ann' }];
+    const y = [{ id: 1, name: 'Ann' }, { id: 2, name: 'Bo' }];
+    expect((await one.record(7, x)).recorded).toBe(true);
+    expect((await one.record(7, x)).recorded).toBe(false);
+    expect((await two.record(7, y)).recorded).toBe(true);
+    expect((await one.record(7, x)).recorded).toBe(true);
+    expect((await two.list(7)).map((s) => s.people.length)).toEqual([1, 2, 1]);
+  });
+});
+
 describe('people_changes on Basecamp 2', () => {
   it('joined, left (deleted) and changed (admin, name); owner, client, title and company are not compared, and it says so', async () => {
     const file = join(scratch(), 'snapshots.jsonl');
