@@ -352,4 +352,24 @@ describe.skipIf(!hasRedis && !process.env.CI)('people_changes shared by two inst
     // Instance A now sees B's read as the newest: nothing since.
     expect(pick(changes(await call(a.client, 'people_changes')))).toEqual({ joined: [], left: [], changed: [] });
   });
+
+  it('in Redis too: an unchanged directory adds nothing, and snapshots past the retention are pruned, the newest always kept', async () => {
+    const port = await freePort();
+    const redis = await startRedis(port, scratch());
+    track({ close: () => redis.kill('SIGKILL') });
+    const client = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1 });
+    track({ close: () => client.quit().catch(() => undefined) });
+    const time = clock();
+    const store = new RedisPeopleSnapshots(client, 'redis', { days: 30, now: time.now });
+    const [x, y] = [[{ id: 1, name: 'Ann' }], [{ id: 1, name: 'Ann', admin: true }]];
+    expect((await store.record(7, x)).recorded).toBe(true);
+    expect((await store.record(7, x)).recorded).toBe(false);
+    time.advance(40 * DAY);
+    // Unchanged past the retention: the only snapshot is the newest, kept.
+    expect((await store.record(7, x)).recorded).toBe(false);
+    expect(await client.zcard('basecamp-people-mcp:people-snapshots:7')).toBe(1);
+    expect((await store.record(7, y)).recorded).toBe(true);
+    expect((await store.list(7)).map((s) => s.people[0]!.admin)).toEqual([true]);
+    expect(await client.zcard('basecamp-people-mcp:people-snapshots:7')).toBe(1);
+  });
 });
