@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigurationError } from './errors.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
 import { parseEnvironment, withDefaults, type Env, type ResolvedEnvironment } from './settings.js';
@@ -48,6 +49,13 @@ export interface Config {
   planSecret?: string;
   /** The audit trail (JSON lines), or undefined when BASECAMP_AUDIT_LOG=off. */
   auditLog?: string;
+  /**
+   * Snapshots of the people directory (people_changes): beside the audit trail, or in the token file's folder (the
+   * config folder) when the trail is off; undefined: none kept. With REDIS_URL they are kept in Redis instead.
+   */
+  snapshotFile?: string;
+  /** BASECAMP_SNAPSHOT_DAYS. */
+  snapshotDays: number;
 }
 
 /** Problems with the token file are the operator's to fix, not bugs: say what is wrong, where, and what to do. */
@@ -114,7 +122,14 @@ export function configFromSettings(settings: ResolvedEnvironment, options: { ign
     confirm: settings.BASECAMP_CONFIRM,
     planSecret: settings.BASECAMP_PLAN_SECRET,
     auditLog: settings.BASECAMP_AUDIT_LOG === 'off' ? undefined : settings.BASECAMP_AUDIT_LOG,
+    snapshotFile: snapshotFileBeside(settings.BASECAMP_AUDIT_LOG === 'off' ? undefined : settings.BASECAMP_AUDIT_LOG, tokenFile),
+    snapshotDays: settings.BASECAMP_SNAPSHOT_DAYS,
   };
+}
+
+/** Where people snapshots are kept: beside the audit trail, else in the token file's folder (the config folder). */
+export function snapshotFileBeside(auditLog: string | undefined, tokenFile: string): string {
+  return auditLog ? `${auditLog}.people-snapshots.jsonl` : join(dirname(tokenFile), 'people-snapshots.jsonl');
 }
 
 /** Basecamp's documented limits: Basecamp 3/4/5 about 50 requests per 10 s; Basecamp 2 500 per 10 s per account. */

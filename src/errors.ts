@@ -142,6 +142,11 @@ export class PlanClaimUnavailableError extends ToolError {
   override readonly kind = 'plan_claim_unavailable';
 }
 
+/** people_changes cannot read or write its snapshots of the people directory (file or Redis): it cannot compare. */
+export class SnapshotsUnavailableError extends ToolError {
+  override readonly kind = 'snapshots_unavailable';
+}
+
 /** BASECAMP_CONFIRM=human and the client cannot ask a human: nothing was changed. */
 export class HumanRequiredError extends ToolError {
   override readonly kind = 'human_required';
@@ -178,5 +183,6 @@ export const ERROR_KINDS = [
   'human_required',
   'audit_unavailable',
   'plan_claim_unavailable',
+  'snapshots_unavailable',
   'internal',
 ] as const;

@@ -117,6 +117,7 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
     api: auditedApi(service.api, governance.audit, call),
     governance: { plans: governance.plans, mode: governance.confirm, trail: governance.audit, call },
     directory: service.directory,
+    ...(service.snapshots ? { snapshots: service.snapshots } : {}),
     account: { id: (signal) => service.accountId(signal), name: async (signal) => (await service.account(signal)).name },
     signal: extra.signal,
     async progress(progress, total, message) {

@@ -12,6 +12,9 @@ import { RateBudget } from './basecamp/rate-budget.js';
 import { DEFAULT_RATE_LIMITS, fileProduct, parseAccountId, type Config } from './config.js';
 import { AuditLog } from './governance/audit-log.js';
 import { PlanSealer, type PlanClaimStore } from './governance/plan-token.js';
+import { FilePeopleSnapshots, type PeopleSnapshotStore } from './governance/people-snapshots.js';
+import type { Person } from './basecamp/types.js';
+import { log } from './log.js';
 
 /** Everything a tool needs, built once per process and shared by every session. */
 /** What makes writes accountable: the audit trail, plan tokens, and whether a human must always be asked. */
@@ -30,6 +33,8 @@ export interface Service {
   api: PeopleApi;
   governance: Governance;
   directory: Directory;
+  /** Snapshots of the people directory, one per whole read (people_changes); undefined: none kept. */
+  snapshots?: PeopleSnapshotStore;
   http: BasecampHttp;
   budget: RateBudget;
   accountId(signal?: AbortSignal): Promise<number>;
@@ -70,6 +75,8 @@ export interface ServiceOptions {
   audit?: AuditLog;
   /** Where a fleet that shares no audit file records used plan tokens (Redis, with REDIS_URL). */
   planClaims?: PlanClaimStore;
+  /** Where snapshots of the people directory are kept (default: config.snapshotFile; Redis with REDIS_URL). */
+  snapshots?: PeopleSnapshotStore;
 }
 
 export function createService(config: Config, options: ServiceOptions = {}): Service {
@@ -126,7 +133,19 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     }
     return backend;
   });
-  const directory = new Directory(api, config.cacheTtlMs, resolveAccount);
+  const snapshots = options.snapshots ?? (config.snapshotFile ? new FilePeopleSnapshots(config.snapshotFile, { days: config.snapshotDays }) : undefined);
+  // Every whole read of the account's people, by any tool, leaves a snapshot; a store that cannot be written
+  // never fails the read (people_changes says so itself).
+  const keeping = new Set<Promise<unknown>>();
+  const keepSnapshot = (people: Person[]) => {
+    if (!snapshots) return;
+    const kept = resolveAccount()
+      .then((account) => snapshots.record(account.id, people))
+      .catch((error: unknown) => log.warn(`A snapshot of the people directory could not be kept in ${snapshots.where} (${error instanceof Error ? error.message : String(error)}); people_changes cannot compare with this read.`))
+      .finally(() => keeping.delete(kept));
+    keeping.add(kept);
+  };
+  const directory = new Directory(api, config.cacheTtlMs, resolveAccount, keepSnapshot);
   // The signed-in person, per access token: a `login` as someone else, picked up while running, is seen at once.
   let me: { at: number; token: string; value: Promise<{ id: number; email_address: string | null } | null> } | undefined;
   const audit = options.audit ?? (config.auditLog ? new AuditLog(config.auditLog) : undefined);
@@ -159,10 +178,14 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     http,
     budget,
     directory,
+    // A snapshot still being written (a read a moment ago, by any tool) is part of the history a tool asks for.
+    ...(snapshots ? { snapshots: { where: snapshots.where, record: (a, p) => snapshots.record(a, p), list: async (a) => (await Promise.all(keeping), snapshots.list(a)) } } : {}),
     accountId: async (signal) => (await resolveAccount(signal)).id,
     account: resolveAccount,
     notConfigured: options.credentials || config.accessToken ? undefined : signInHelp(),
     async close() {
+      // Snapshots being written finish first (they may need Redis, closed after the service).
+      await Promise.all(keeping);
       await budget.stop();
       await http.close();
     },

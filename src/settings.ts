@@ -233,6 +233,7 @@ export const VARIABLES = {
   // No default here: unset, the limit follows the account's product (config.ts DEFAULT_RATE_LIMITS), known only later.
   BASECAMP_RATE_LIMIT: variable(unsetIfEmpty(rateLimit), 'requests per window, e.g. 50/10s (default 50/10s on Basecamp 3/4/5, 500/10s on Basecamp 2; with --sandbox also its limit)'),
   BASECAMP_CACHE_TTL: variable(unsetIfEmpty(seconds), 'seconds the people/projects directory is cached', { default: 60 }),
+  BASECAMP_SNAPSHOT_DAYS: variable(unsetIfEmpty(wholeNumber(1)), 'days snapshots of the people directory are kept (people_changes)', { default: 90 }),
   BASECAMP_LOG_LEVEL: variable(unsetIfEmpty(logLevel), 'debug, info, warn, error or silent (stderr)', { default: 'info' }),
   BASECAMP_SANDBOX: variable(unsetIfEmpty(bool), 'true: same as --sandbox'),
   BASECAMP_READ_ONLY: variable(unsetIfEmpty(bool), 'true: same as --read-only'),

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,27 @@ describe('command line', () => {
     expect(stderr.match(/not signed in/g)).toHaveLength(1);
     await client.close();
   });
+
+  it.each([['its own audit trail', {}], ['BASECAMP_AUDIT_LOG=off', { BASECAMP_AUDIT_LOG: 'off' }]] as const)(
+    '--sandbox (%s) keeps people snapshots in its own temporary folder, never in the config folder (issue 21)',
+    async (_name, extra) => {
+      const config = mkdtempSync(join(tmpdir(), 'bpm-cli-config-'));
+      try {
+        const client = new Client({ name: 'cli-test', version: '1.0.0' });
+        const env = { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: config, ...extra };
+        await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, '--sandbox'], stderr: 'ignore', env }));
+        const r = (await client.callTool({ name: 'people_changes', arguments: {} })) as ToolResult;
+        await client.close();
+        expect(r.isError, r.content[0]!.text).toBeFalsy();
+        const { snapshots, baseline_recorded } = r.structuredContent as { snapshots: string; baseline_recorded: boolean };
+        expect(baseline_recorded).toBe(true);
+        expect(dirname(snapshots)).toMatch(new RegExp(`^${tmpdir()}/basecamp-people-mcp-sandbox-`));
+        expect(readdirSync(config, { recursive: true })).toEqual([]);
+      } finally {
+        rmSync(config, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('--read-only over stdio registers only the read-only tools', async () => {
     const client = new Client({ name: 'cli-test', version: '1.0.0' });

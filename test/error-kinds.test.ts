@@ -43,6 +43,7 @@ const PINNED: Record<string, string> = {
   HumanRequiredError: 'human_required',
   AuditUnavailableError: 'audit_unavailable',
   PlanClaimUnavailableError: 'plan_claim_unavailable',
+  SnapshotsUnavailableError: 'snapshots_unavailable',
 };
 
 const wireKind = (error: unknown): string => {

@@ -15,6 +15,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { createMcpServer, type ServerOptions } from '../src/server.js';
 import { createService, StaticCredentials, type Service, type ServiceOptions } from '../src/service.js';
+import type { PeopleSnapshotStore } from '../src/governance/people-snapshots.js';
 
 export interface Scripted {
   url: string;
@@ -60,6 +61,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     ...loadConfig({ BASECAMP_ACCESS_TOKEN: 'test-token', BASECAMP_TOKEN_FILE: '/nonexistent/token.json', BASECAMP_AUDIT_LOG: 'off' }),
     // A Basecamp 4 account unless a test says otherwise: scripted servers need not play Launchpad.
     accountProduct: 'bc3',
+    // No snapshots of the people directory unless a test asks for them (a file in its scratch folder).
+    snapshotFile: undefined,
     ...overrides,
   };
 }
@@ -214,6 +217,10 @@ export interface ToolSetupOptions {
   signInAs?: number;
   /** The sandbox account's product: bc3 (Basecamp 4, default) or bcx (Basecamp 2, found through the sandbox's Launchpad). */
   product?: 'bc3' | 'bcx';
+  /** Where the people snapshots are kept (default: a file in a scratch folder removed after the test). */
+  snapshotFile?: string;
+  /** Instead of a file: this store (Redis). */
+  snapshots?: PeopleSnapshotStore;
 }
 
 /**
@@ -234,9 +241,16 @@ export function toolHarness() {
   async function setup(opts: ToolSetupOptions = {}): Promise<{ sb: Sandbox; client: Client }> {
     const sb = track(await startSandbox({ people: opts.people ?? 120, rateLimit: { max: 10_000, windowMs: 10_000 }, product: opts.product }));
     const credentials = opts.signInAs ? new StaticCredentials(sb.issueToken(opts.signInAs).access_token, 'test token') : undefined;
+    let snapshotFile = opts.snapshotFile;
+    if (!snapshotFile && !opts.snapshots) {
+      const folder = mkdtempSync(join(tmpdir(), 'bpm-snapshots-'));
+      track({ close: () => rmSync(folder, { recursive: true, force: true }) });
+      snapshotFile = join(folder, 'audit.jsonl.people-snapshots.jsonl');
+    }
     const service = track(
       sandboxService(sb, {
-        config: { cacheTtlMs: opts.cacheTtlMs ?? 60_000 },
+        config: { cacheTtlMs: opts.cacheTtlMs ?? 60_000, snapshotFile },
+        ...(opts.snapshots ? { snapshots: opts.snapshots } : {}),
         budget: new RateBudget({ max: 10_000, windowMs: 10_000 }),
         ...(credentials ? { credentials } : {}),
       }),

@@ -96,6 +96,23 @@ describe.skipIf(!hasRedis && !process.env.CI)('a fleet sharing one Redis budget'
     expect(Date.now() - t0).toBeGreaterThanOrEqual(3 * WINDOW);
   });
 
+  it('people_changes: the snapshots of the people directory are shared through Redis (issue 21): A records the baseline, B compares with it', async () => {
+    const changes = async (i: Instance) => (await i.client.callTool({ name: 'people_changes', arguments: {} })) as ToolResult;
+    const first = await changes(a);
+    expect(first.isError, first.content[0]!.text).toBeFalsy();
+    expect(first.structuredContent).toMatchObject({ baseline_recorded: true, snapshots: expect.stringMatching(/^redis:\/\/127\.0\.0\.1:\d+/) as unknown });
+    sb.data.people.get(1000003)!.admin = true;
+    const second = await changes(b);
+    expect(second.isError, second.content[0]!.text).toBeFalsy();
+    expect(second.structuredContent).toMatchObject({
+      baseline_recorded: false,
+      baseline_at: (first.structuredContent as { baseline_at: string }).baseline_at,
+      joined: [],
+      left: [],
+      changed: [{ person: { id: 1000003 }, field: 'admin', from: false, to: true }],
+    });
+  });
+
   it('a 429 seen by one instance holds back the other', async () => {
     await new Promise((r) => setTimeout(r, WINDOW + 500)); // let the window empty
     let refusedAt = 0;

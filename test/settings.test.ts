@@ -35,6 +35,7 @@ const variables: [string, [string, unknown][], string[]][] = [
   ['BASECAMP_USER_AGENT', [['me (me@x.example)', 'me (me@x.example)']], ['   ', 'a\nb']],
   ['BASECAMP_RATE_LIMIT', [['50/10s', { max: 50, windowMs: 10_000 }], ['100/500ms', { max: 100, windowMs: 500 }], ['3/1m', { max: 3, windowMs: 60_000 }]], ['fifty', '0/10s', '50', '50/0s']],
   ['BASECAMP_CACHE_TTL', [['0', 0], ['60', 60], ['2.5', 2.5]], ['-1', 'abc', '1e3', 'Infinity']],
+  ['BASECAMP_SNAPSHOT_DAYS', [['1', 1], ['90', 90], ['365', 365]], ['0', '-1', '2.5', 'ninety']],
   ['BASECAMP_LOG_LEVEL', [['debug', 'debug'], ['WARN', 'warn'], ['silent', 'silent']], ['verbose', 'trace']],
   ...(['BASECAMP_SANDBOX', 'BASECAMP_READ_ONLY'] as const).map(
     (name): [string, [string, unknown][], string[]] => [
@@ -224,6 +225,18 @@ describe('the tables: one entry per variable and flag gives parsing, --help and 
     expect(set.env).toMatchObject({ BASECAMP_CACHE_TTL: 5, BASECAMP_AUDIT_LOG: 'off' });
     expect([...set.setInEnvironment].sort()).toEqual(['BASECAMP_AUDIT_LOG', 'BASECAMP_CACHE_TTL']);
     expect(loadConfig({ XDG_CONFIG_HOME: '/cfg', BASECAMP_TOKEN_FILE: '/nonexistent/token.json' })).toMatchObject({ cacheTtlMs: 60_000, confirm: 'auto', auditLog: '/cfg/basecamp-people-mcp/audit.jsonl' });
+  });
+
+  it('BASECAMP_SNAPSHOT_DAYS defaults to 90; the people snapshots live beside the audit trail, or in the token file\'s folder when it is off', () => {
+    expect(parseSettings([], {}).env.BASECAMP_SNAPSHOT_DAYS).toBe(90);
+    expect(loadConfig({ XDG_CONFIG_HOME: '/cfg', BASECAMP_TOKEN_FILE: '/nonexistent/token.json' })).toMatchObject({
+      snapshotDays: 90,
+      snapshotFile: '/cfg/basecamp-people-mcp/audit.jsonl.people-snapshots.jsonl',
+    });
+    expect(loadConfig({ BASECAMP_TOKEN_FILE: '/tokens/token.json', BASECAMP_AUDIT_LOG: 'off', BASECAMP_SNAPSHOT_DAYS: '7' })).toMatchObject({
+      snapshotDays: 7,
+      snapshotFile: '/tokens/people-snapshots.jsonl',
+    });
   });
 
   it('a flag\'s default is the one its table entry gives the command; the variable that says the same fills in for a missing flag', () => {

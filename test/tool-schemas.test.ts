@@ -22,6 +22,7 @@ describe('tool definitions', () => {
       'access_report',
       'export_people',
       'reconcile_people',
+      'people_changes',
     ]);
   });
 

@@ -38,6 +38,8 @@ export class Directory {
      * is another one than before (a new login), so no copy of the old account's people ever answers.
      */
     private readonly beforeRead?: (signal?: AbortSignal) => Promise<unknown>,
+    /** Called once per load of the account's people read whole (not `truncated`): the service keeps a snapshot. */
+    private readonly onWholePeople?: (people: Person[]) => void,
   ) {}
 
   private async cached<T>(
@@ -69,7 +71,15 @@ export class Directory {
   }
 
   people(opts: ReadOptions = {}): Promise<Collection<Person>> {
-    return this.cached('people', (s) => this.api.listPeople(s), opts);
+    return this.cached(
+      'people',
+      async (s) => {
+        const all = await this.api.listPeople(s);
+        if (!all.truncated) this.onWholePeople?.(all.items);
+        return all;
+      },
+      opts,
+    );
   }
 
   /** The people already removed from the account, where the product can list them (capabilities.removedPeople). */

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFromSettings, type Config } from '../config.js';
+import { configFromSettings, snapshotFileBeside, type Config } from '../config.js';
 import { TokenStore } from '../auth/token-store.js';
 import type { Credentials } from '../basecamp/http.js';
 import type { RateBudget } from '../basecamp/rate-budget.js';
@@ -13,6 +13,8 @@ import type { Env, Settings } from '../settings.js';
 import { selectTools } from '../tools/index.js';
 import { shellCommand } from '../cli-command.js';
 import { RedisPlanClaims } from '../governance/redis-plan-claims.js';
+import { RedisPeopleSnapshots } from '../governance/redis-people-snapshots.js';
+import type { PeopleSnapshotStore } from '../governance/people-snapshots.js';
 
 /** What has been started so far, stopped in reverse order whether serving ends well or fails half-way. */
 class Started {
@@ -53,11 +55,14 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     const accountId = vars.BASECAMP_ACCOUNT_ID ?? sandbox.accountId;
     const accountProduct = accountId === sandbox.data.accountId ? ('bc3' as const) : undefined;
     config = { ...config, apiUrl: sandbox.url, launchpadUrl: sandbox.url, accountId, accountProduct, accessToken: sandbox.token, tokenSource: 'env' };
-    // A try-out keeps its own audit trail (list_changes works), in a folder removed when it stops.
-    if (!settings.setInEnvironment.has('BASECAMP_AUDIT_LOG')) {
+    // A try-out keeps its own audit trail (list_changes works) and people snapshots (people_changes), in a folder
+    // removed when it stops; a trail set in the environment is used, but simulated people never go to the config folder.
+    const ownTrail = !settings.setInEnvironment.has('BASECAMP_AUDIT_LOG');
+    if (ownTrail || !config.auditLog) {
       const folder = mkdtempSync(join(tmpdir(), 'basecamp-people-mcp-sandbox-'));
       started.add(async () => rmSync(folder, { recursive: true, force: true }));
-      config = { ...config, auditLog: join(folder, 'audit.jsonl') };
+      const trail = join(folder, 'audit.jsonl');
+      config = { ...config, auditLog: ownTrail ? trail : config.auditLog, snapshotFile: snapshotFileBeside(trail, config.tokenFile) };
     }
     credentials = new StaticCredentials(sandbox.token, 'sandbox token');
     const size = accountId === sandbox.bcx?.accountId ? sandbox.bcx.people.size : sandbox.data.people.size;
@@ -70,6 +75,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
 
   let budget: RateBudget | undefined;
   let planClaims: PlanClaimStore | undefined;
+  let snapshots: PeopleSnapshotStore | undefined;
   if (vars.REDIS_URL) {
     const { budgetId, connectSharedBudget, redactRedisUrl } = await import('../basecamp/shared-budget.js');
     const seed = vars.BASECAMP_RATE_BUDGET_ID ?? `${config.apiUrl}|${budgetSeed(config)}`;
@@ -79,11 +85,13 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     // Instances sharing Redis (and BASECAMP_PLAN_SECRET) but not an audit file refuse a token another one used.
     // (Imported statically: a few lines that need no Redis library of their own, not worth a chunk of the bundle.)
     planClaims = new RedisPlanClaims(shared.redis, redactRedisUrl(vars.REDIS_URL));
+    // The fleet's snapshots of the people directory, so people_changes answers alike on every instance.
+    snapshots = new RedisPeopleSnapshots(shared.redis, redactRedisUrl(vars.REDIS_URL), { days: config.snapshotDays });
     const limit = config.rateLimitSet ? `${config.rateLimit.max}/${config.rateLimit.windowMs} ms` : "following the account's product (50/10 s on Basecamp 3/4/5, 500/10 s on Basecamp 2)";
     log.info(`rate budget ${limit} shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
   }
   // The shared budget's limit follows the account's product too, unless BASECAMP_RATE_LIMIT sets it.
-  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims });
+  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims, snapshots });
   started.add(() => service.close());
   log.info(config.auditLog ? `audit trail: ${config.auditLog}` : 'audit trail off (BASECAMP_AUDIT_LOG=off)');
   if (service.notConfigured) log.warn(`not signed in to Basecamp: tools will answer with how to sign in (run \`${shellCommand('login')}\`, or try \`${shellCommand('serve --sandbox')}\`).`);

@@ -9,6 +9,7 @@ import { listPeople } from './list-people.js';
 import { listChanges } from './list-changes.js';
 import { listProjects } from './list-projects.js';
 import { reconcilePeople } from './reconcile-people.js';
+import { peopleChanges } from './people-changes.js';
 import { trashPerson } from './trash-person.js';
 import { updateProjectAccess } from './update-project-access.js';
 
@@ -26,6 +27,7 @@ export const tools: RegisteredTool[] = [
   accessReport,
   exportPeople,
   reconcilePeople,
+  peopleChanges,
 ];
 
 export function selectTools(options: { readOnly?: boolean } = {}): RegisteredTool[] {

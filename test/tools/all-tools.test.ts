@@ -48,7 +48,7 @@ describe('failures are reported as failures', () => {
   it('--read-only registers only read-only tools (derived from readOnlyHint)', async () => {
     const { client } = await setup({ readOnly: true });
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(names).toEqual(['access_report', 'export_people', 'get_account', 'get_person', 'list_changes', 'list_people', 'list_projects', 'reconcile_people']);
+    expect(names).toEqual(['access_report', 'export_people', 'get_account', 'get_person', 'list_changes', 'list_people', 'list_projects', 'people_changes', 'reconcile_people']);
   });
 });
 

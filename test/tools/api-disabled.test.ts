@@ -28,6 +28,7 @@ describe.each([
     ['access_report', {}],
     ['export_people', {}],
     ['reconcile_people', { roster: [{ email_address: 'dana@acme.example' }] }],
+    ['people_changes', {}],
     ['update_project_access', { project_id: 0, revoke: [0] }],
     ['trash_person', { person_id: 0, dry_run: true }],
     ['get_account', {}],

@@ -4,6 +4,7 @@ import type { Directory } from '../../basecamp/directory.js';
 import type { AuditLog } from '../../governance/audit-log.js';
 import type { CallRecord } from '../../governance/audited-api.js';
 import type { PlanSealer } from '../../governance/plan-token.js';
+import type { PeopleSnapshotStore } from '../../governance/people-snapshots.js';
 
 export interface ToolAnnotationsSet {
   readOnlyHint: boolean;
@@ -29,6 +30,8 @@ export interface ToolServices {
   api: PeopleApi;
   directory: Directory;
   account: AccountAccess;
+  /** Snapshots of the people directory (people_changes); undefined when none are kept. */
+  snapshots?: PeopleSnapshotStore;
 }
 
 /** What a call needs to plan, ask and record: see src/tools/lib/consent.ts and src/governance/. */
