@@ -52,7 +52,7 @@ async function connect(url: string): Promise<Client> {
 
 /** A raw 2026-era POST: the body's method mirrored in Mcp-Method (and the tool in Mcp-Name), the envelope in _meta. */
 function post2026(url: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}, body?: string): Promise<Response> {
-  const name = typeof params.name === 'string' ? { 'mcp-name': params.name } : {};
+  const name: Record<string, string> = typeof params.name === 'string' ? { 'mcp-name': params.name } : {};
   return fetch(url, {
     method: 'POST',
     headers: {
