@@ -11,6 +11,7 @@ type Table = Record<string, Record<string, string>>;
 type Script = {
   SUITE: string;
   EXPECTED: Record<string, Table>;
+  STATELESS: Record<string, Table>;
   judge: (expected: Table, ran: Map<string, Check[]>) => { lines: string[]; problems: string[] };
   collect: (output: string) => Map<string, Check[]>;
 };
@@ -23,7 +24,7 @@ const table: Table = {
   'tools-list': {},
   'tools-call-image': { 'tools-call-image': 'fixture tool test_image_content' },
   'tasks-lifecycle': { '*': 'tasks extension' },
-  'tasks-status-notifications': { 'no-checks': 'skips itself' },
+  'tasks-status-notifications': { 'no-verdict': 'skips itself' },
 };
 const asExpected = (): Map<string, Check[]> =>
   new Map([
@@ -72,13 +73,13 @@ describe('judge: the run fails unless every scenario has its listed outcome', ()
     ]);
   });
 
-  it('a scenario that ran no check fails the run unless listed so, and a listed one that starts running too', () => {
+  it('a scenario that passed or failed no check fails the run unless listed so, and a listed one that starts running too', () => {
     const ran = asExpected();
     ran.set('tools-list', [{ id: 'tools-list', status: 'SKIPPED' }]);
     ran.set('tasks-status-notifications', [ok('x')]);
     expect(script.judge(table, ran).problems).toEqual([
-      'tools-list: ran no checks',
-      'tasks-status-notifications: listed as running no checks (skips itself) but it now does; update EXPECTED',
+      'tools-list: passed or failed no check (only notes, warnings or skips)',
+      'tasks-status-notifications: listed as passing or failing no check (skips itself) but it now does; update EXPECTED',
     ]);
   });
 });
@@ -127,5 +128,15 @@ describe('the table', () => {
     // The required server scenarios of each set (`conformance list --requirements SET`): 30 and 37.
     expect(Object.keys(script.EXPECTED['2025-11-25']!)).toHaveLength(30 + 3);
     expect(Object.keys(script.EXPECTED['2026-07-28']!)).toHaveLength(37 + 13);
+  });
+
+  it('under --stateless only the two session scenarios of 2025 differ, and nothing is excused there', () => {
+    expect(script.STATELESS['2026-07-28']).toEqual(script.EXPECTED['2026-07-28']);
+    const stateless = script.STATELESS['2025-11-25']!;
+    const stateful = script.EXPECTED['2025-11-25']!;
+    const differ = Object.keys(stateless).filter((name) => JSON.stringify(stateless[name]) !== JSON.stringify(stateful[name]));
+    expect(Object.keys(stateless)).toEqual(Object.keys(stateful));
+    expect(differ).toEqual(['server-sse-multiple-streams', 'server-session-lifecycle']);
+    for (const name of differ) expect(Object.keys(stateless[name]!)).toEqual(['no-verdict']);
   });
 });
