@@ -2,7 +2,7 @@
 // built server over HTTP (sandbox account), once per requirement set: 2025-11-25 (stateful wire: initialize,
 // sessions) and 2026-07-28 (stateless wire: per-request _meta, server/discover); both against `serve --http`
 // (2025-era clients get sessions) and against `serve --http --stateless` (no sessions in either era).
-// The suite needs Node >= 22; the node@22 npm package provides it for this step only.
+// The suite needs Node >= 22; the node npm package (NODE below) provides it for this step only.
 //
 // `node scripts/conformance.mjs [SET...]` runs the named sets only (default: both).
 //
@@ -23,6 +23,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const SUITE = '@modelcontextprotocol/conformance@0.2.0-alpha.12';
+/** The suite needs Node >= 22; pinned, like the suite, so that a run is the same run tomorrow. */
+export const NODE = 'node@22.23.3';
 
 const tool = (name) => `calls the suite's fixture tool ${name}, which a production server does not have`;
 const prompt = (name) => `reads the suite's fixture prompt ${name}; we serve no prompts (prompts/* is -32601)`;
@@ -245,7 +247,7 @@ function runSet(url, set, table) {
   try {
     const run = spawnSync(
       'npx',
-      ['-y', '-p', 'node@22', '-p', SUITE, '--', 'conformance', 'server', '--url', url, '--requirements', set, '--output-dir', dir],
+      ['-y', '-p', NODE, '-p', SUITE, '--', 'conformance', 'server', '--url', url, '--requirements', set, '--output-dir', dir],
       { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024 },
     );
     const out = `${run.stdout}${run.stderr}`;
