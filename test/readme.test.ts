@@ -50,6 +50,8 @@ describe('README: Serve over HTTP, quick start', () => {
     const child = spawn('sh', ['-c', start!.replace(' basecamp-people-mcp serve', ` "${process.execPath}" "${cli}" serve`).replace('--port 8787', '--port 0 --sandbox')], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { PATH: process.env.PATH ?? '', HOME: home, BASECAMP_LOG_LEVEL: 'info' },
+      // Its own process group: the server is a child of `sh`, and killing only `sh` would leave it running.
+      detached: true,
     });
     try {
       let stderr = '';
@@ -81,7 +83,7 @@ describe('README: Serve over HTTP, quick start', () => {
       expect(anonymous.statusCode).toBe(401);
       await anonymous.body.dump();
     } finally {
-      child.kill('SIGTERM');
+      process.kill(-child.pid!, 'SIGTERM');
     }
   });
 
