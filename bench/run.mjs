@@ -418,17 +418,8 @@ async function throughputJob(t) {
     const [bareUrl, ourUrl] = await Promise.all([bare.started, ours.started]);
     const bareClients = await connectClients(bareUrl, { pin: ERA });
     clients.push(...bareClients);
-    // Ours answers 2026-07-28 once the protocol move lands; until then the clients negotiate (auto) and the row
-    // says which era they got, without a target.
-    let ourMode = { pin: ERA };
-    let ourClients = await connectClients(ourUrl, ourMode).catch((error) => {
-      if (error?.code !== 'ERA_NEGOTIATION_FAILED') throw error;
-      log(`throughput: ours did not offer ${ERA} (${error.message}); measuring it with the client in auto mode`);
-      return undefined;
-    });
-    if (!ourClients) ourClients = await connectClients(ourUrl, (ourMode = 'auto'));
+    const ourClients = await connectClients(ourUrl, { pin: ERA });
     clients.push(...ourClients);
-    const ourEra = ourClients[0].getProtocolEra();
     const ids = sb.personIds;
     const rates = { bare: [], ours: [] };
     const failures = { bare: 0, ours: 0 };
@@ -445,15 +436,14 @@ async function throughputJob(t) {
     // Each round's two measures ran back to back: the median of their ratios cancels load that drifts between rounds.
     const ratio = median(rates.ours.map((r, i) => r / rates.bare[i]));
     log(`throughput rounds, calls/s: ours ${rates.ours.map((r) => r.toFixed(0)).join(', ')}; bare ${rates.bare.map((r) => r.toFixed(0)).join(', ')}`);
-    const eraNote = ourMode === 'auto' ? `; ours NOT YET ${ERA}: the client negotiated the ${ourEra} era` : '';
     const rss = `RSS after: ours ${mb(ours.rssMb())}, bare ${mb(bare.rssMb())}`;
     t.add(
-      `get_person calls/s, ${HTTP_CLIENTS} ${ERA} clients, stateless HTTP (budget out of the way; ${failures.ours} + ${failures.bare} failed${eraNote})`,
+      `get_person calls/s, ${HTTP_CLIENTS} ${ERA} clients, stateless HTTP (budget out of the way; ${failures.ours} + ${failures.bare} failed)`,
       `${ourRate.toFixed(0)} calls/s`,
       `${bareRate.toFixed(0)} calls/s bare v2 createMcpHandler server reading the same person (${rss})`,
       `${ratio.toFixed(2)} × (median of ${HTTP_ROUNDS} rounds)`,
       '≥ 0.80 × bare, 0 failed',
-      ourMode === 'auto' ? undefined : ratio >= 0.8 && failures.ours + failures.bare === 0,
+      ratio >= 0.8 && failures.ours + failures.bare === 0,
     );
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
