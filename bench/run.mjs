@@ -1,14 +1,16 @@
 // npm run bench: our server beside the floor it stands on, measured in the same run (issue 8's table).
-// The floors are started here: a bare SDK server with seven trivial tools (bench/bare-server.mjs) and raw HTTP
-// to the same sandbox. Ours is the built CLI driven over stdio, so refactors inside src/ do not break this.
+// The floors are started here: a bare v2 SDK server with eight trivial tools (bench/bare-server.mjs; over HTTP its
+// get_person reads the sandbox as ours does) and raw HTTP to the same sandbox. Ours is the built CLI driven over
+// stdio and over HTTP, so refactors inside src/ do not break this.
 // Timing targets live here, not in tests. Exits non-zero when a target is missed, naming it.
-// `node bench/run.mjs [start] [per-call] [bundle] [jobs]` runs only those sections (none named: all);
+// `node bench/run.mjs [start] [per-call] [bundle] [jobs] [throughput]` runs only those sections (none named: all);
 // `--no-pack` measures an existing basecamp-people-mcp.mcpb instead of building it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { existsSync, openSync, readSync, readdirSync, closeSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { request } from 'undici';
-import { bareServer, ourSandboxServer, ourServer, root, startSandboxHost } from './lib/processes.mjs';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { bareHttpServer, bareServer, ourHttpServer, ourSandboxServer, ourServer, root, startSandboxHost } from './lib/processes.mjs';
 import { gearedPages, median, sleep } from './lib/stats.mjs';
 
 const COLD_STARTS = 15;
@@ -29,7 +31,15 @@ const UNLIMITED_ENV = { BASECAMP_RATE_LIMIT: '1000000000/10s' };
  */
 const reconcileMargin = (pages, records) => pages * 1 + records * 0.02;
 
-const SECTIONS = ['start', 'per-call', 'bundle', 'jobs'];
+/** Stateless HTTP throughput: clients calling at once, seconds per measured round, rounds per server. */
+const HTTP_CLIENTS = 16;
+const HTTP_WARM_UP_S = 2;
+/** Short slices, alternating (ours, bare, bare, ours, …): load from outside the bench then falls on both alike. */
+const HTTP_SLICE_S = 0.5;
+const HTTP_SLICES = 24;
+const ERA = '2026-07-28';
+
+const SECTIONS = ['start', 'per-call', 'bundle', 'jobs', 'throughput'];
 const ALL_TYPES = ['User', 'Client', 'Integration', 'DummyUser', 'Outsider', 'Tombstone', 'Agent'];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const runs = (section) => chosen.length === 0 || chosen.includes(section);
@@ -93,6 +103,12 @@ if (runs('jobs')) {
   jobRows.push(...(await job('reconcile 5,000 roster rows against 10,000 people', reconcileJob)));
 }
 
+// ---- stateless HTTP throughput, alone: it keeps both cores busy ----
+if (runs('throughput')) {
+  log(`throughput: ${HTTP_CLIENTS} ${ERA} clients over stateless HTTP, bare v2 server and ours, ${HTTP_SLICES} alternating slices of ${HTTP_SLICE_S} s each (about 35 s)`);
+  jobRows.push(...(await job(`stateless HTTP throughput, ${HTTP_CLIENTS} clients`, throughputJob)));
+}
+
 printTable([...main.lines, ...bundleRows.lines, ...jobRows]);
 
 // ------------------------------------------------------------------------------------------------------------
@@ -127,8 +143,8 @@ async function coldStarts(t, sandbox) {
   const bare = median(times.bare);
   const ours = median(times.realistic);
   const sandboxed = median(times.sandboxed);
-  t.add('cold start: spawn → initialize answer, median (serve with a token)', ms(ours), `${ms(bare)} bare SDK server`, `${(ours / bare).toFixed(2)} ×`, '≤ 1.00 × bare', ours <= bare);
-  t.add('cold start, serve --sandbox (sandbox in-process; information)', ms(sandboxed), `${ms(bare)} bare SDK server`, `${(sandboxed / bare).toFixed(2)} ×`, '—');
+  t.add('cold start: spawn → initialize answer, median (serve with a token)', ms(ours), `${ms(bare)} bare v2 SDK server`, `${(ours / bare).toFixed(2)} ×`, '≤ 1.00 × bare', ours <= bare);
+  t.add('cold start, serve --sandbox (sandbox in-process; information)', ms(sandboxed), `${ms(bare)} bare v2 SDK server`, `${(sandboxed / bare).toFixed(2)} ×`, '—');
 }
 
 async function memory(t, sandbox) {
@@ -146,8 +162,8 @@ async function memory(t, sandbox) {
   const bare = median(samples.bare);
   const ours = median(samples.realistic);
   const sandboxed = median(samples.sandboxed);
-  t.add('RSS after initialize, idle (serve with a token)', mb(ours), `${mb(bare)} bare SDK server`, `${signed(ours - bare, 1)} MB`, '≤ bare + 10 MB', ours <= bare + 10);
-  t.add('RSS after initialize, serve --sandbox (information)', mb(sandboxed), `${mb(bare)} bare SDK server`, `${signed(sandboxed - bare, 1)} MB`, '—');
+  t.add('RSS after initialize, idle (serve with a token)', mb(ours), `${mb(bare)} bare v2 SDK server`, `${signed(ours - bare, 1)} MB`, '≤ bare + 10 MB', ours <= bare + 10);
+  t.add('RSS after initialize, serve --sandbox (information)', mb(sandboxed), `${mb(bare)} bare v2 SDK server`, `${signed(sandboxed - bare, 1)} MB`, '—');
 }
 
 async function perCall(t, sandbox) {
@@ -209,6 +225,9 @@ function measureBundle(t) {
   if (bundle.bytes === undefined) return t.add('.mcpb bundle', 'not measured', '—', '', '≤ 1.5 MB, ≤ 20 files', false);
   t.add('.mcpb bundle size', mb(bundle.bytes / 1e6), '—', '', '≤ 1.5 MB', bundle.bytes <= 1.5e6);
   t.add('.mcpb bundle files', String(bundle.files), '—', '', '≤ 20 ("few")', bundle.files <= 20);
+  const built = [resolve(root, 'dist/cli.js'), ...readdirSync(resolve(root, 'dist/chunks')).filter((f) => f.endsWith('.js')).map((f) => resolve(root, 'dist/chunks', f))];
+  const unpacked = built.reduce((n, f) => n + statSync(f).size, 0);
+  t.add(`the server unpacked (dist/cli.js + ${built.length - 1} chunks; information)`, mb(unpacked / 1e6), '—', '', '—');
 }
 
 function packBundle() {
@@ -302,7 +321,7 @@ async function parallelJob(t, n) {
 /**
  * reconcile_people with a 5,000-row roster (4,500 of the account's addresses, a third in capitals, and 500 unknown)
  * against 10,000 people. Requests: the directory's pages. Time: the call beside its floor, measured in the same run:
- * reading the same pages with raw HTTP (following Link, as the server must), plus a bare SDK tool call taking the
+ * reading the same pages with raw HTTP (following Link, as the server must), plus a bare v2 SDK tool call taking the
  * same roster and answering as many characters as our answer has; both with the budget out of the way and our
  * cache off (BASECAMP_CACHE_TTL=0), so every call reads the directory afresh; medians of interleaved rounds.
  */
@@ -382,6 +401,96 @@ async function reconcileJob(t) {
     await server.close();
     await sb.close();
   }
+}
+
+/**
+ * get_person calls per second from HTTP_CLIENTS v2 clients pinned to the 2026-07-28 era, each calling in a loop,
+ * over stateless streamable HTTP: ours (`serve --http --stateless`) beside the bare v2 `createMcpHandler` server,
+ * whose get_person reads the same sandbox person over HTTP (bench/bare-server.mjs). The sandbox and our budget
+ * are raised out of the way. The two are measured in short alternating slices, so that load from outside the bench
+ * (the machine is shared) falls on both alike; each one's rate is its calls over its time in all slices.
+ */
+async function throughputJob(t) {
+  const sb = await startSandboxHost({ people: 200, rateLimit: UNLIMITED });
+  const bare = bareHttpServer(sb);
+  const ours = ourHttpServer(sb, ['--stateless'], UNLIMITED_ENV);
+  const clients = [];
+  try {
+    const [bareUrl, ourUrl] = await Promise.all([bare.started, ours.started]);
+    const bareClients = await connectClients(bareUrl, { pin: ERA });
+    clients.push(...bareClients);
+    const ourClients = await connectClients(ourUrl, { pin: ERA });
+    clients.push(...ourClients);
+    const ids = sb.personIds;
+    const totals = { bare: { calls: 0, seconds: 0 }, ours: { calls: 0, seconds: 0 } };
+    const failures = { bare: 0, ours: 0 };
+    const sides = { bare: bareClients, ours: ourClients };
+    for (const name of ['ours', 'bare']) failures[name] += (await hammer(sides[name], ids, HTTP_WARM_UP_S)).failed;
+    for (let slice = 0; slice < HTTP_SLICES; slice++) {
+      for (const name of slice % 2 ? ['bare', 'ours'] : ['ours', 'bare']) {
+        const { calls, failed, seconds } = await hammer(sides[name], ids, HTTP_SLICE_S);
+        failures[name] += failed;
+        totals[name].calls += calls;
+        totals[name].seconds += seconds;
+      }
+    }
+    const bareRate = totals.bare.calls / totals.bare.seconds;
+    const ourRate = totals.ours.calls / totals.ours.seconds;
+    const ratio = ourRate / bareRate;
+    const rss = `RSS after: ours ${mb(ours.rssMb())}, bare ${mb(bare.rssMb())}`;
+    t.add(
+      `get_person calls/s, ${HTTP_CLIENTS} ${ERA} clients, stateless HTTP (budget out of the way; ${failures.ours} + ${failures.bare} failed)`,
+      `${ourRate.toFixed(0)} calls/s`,
+      `${bareRate.toFixed(0)} calls/s bare v2 createMcpHandler server reading the same person (${rss})`,
+      `${ratio.toFixed(2)} ×`,
+      '≥ 0.80 × bare, 0 failed',
+      ratio >= 0.8 && failures.ours + failures.bare === 0,
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all([bare.close(), ours.close()]);
+    await sb.close();
+  }
+}
+
+/** `HTTP_CLIENTS` v2 clients on `url`, each with its own transport, connected one after another. */
+async function connectClients(url, mode) {
+  const clients = [];
+  try {
+    for (let i = 0; i < HTTP_CLIENTS; i++) {
+      const client = new Client({ name: `bench-${i}`, version: '0' }, { versionNegotiation: { mode } });
+      clients.push(client);
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    }
+  } catch (error) {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    throw error;
+  }
+  return clients;
+}
+
+/** Every client calls get_person in a loop for `seconds`; answers with the wrong person count as failed. */
+async function hammer(clients, ids, seconds) {
+  let calls = 0;
+  let failed = 0;
+  let next = 0;
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  await Promise.all(
+    clients.map(async (client) => {
+      while (performance.now() < until) {
+        const id = ids[next++ % ids.length];
+        try {
+          const result = await client.callTool({ name: 'get_person', arguments: { person_id: id } });
+          if (result.isError || result.structuredContent?.person?.id !== id) failed++;
+          else calls++;
+        } catch (error) {
+          if (failed++ === 0) log(`throughput: a call failed: ${error.message ?? error}`);
+        }
+      }
+    }),
+  );
+  return { calls, failed, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** A dry-run offboarding plan for a person on 50 extra projects (plus the sandbox's own few). */

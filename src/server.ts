@@ -50,8 +50,7 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: portable(z.object(tool.inputSchema)),
-        outputSchema: portable(z.object(tool.outputSchema)),
+        ...schemasOf(tool),
         annotations: { title: tool.title, ...tool.annotations },
       },
       (args: Record<string, unknown>, ctx: ServerContext) => runTool(server, service, tool, args, ctx, options),
@@ -60,23 +59,52 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
   return server;
 }
 
+type ToolSchema = StandardSchemaWithJSON<Record<string, unknown>>;
+
+/**
+ * Each tool's schemas, made once per process. A server instance is built per request (every 2026-07-28 request
+ * over HTTP, and 2025-era ones under --stateless), and the SDK converts the called tool's schemas to JSON Schema
+ * per instance (the input's for Mcp-Param-* headers, the output's to shape the result): made afresh each time,
+ * that conversion was about 40% of the server's CPU per get_person call (the bench's stateless HTTP throughput job).
+ */
+const toolSchemas = new WeakMap<RegisteredTool, { inputSchema: ToolSchema; outputSchema: ToolSchema }>();
+function schemasOf(tool: RegisteredTool): { inputSchema: ToolSchema; outputSchema: ToolSchema } {
+  let schemas = toolSchemas.get(tool);
+  if (!schemas) toolSchemas.set(tool, (schemas = { inputSchema: portable(z.object(tool.inputSchema)), outputSchema: portable(z.object(tool.outputSchema)) }));
+  return schemas;
+}
+
 /**
  * A zod schema whose listed JSON Schema is portable (see portable-schema.ts): the same validation, and
  * tools/list shows every input and output schema rewritten once, for every tool, whatever zod writes.
+ * Each JSON Schema is written once per target and then shared (frozen: no instance may change another's).
  */
-function portable(schema: z.ZodObject): StandardSchemaWithJSON<Record<string, unknown>> {
+function portable(schema: z.ZodObject): ToolSchema {
   const std = schema['~standard'];
+  const written = new Map<string, Record<string, unknown>>();
+  const json = (io: 'input' | 'output', options: { target: string; libraryOptions?: Record<string, unknown> }) => {
+    if (options.libraryOptions) return portableSchema(std.jsonSchema[io](options));
+    const key = `${io} ${options.target}`;
+    let schema = written.get(key);
+    if (!schema) written.set(key, (schema = deepFreeze(portableSchema(std.jsonSchema[io](options)))));
+    return schema;
+  };
   return {
     '~standard': {
       version: std.version,
       vendor: std.vendor,
       validate: (value: unknown) => std.validate(value),
-      jsonSchema: {
-        input: (options) => portableSchema(std.jsonSchema.input(options)),
-        output: (options) => portableSchema(std.jsonSchema.output(options)),
-      },
+      jsonSchema: { input: (options) => json('input', options), output: (options) => json('output', options) },
     },
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 async function runTool(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: ServerOptions) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { VERSION } from '../src/config.js';
+import { createMcpServer } from '../src/server.js';
 import { startSandbox } from '../src/sandbox/server.js';
 import { tools } from '../src/tools/index.js';
 import { connectClient, sandboxService } from './helpers.js';
@@ -83,6 +84,26 @@ describe('tool definitions', () => {
     await client.close();
     await service.close();
     await sb.close();
+  });
+
+  it('a server built per request (2026 era over HTTP, --stateless) reuses each tool\'s JSON Schema, written once per process and frozen', async () => {
+    const sb = await startSandbox();
+    const service = sandboxService(sb);
+    try {
+      const [first, second] = [createMcpServer(service, { era: 'modern' }), createMcpServer(service, { era: 'modern' })];
+      for (const tool of tools) {
+        // What the SDK converts on each instance for a tools/call (the Mcp-Param-* check); the output schema goes the same way.
+        const a = first.toolInputSchemaJson(tool.name)!;
+        const b = second.toolInputSchemaJson(tool.name)!;
+        expect(b.properties, tool.name).toBe(a.properties);
+        expect(Object.isFrozen(a.properties), tool.name).toBe(true);
+        // Shared, so no instance can change what another lists.
+        expect(() => ((a.properties as Record<string, unknown>).injected = {}), tool.name).toThrow(TypeError);
+      }
+    } finally {
+      await service.close();
+      await sb.close();
+    }
   });
 
   it('manifest.json lists exactly the registry\'s tools, and versions agree', () => {

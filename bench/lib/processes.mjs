@@ -1,4 +1,4 @@
-// The processes the bench drives: MCP servers over stdio (ours, the bare floor) and sandbox hosts.
+// The processes the bench drives: MCP servers over stdio and over HTTP (ours, the bare floor) and sandbox hosts.
 import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,6 +110,58 @@ export const ourServer = (sandbox, extraEnv = {}) =>
   new StdioServer(
     process.execPath,
     ['dist/cli.js', 'serve'],
+    cleanEnv({
+      BASECAMP_ACCESS_TOKEN: sandbox.token,
+      BASECAMP_ACCOUNT_ID: String(sandbox.accountId),
+      BASECAMP_API_URL: sandbox.url,
+      BASECAMP_LAUNCHPAD_URL: sandbox.url,
+      ...extraEnv,
+    }),
+  );
+
+/**
+ * An MCP server listening on streamable HTTP in a child process; `started` resolves with its /mcp URL, read from
+ * the first line of its output matching `announces` (the bare floor prints it on stdout, ours logs it on stderr).
+ */
+export class HttpServerProcess {
+  constructor(command, args, env, announces = /(http:\/\/127\.0\.0\.1:\d+\/mcp)/) {
+    this.output = '';
+    this.child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((done) => this.child.once('exit', (code, signal) => done({ code, signal })));
+    this.started = new Promise((done, fail) => {
+      const onData = (s) => {
+        this.output = (this.output + s).slice(-4000);
+        const url = announces.exec(this.output)?.[1];
+        if (url && !this.url) done((this.url = url));
+      };
+      this.child.stdout.setEncoding('utf8').on('data', onData);
+      this.child.stderr.setEncoding('utf8').on('data', onData);
+      this.exited.then(({ code, signal }) => fail(new Error(`${args.join(' ')} exited (${code ?? signal}) before listening; output:\n${this.output}`)));
+    });
+  }
+
+  /** Resident memory of the server process, from /proc (Linux). */
+  rssMb() {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)[1]) / 1024;
+  }
+
+  async close() {
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    this.child.kill('SIGTERM');
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** The bare v2 floor over HTTP, its get_person reading the sandbox's person as ours does. */
+export const bareHttpServer = (sandbox) =>
+  new HttpServerProcess(process.execPath, ['bench/bare-server.mjs', '--http', JSON.stringify({ url: sandbox.url, token: sandbox.token, accountId: sandbox.accountId })], cleanEnv());
+/** Ours over streamable HTTP on a free loopback port (no bearer token: the floor checks none either). */
+export const ourHttpServer = (sandbox, flags = [], extraEnv = {}) =>
+  new HttpServerProcess(
+    process.execPath,
+    ['dist/cli.js', 'serve', '--http', '--host', '127.0.0.1', '--port', '0', ...flags],
     cleanEnv({
       BASECAMP_ACCESS_TOKEN: sandbox.token,
       BASECAMP_ACCOUNT_ID: String(sandbox.accountId),
