@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, InMemoryTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Config } from '../src/config.js';
 import type { AuditLine } from '../src/governance/audit-log.js';
@@ -230,8 +231,14 @@ const envelope = (capabilities: object = { elicitation: { form: {} } }) => ({
 });
 type Rpc = { result?: Record<string, unknown> & ToolResult & { resultType?: string; requestState?: string; inputRequests?: Record<string, { method: string; params: { message: string; requestedSchema: unknown } }> }; error?: { code: number; message: string } };
 
-async function toolsCall(url: string, name: string, args: Record<string, unknown>, extra: { requestState?: string; answer?: 'accept' | 'decline' } = {}, bearer?: string): Promise<Rpc> {
-  const params: Record<string, unknown> = { name, arguments: args, _meta: envelope() };
+async function toolsCall(
+  url: string,
+  name: string,
+  args: Record<string, unknown>,
+  extra: { requestState?: string; answer?: 'accept' | 'decline'; capabilities?: object } = {},
+  bearer?: string,
+): Promise<Rpc> {
+  const params: Record<string, unknown> = { name, arguments: args, _meta: envelope(extra.capabilities) };
   if (extra.requestState !== undefined) params.requestState = extra.requestState;
   if (extra.answer) params.inputResponses = { confirm: extra.answer === 'accept' ? { action: 'accept', content: { confirm: true } } : { action: 'decline' } };
   const id = nextId++;
@@ -283,6 +290,18 @@ describe('2026-07-28 consent: the requestState', () => {
     expect(Object.keys((ask.params.requestedSchema as { properties: object }).properties)).toEqual(['confirm']);
     expect(ask.params.message).toContain(`revoke ${person(w.sb, JAN).name} <jan@acme.example> (id ${JAN}) from Launch (project ${LAUNCH})`);
     expect(r.result!.requestState).toMatch(/^[\w-]+\.[\w-]+$/);
+    expect(writes(w.sb)).toHaveLength(0);
+  });
+
+  it('what the envelope declared decides: `elicitation: {}` is a form (asked); URL mode only, or none: the plan_token flow', async () => {
+    const w = await world('stateless HTTP');
+    const bare = await toolsCall(w.url!, 'trash_person', { person_id: JAN }, { capabilities: { elicitation: {} } });
+    expect(bare.result?.resultType).toBe('input_required');
+    for (const capabilities of [{ elicitation: { url: {} } }, {}]) {
+      const r = await toolsCall(w.url!, 'trash_person', { person_id: JAN }, { capabilities });
+      expect(r.result?.resultType).not.toBe('input_required');
+      expect(kindOf(r.result!)).toBe('confirmation_required');
+    }
     expect(writes(w.sb)).toHaveLength(0);
   });
 
@@ -378,4 +397,53 @@ describe('2026-07-28 consent: the requestState', () => {
     expect(text(replayed.result!)).toMatch(/already used/);
     expect(writes(sb)).toHaveLength(sent);
   });
+});
+
+describe('PlanSealer: request states and plan tokens are never each other', () => {
+  it('a plan token does not open as a request state, nor a request state verify as a plan token', async () => {
+    const { PlanSealer } = await import('../src/governance/plan-token.js');
+    const sealer = new PlanSealer(PLAN_SECRET);
+    const plan = { tool: 'trash_person', account: 1, subject: `person:${JAN}`, changes: [] };
+    const token = sealer.seal(plan).token;
+    expect(sealer.openState(token)).toMatchObject({ ok: false, why: 'the requestState is not one this server issued (or it was altered)' });
+    const { state } = sealer.sealState({ ...plan, kind: 'consent' }, 60_000);
+    expect(sealer.verify(state, plan)).toMatchObject({ ok: false, why: 'the plan_token is not one this server issued (or it was altered)' });
+    expect(sealer.openState(state)).toMatchObject({ ok: true, kind: 'consent', tool: 'trash_person' });
+  });
+});
+
+describe('the real binary on stdio (`serve --sandbox`), a 2026-07-28 client', () => {
+  const spawnClient = async (answer: 'accept' | 'decline', during?: (client: Client) => Promise<unknown>) => {
+    const env = { ...process.env, BASECAMP_AUDIT_LOG: join(scratch(), 'audit.jsonl'), BASECAMP_LOG_LEVEL: 'error', BASECAMP_RATE_LIMIT: '1000/10s' } as Record<string, string>;
+    const client = new Client({ name: 'consent-2026-stdio', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } }, capabilities: { elicitation: { form: {} } } });
+    const asked: string[] = [];
+    client.setRequestHandler('elicitation/create', async (req) => {
+      asked.push(req.params.message);
+      await during?.(client);
+      return answer === 'accept' ? { action: 'accept', content: { confirm: true } } : { action: answer };
+    });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: ['dist/cli.js', 'serve', '--sandbox'], env, stderr: 'ignore' }));
+    cleanup.push(() => client.close());
+    return { client, asked };
+  };
+  const projectsOf = async (client: Client) => structured<{ projects: { id: number }[] }>(await call(client, 'trash_person', { person_id: JAN, dry_run: true })).projects.map((p) => p.id);
+
+  it('decline: nothing changed; accept: done; the plan changed while the human read it (through another tool): plan_changed', async () => {
+    const declining = await spawnClient('decline');
+    const before = await projectsOf(declining.client);
+    expect(structured(await call(declining.client, 'trash_person', { person_id: JAN }))).toMatchObject({ status: 'cancelled' });
+    expect(declining.asked[0]).toContain(`revoke Jan Jensen <jan@acme.example> (id ${JAN}) from Launch (project ${LAUNCH})`);
+    expect(await projectsOf(declining.client)).toEqual(before);
+
+    const changing = await spawnClient('accept', (client) => call(client, 'update_project_access', { project_id: WEBSITE, grant: [JAN] }));
+    const changed = await call(changing.client, 'trash_person', { person_id: JAN });
+    expect(kindOf(changed)).toBe('plan_changed');
+    expect(await projectsOf(changing.client)).toEqual([...before, WEBSITE].sort((a, b) => a - b));
+
+    const accepting = await spawnClient('accept');
+    const done = await call(accepting.client, 'trash_person', { person_id: JAN });
+    expect(done.isError, text(done)).toBeFalsy();
+    expect(accepting.asked).toHaveLength(1);
+    expect(await projectsOf(accepting.client)).toEqual([]);
+  }, 60_000);
 });
