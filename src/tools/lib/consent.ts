@@ -8,7 +8,7 @@ import type { ToolContext } from './define.js';
 /**
  * Consent before a destructive write: a human's answer, or an exact, unexpired plan.
  * - The client can ask a human (elicitation): ask, showing the plan (a given plan_token must still match).
- * - It cannot (no elicitation; stateless HTTP): a plan_token sealing exactly this plan is required; without one
+ * - It cannot (no elicitation; a 2025-era client over stateless HTTP): a plan_token sealing exactly this plan is required; without one
  *   the call fails as `confirmation_required` with the plan and a fresh token, writing nothing.
  * - A plan_token that no longer matches (expired, altered, someone else, other arguments, the account changed, or
  *   already used): `plan_changed`, with the current plan and a fresh token, writing nothing. A token that matches
