@@ -447,3 +447,19 @@ describe('the real binary on stdio (`serve --sandbox`), a 2026-07-28 client', ()
     expect(await projectsOf(accepting.client)).toEqual([]);
   }, 60_000);
 });
+
+describe('2026-07-28 consent: an answer that cannot be claimed', () => {
+  it('the shared claim store cannot tell (Redis down): refused, said so, nothing written', async () => {
+    const { PlanClaimUnavailableError } = await import('../src/errors.js');
+    const sb = await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } });
+    const down = { claim: () => Promise.reject(new PlanClaimUnavailableError('Nothing was changed: Redis did not answer.')) };
+    const service = sandboxService(sb, { config: { rateLimit: { max: 10_000, windowMs: 10_000 }, auditLog: join(scratch(), 'audit.jsonl') }, planClaims: down });
+    const http = await serveHttp(service, { port: 0, stateless: true });
+    cleanup.push(() => sb.close(), () => service.close(), () => http.drain(100));
+    const state = (await toolsCall(http.url, 'trash_person', { person_id: JAN })).result!.requestState!;
+    const r = await toolsCall(http.url, 'trash_person', { person_id: JAN }, { requestState: state, answer: 'accept' });
+    expect(kindOf(r.result!)).toBe('plan_claim_unavailable');
+    expect(text(r.result!)).toMatch(/What could not be claimed was the human's answer \(requestState\); nothing was changed/);
+    expect(writes(sb)).toHaveLength(0);
+  });
+});

@@ -98,7 +98,7 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
     await refuse('human_required: BASECAMP_CONFIRM=human and the client cannot ask a human');
     throw new HumanRequiredError(
       'Nothing was changed: this server is set to always ask a human (BASECAMP_CONFIRM=human) before this change, and this client cannot ask ' +
-        '(it does not support MCP elicitation, or the server runs stateless). Make the change below from a client that can ask, or in Basecamp.',
+        '(it does not support MCP elicitation, or it speaks a 2025-era protocol to a stateless server). Make the change below from a client that can ask, or in Basecamp.',
       { result: req.planned(undefined), text: `The change:\n${shown}` },
     );
   }
