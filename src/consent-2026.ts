@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { inputRequired, inputResponse, type InputRequiredResult, type ServerContext } from '@modelcontextprotocol/server';
+import { withNote } from './errors.js';
 import { planDigest, type Plan, type PlanSealer } from './governance/plan-token.js';
 import type { ConfirmAnswer } from './tools/lib/define.js';
 
@@ -113,7 +114,11 @@ export async function confirm2026(
   if (state.tool !== ask.tool) return { refused: `the answer came back for ${state.tool}, not ${ask.tool}` };
   if (state.plan !== digest) return { refused: 'the plan changed between the question and the answer (it would now do something else)' };
   // Claimed before the answer counts, whatever it is: one state, one answer, on every instance sharing the claims.
-  if (!(await ask.plans.claim(state.id, state.exp, ctx.mcpReq.signal))) return { refused: 'this answer was already used (an answer runs its plan once)' };
+  const claimed = await ask.plans.claim(state.id, state.exp, ctx.mcpReq.signal).catch((error: unknown) => {
+    // A store that cannot tell stops the call, as for a plan token (fail closed).
+    throw withNote(error, 'What could not be claimed was the human\'s answer (requestState); nothing was changed. Call again to be asked again.');
+  });
+  if (!claimed) return { refused: 'this answer was already used (an answer runs its plan once)' };
   const view = inputResponse(ctx.mcpReq.inputResponses, CONFIRM_KEY);
   if (view.kind !== 'elicit') return 'cancel';
   if (view.action !== 'accept') return view.action;

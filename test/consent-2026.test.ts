@@ -5,6 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client, InMemoryTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { Client as Client2025 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as Http2025 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport as InMemory2025 } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../src/config.js';
 import type { AuditLine } from '../src/governance/audit-log.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
@@ -461,5 +465,61 @@ describe('2026-07-28 consent: an answer that cannot be claimed', () => {
     expect(kindOf(r.result!)).toBe('plan_claim_unavailable');
     expect(text(r.result!)).toMatch(/What could not be claimed was the human's answer \(requestState\); nothing was changed/);
     expect(writes(sb)).toHaveLength(0);
+  });
+});
+
+/** The same three answers from a 2025-era client (the v1 SDK), over stdio and in an HTTP session: the 2025 path, unchanged. */
+describe.each<Exclude<Mode, 'stateless HTTP'>>(['stdio', 'stateful HTTP'])('2025-era consent over %s (elicitation/create)', (mode) => {
+  async function client2025(w: World, answer: 'accept' | 'decline', before?: () => void) {
+    const client = new Client2025({ name: 'consent-2025', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, (req) => {
+      w.asked.push(req.params.message);
+      before?.();
+      return answer === 'accept' ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
+    });
+    if (mode === 'stdio') {
+      const [clientSide, serverSide] = InMemory2025.createLinkedPair();
+      const handle = serveStdio(({ era }) => createMcpServer(w.service, { era }), { transport: serverSide as unknown as Transport });
+      cleanup.push(() => handle.close());
+      await client.connect(clientSide);
+    } else {
+      await client.connect(new Http2025(new URL(w.url!)));
+    }
+    cleanup.push(() => client.close());
+    return client as unknown as Client;
+  }
+
+  it('decline: nothing written; accept: done; the human shown the people and projects', async () => {
+    const w = await world(mode);
+    const declined = await call(await client2025(w, 'decline'), 'trash_person', { person_id: JAN });
+    expect(structured(declined)).toMatchObject({ status: 'cancelled' });
+    expect(writes(w.sb)).toHaveLength(0);
+    const done = await call(await client2025(w, 'accept'), 'update_project_access', { project_id: LAUNCH, revoke: [JAN] });
+    expect(done.isError, text(done)).toBeFalsy();
+    expect(w.sb.data.projects.get(LAUNCH)!.members.has(JAN)).toBe(false);
+    expect(w.asked).toHaveLength(2);
+    expect(w.asked[0]).toContain(`revoke ${person(w.sb, JAN).name} <jan@acme.example> (id ${JAN}) from Launch (project ${LAUNCH})`);
+  });
+});
+
+describe('2025-era consent over stateless HTTP: no human can be asked, the plan token decides', () => {
+  it('confirmation_required; the token runs the plan; a token whose plan changed meanwhile is plan_changed, nothing written', async () => {
+    const w = await world('stateless HTTP');
+    const client = new Client2025({ name: 'consent-2025', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, () => {
+      throw new Error('no human can be asked in stateless mode');
+    });
+    await client.connect(new Http2025(new URL(w.url!)));
+    cleanup.push(() => client.close());
+    const c = client as unknown as Client;
+    const first = await call(c, 'trash_person', { person_id: JAN });
+    expect(kindOf(first)).toBe('confirmation_required');
+    w.sb.data.projects.get(WEBSITE)!.members.add(JAN);
+    const changed = await call(c, 'trash_person', { person_id: JAN, plan_token: structured<{ plan_token: string }>(first).plan_token });
+    expect(kindOf(changed)).toBe('plan_changed');
+    expect(writes(w.sb)).toHaveLength(0);
+    const done = await call(c, 'trash_person', { person_id: JAN, plan_token: structured<{ plan_token: string }>(changed).plan_token });
+    expect(done.isError, text(done)).toBeFalsy();
+    expect(janProjects(w.sb)).toEqual([]);
   });
 });
