@@ -21,6 +21,8 @@ import { ABANDONED, ADAM, JAN, kindOf, LAUNCH, OWNER, PLAN_SECRET, sandboxServic
  * Consent in the MCP 2026-07-28 era (issue 19): a client pinned to 2026-07-28 is asked through an `input_required`
  * form (one boolean, `confirm`) with a sealed requestState, over stdio, stateful HTTP and stateless HTTP alike; the
  * plan is re-checked when the answer comes back; a forged or replayed requestState is refused with nothing written.
+ * At the end, the 2025-era path beside it (elicitation/create over stdio and in HTTP sessions; the plan token over
+ * stateless HTTP), unchanged. test/tools/consent.test.ts has the rest of the 2025-era consent answers.
  */
 
 const MODERN = '2026-07-28';
