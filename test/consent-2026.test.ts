@@ -380,7 +380,20 @@ describe('2026-07-28 consent: the requestState', () => {
     const r = await toolsCall(w.url!, 'update_project_access', { project_id: LAUNCH, revoke: [JAN] }, { requestState: state, answer: 'accept' });
     expect(kindOf(r.result!)).toBe('plan_changed');
     expect(text(r.result!)).toMatch(/the answer came back for trash_person, not update_project_access/);
+    // The same tool for someone else: another plan.
+    const other = await toolsCall(w.url!, 'trash_person', { person_id: ADAM }, { requestState: state, answer: 'accept' });
+    expect(kindOf(other.result!)).toBe('plan_changed');
+    expect(text(other.result!)).toMatch(/the plan changed between the question and the answer/);
     expect(writes(w.sb)).toHaveLength(0);
+  });
+
+  it('the same accepted answer sent twice at once: exactly one runs', async () => {
+    const w = await world('stateless HTTP');
+    const args = { project_id: LAUNCH, revoke: [JAN] };
+    const state = (await toolsCall(w.url!, 'update_project_access', args)).result!.requestState!;
+    const both = await Promise.all([1, 2].map(() => toolsCall(w.url!, 'update_project_access', args, { requestState: state, answer: 'accept' })));
+    expect(both.map((r) => (r.result?.isError ? kindOf(r.result) : 'done')).sort()).toEqual(['done', 'plan_changed']);
+    expect(writes(w.sb).map((r) => r.method)).toEqual(['PUT']);
   });
 
   it('a fleet: answered on another instance; refused there for another caller; replayed on the first instance after use: refused', async () => {
