@@ -11,6 +11,7 @@ import { selectTools } from './tools/index.js';
 import { refuseMaskedAddresses } from './tools/lib/params.js';
 import { errorResult, successResult } from './results.js';
 import { portableSchema } from './portable-schema.js';
+import { AskInAnotherRound, asksInAnotherRound, confirm2026, confirmForm, requestStateVerifier } from './consent-2026.js';
 
 /**
  * The protocol era a server instance serves: `legacy` is MCP 2025-11-25 and older (initialize, sessions,
@@ -37,6 +38,8 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
     {
       capabilities: { logging: {}, tools: { listChanged: false } },
       cacheHints: { 'tools/list': LIST_CACHE, 'server/discover': LIST_CACHE },
+      // A 2026-era requestState that was altered, expired or issued to another caller never reaches a tool (-32602).
+      requestState: { verify: requestStateVerifier(service.governance.plans) },
       instructions:
         'Administer the people of a Basecamp account (Basecamp 3/4/5 or Basecamp 2): team members and clients. get_account says ' +
         'which product it is and what its API cannot do. invite_person and invite_people invite to the account (and the HQ) ' +
@@ -118,6 +121,7 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
       const output = await tool.handler(args as never, toolCtx);
       return successResult(output);
     } catch (error) {
+      if (error instanceof AskInAnotherRound) return error.result; // 2026 era: the human is asked (consent-2026.ts)
       return errorResult(tool.name, afterPlanToken(error, toolCtx.governance.call));
     }
   });
@@ -154,24 +158,17 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
       last = progress;
       await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress, total, message } }).catch(() => undefined);
     },
-    async confirm(message): Promise<ConfirmAnswer> {
-      // The 2026 era has no server→client requests: until it asks through input_required, the plan token applies there.
-      if (options.era === 'modern') return 'unsupported';
+    asksInAnotherRound: () => options.era === 'modern' && asksInAnotherRound(ctx, clientCapabilities(server, ctx)),
+    async confirm(message, plan): Promise<ConfirmAnswer> {
+      // The 2026 era has no server→client requests: the call answers input_required and the answer comes with the next one.
+      if (options.era === 'modern') {
+        const lifetimeMs = options.confirmTimeoutMs ?? 10 * 60_000;
+        return confirm2026(ctx, { plans: governance.plans, capabilities: clientCapabilities(server, ctx), tool: tool.name, message, plan, lifetimeMs });
+      }
       if (!clientCapabilities(server, ctx)?.elicitation) return 'unsupported';
       // Sent as a raw request: clients that declared `elicitation: {}` (form mode, older spec) are served too.
       const asked = ctx.mcpReq.send(
-        {
-          method: 'elicitation/create',
-          params: {
-            mode: 'form',
-            message,
-            requestedSchema: {
-              type: 'object',
-              properties: { confirm: { type: 'boolean', title: 'Yes, do it', description: message.split('\n')[0] } },
-              required: ['confirm'],
-            },
-          },
-        },
+        { method: 'elicitation/create', params: { mode: 'form', message, requestedSchema: confirmForm(message) } },
         { timeout: options.confirmTimeoutMs ?? 10 * 60_000, signal: ctx.mcpReq.signal },
       );
       // A client that fails or times out answering is not a bug here: say so, and that nothing changed.

@@ -44,6 +44,14 @@ export interface PlanClaimStore {
 
 const USED: Verdict = { ok: false, why: 'the plan_token was already used (a token runs its plan once)' };
 
+/** What a request state's MAC covers besides its body: a plan token's MAC covers the body alone. */
+const STATE_LABEL = 'basecamp-people-mcp/request-state/v1\n';
+
+/** A plan as one digest (key order aside): what a 2026-era consent question is bound to, and re-checked against. */
+export function planDigest(plan: Plan): string {
+  return createHash('sha256').update(canonical(plan)).digest('base64url');
+}
+
 /** The call's arguments as a short digest, key order aside; what only picks the mode of a run (dry_run) is left out. */
 export function argumentsDigest(args: Record<string, unknown>): string {
   const { dry_run: _dryRun, plan_token: _planToken, ...rest } = args;
@@ -85,10 +93,45 @@ export class PlanSealer {
   async redeem(token: string, current: Plan, signal?: AbortSignal): Promise<Verdict> {
     const verdict = this.verify(token, current);
     if (!verdict.ok) return verdict;
-    // Check and claim in one synchronous step: no await between them, so overlapping calls cannot both pass.
-    if (!this.claimHere(verdict.id, verdict.exp)) return USED;
-    for (const store of this.shared) if (!(await store.claim(verdict.id, verdict.exp, signal))) return USED;
-    return verdict;
+    // Check and claim in one synchronous step (claim's first part): overlapping calls cannot both pass.
+    return (await this.claim(verdict.id, verdict.exp, signal)) ? verdict : USED;
+  }
+
+  /**
+   * Claims a sealed thing's id once, for the whole fleet: here first (synchronously, so of overlapping calls in this
+   * process exactly one passes), then in every shared store. false: already claimed. Throws when a store cannot tell.
+   */
+  async claim(id: string, expiresAt: number, signal?: AbortSignal): Promise<boolean> {
+    if (!this.claimHere(id, expiresAt)) return false;
+    for (const store of this.shared) if (!(await store.claim(id, expiresAt, signal))) return false;
+    return true;
+  }
+
+  /**
+   * Seals a 2026-era `requestState` (see src/consent-2026.ts) with the key of the plan tokens, so a fleet sharing
+   * BASECAMP_PLAN_SECRET can open it anywhere. Its MAC covers a domain label: a plan token is never a request state,
+   * nor the other way round. Gets an id (to claim it once) and an expiry.
+   */
+  sealState<T extends object>(payload: T, lifetimeMs: number): { state: string; id: string; exp: number } {
+    const sealed = { ...payload, id: randomUUID(), exp: this.now() + lifetimeMs };
+    const body = Buffer.from(JSON.stringify(sealed)).toString('base64url');
+    return { state: `${body}.${this.mac(body, STATE_LABEL)}`, id: sealed.id, exp: sealed.exp };
+  }
+
+  /** Opens a state sealed here (or by a fleet sharing the secret): its payload, or why not (altered, expired). */
+  openState<T extends object>(state: string): ({ ok: true } & T & { id: string; exp: number }) | { ok: false; why: string } {
+    const [body, mac, extra] = state.split('.');
+    const forged = { ok: false as const, why: 'the requestState is not one this server issued (or it was altered)' };
+    if (!body || !mac || extra !== undefined || !secretsEqual(mac, this.mac(body, STATE_LABEL))) return forged;
+    let sealed: T & { id: string; exp: number };
+    try {
+      sealed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as T & { id: string; exp: number };
+    } catch {
+      return forged;
+    }
+    if (typeof sealed !== 'object' || sealed === null || typeof sealed.id !== 'string') return forged;
+    if (typeof sealed.exp !== 'number' || sealed.exp <= this.now()) return { ok: false, why: 'the requestState has expired' };
+    return { ...sealed, ok: true };
   }
 
   /** Whether `token` seals exactly `current` (the plan as it is now) and is unexpired; if not, why. Claims nothing. */
@@ -126,7 +169,7 @@ export class PlanSealer {
     return true;
   }
 
-  private mac(body: string): string {
-    return createHmac('sha256', this.key).update(body).digest('base64url');
+  private mac(body: string, label = ''): string {
+    return createHmac('sha256', this.key).update(label + body).digest('base64url');
   }
 }

@@ -19,7 +19,7 @@ export const trashPerson = defineTool({
     'account itself (account_removed: true), which takes every project with it; their content stays. get_account says ' +
     'which product the account is. Run with dry_run: true first to see ' +
     'the exact plan and a plan_token. A real run asks the human to confirm when the client supports that; otherwise ' +
-    '(and in stateless HTTP) it needs the plan_token from a dry run, shown to the person you act for, and runs only if ' +
+    '(and for a 2025-era client over stateless HTTP) it needs the plan_token from a dry run, shown to the person you act for, and runs only if ' +
     'the plan is still exactly the same. Touches no one else. ' +
     'The signed-in person cannot be offboarded, nor the account owner (refused here on Basecamp 3/4/5; on Basecamp 2, whose API ' +
     'does not say who the owner is, Basecamp itself refuses and nothing changes).',

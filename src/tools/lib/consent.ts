@@ -8,13 +8,15 @@ import type { ToolContext } from './define.js';
 /**
  * Consent before a destructive write: a human's answer, or an exact, unexpired plan.
  * - The client can ask a human (elicitation): ask, showing the plan (a given plan_token must still match).
- * - It cannot (no elicitation; stateless HTTP): a plan_token sealing exactly this plan is required; without one
+ * - It cannot (no elicitation; a 2025-era client over stateless HTTP): a plan_token sealing exactly this plan is required; without one
  *   the call fails as `confirmation_required` with the plan and a fresh token, writing nothing.
  * - A plan_token that no longer matches (expired, altered, someone else, other arguments, the account changed, or
  *   already used): `plan_changed`, with the current plan and a fresh token, writing nothing. A token that matches
  *   is claimed before anything else happens (PlanSealer.redeem): it runs once, even if the run then fails.
  * - A token is handed out only once its plan is recorded in the audit trail: no trail, no token.
  * - BASECAMP_CONFIRM=human: a human must answer; without one the call fails as `human_required`.
+ * - MCP 2026-07-28: the human is asked through `input_required` (src/consent-2026.ts), the answer bound to the plan:
+ *   a plan that changed between the question and the answer (or an answer sent twice) is `plan_changed`, nothing written.
  * What it protects against, and what not, is in the README ("Governance").
  */
 export interface ConsentRequest {
@@ -57,10 +59,13 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
   if (req.planToken !== undefined) {
     // Verified and claimed at once: of overlapping calls with this token (here or on any instance sharing the
     // audit trail or Redis) one gets ok, the others "already used". A store that cannot tell stops the call.
-    const verdict = await governance.plans.redeem(req.planToken, plan, signal).catch(async (error: unknown) => {
-      await refuse(`plan_token not run: ${error instanceof Error ? error.message : String(error)}`);
-      throw error;
-    });
+    // A 2026-era call that asks its human in another round only checks the token now; the round with the answer claims it.
+    const verdict = ctx.asksInAnotherRound()
+      ? governance.plans.verify(req.planToken, plan)
+      : await governance.plans.redeem(req.planToken, plan, signal).catch(async (error: unknown) => {
+          await refuse(`plan_token not run: ${error instanceof Error ? error.message : String(error)}`);
+          throw error;
+        });
     if (!verdict.ok) {
       const token = await fresh(`plan_changed: ${verdict.why}`);
       throw new PlanChangedError(
@@ -74,7 +79,15 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
   }
 
   const shown = planText(req.steps);
-  const answer = await ctx.confirm(`${oneLine(req.question)}\n${shown}`);
+  const answer = await ctx.confirm(`${oneLine(req.question)}\n${shown}`, plan);
+  if (typeof answer === 'object') {
+    // 2026 era: the answer came back for another plan than the one there is now (or was used before).
+    await refuse(`plan_changed: ${answer.refused}`);
+    throw new PlanChangedError(
+      `Nothing was changed: ${answer.refused}. Below is the plan as it is now: call ${req.plan.tool} again with the same arguments to be asked about it.`,
+      { result: req.planned(undefined), text: `The plan as it is now:\n${shown}` },
+    );
+  }
   if (answer === 'accept') return { given: true };
   if (answer === 'decline' || answer === 'cancel') {
     await recordDecision(governance.trail, governance.call, 'cancelled', req.changes, `the person asked answered ${answer}`, signal);
@@ -85,7 +98,7 @@ export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Prom
     await refuse('human_required: BASECAMP_CONFIRM=human and the client cannot ask a human');
     throw new HumanRequiredError(
       'Nothing was changed: this server is set to always ask a human (BASECAMP_CONFIRM=human) before this change, and this client cannot ask ' +
-        '(it does not support MCP elicitation, or the server runs stateless). Make the change below from a client that can ask, or in Basecamp.',
+        '(it does not support MCP elicitation, or it speaks a 2025-era protocol to a stateless server). Make the change below from a client that can ask, or in Basecamp.',
       { result: req.planned(undefined), text: `The change:\n${shown}` },
     );
   }

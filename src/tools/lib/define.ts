@@ -3,7 +3,7 @@ import type { PeopleApi } from '../../basecamp/api.js';
 import type { Directory } from '../../basecamp/directory.js';
 import type { AuditLog } from '../../governance/audit-log.js';
 import type { CallRecord } from '../../governance/audited-api.js';
-import type { PlanSealer } from '../../governance/plan-token.js';
+import type { Plan, PlanSealer } from '../../governance/plan-token.js';
 import type { PeopleSnapshotStore } from '../../governance/people-snapshots.js';
 
 export interface ToolAnnotationsSet {
@@ -13,7 +13,8 @@ export interface ToolAnnotationsSet {
   openWorldHint: boolean;
 }
 
-export type ConfirmAnswer = 'accept' | 'decline' | 'cancel' | 'unsupported';
+/** A human's answer; `refused`: an answer came back that does not count (given for another plan, or used before). */
+export type ConfirmAnswer = 'accept' | 'decline' | 'cancel' | 'unsupported' | { refused: string };
 
 /** The account the server is signed in to. */
 export interface AccountAccess {
@@ -49,8 +50,14 @@ export interface ToolContext extends ToolServices {
   signal: AbortSignal;
   /** Reports progress when the client asked for it (a no-op otherwise). */
   progress(progress: number, total: number | undefined, message: string): Promise<void>;
-  /** Asks the human (MCP elicitation) to confirm; 'unsupported' when the client cannot ask. */
-  confirm(message: string): Promise<ConfirmAnswer>;
+  /**
+   * Asks the human (MCP elicitation) to confirm `plan` (as a plan token would seal it); 'unsupported' when the client
+   * cannot ask. In the 2026 era the question ends this round (input_required) and the answer comes with the next
+   * one, bound to the plan: see src/consent-2026.ts.
+   */
+  confirm(message: string, plan: Plan): Promise<ConfirmAnswer>;
+  /** True when this call's human is asked in a later round (2026 era): a plan_token is then only checked, not used up. */
+  asksInAnotherRound(): boolean;
 }
 
 export interface ToolOutput<O> {
