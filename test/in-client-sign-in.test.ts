@@ -227,6 +227,22 @@ describe('sign-in from inside the client (no token, OAuth app configured)', () =
     expect(sandbox.requests).toHaveLength(0);
   });
 
+  it('a grant that is over (password changed): the refresh is refused and the call offers a new sign-in, which replaces the file', async () => {
+    const { sandbox, client, tokenFile } = await setUp();
+    await playBrowser(signInUrl(await call(client, 'get_account')));
+    expect((await call(client, 'get_account')).isError).toBeFalsy();
+    const before = JSON.parse(readFileSync(tokenFile, 'utf8')) as { access_token: string };
+    sandbox.revokeAllGrants(); // every token expired, every refresh answers authorization_expired
+    const ended = await call(client, 'get_account');
+    expect(kindOf(ended)).toBe('not_signed_in');
+    expect(ended.content[0]!.text).toMatch(/sign-in has ended \(Launchpad said: authorization_expired\)\. Open this address/);
+    const again = await playBrowser(signInUrl(ended));
+    expect(again.page).toContain("Signed in");
+    expect(again.status).toBe(200);
+    expect((JSON.parse(readFileSync(tokenFile, 'utf8')) as { access_token: string }).access_token).not.toBe(before.access_token);
+    expect((await call(client, 'get_account')).isError).toBeFalsy();
+  });
+
   it('the error carries what the protocol layer needs: the URL and a flow to await', async () => {
     const { client } = await setUp();
     await call(client, 'get_account');

@@ -77,7 +77,10 @@ export async function listenForCallback(options: CallbackListenerOptions): Promi
   const mine = 'This is the sign-in callback of basecamp-people-mcp.';
   let claimed = false;
   const server: Server = createServer((req, res) => {
-    const send = (page: CallbackPage) => res.writeHead(page.status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html(page));
+    // Connection: close: a browser must not keep a connection to this listener and send the next sign-in's callback
+    // (same port, new listener) to a closed one's.
+    const send = (page: CallbackPage) =>
+      res.writeHead(page.status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end(html(page));
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://127.0.0.1');

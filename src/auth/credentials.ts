@@ -123,7 +123,16 @@ export class FileCredentials implements Credentials {
     if (!token.refresh_token || !client) {
       throw new AuthenticationError(`The Basecamp token expired and cannot be refreshed. Run \`${shellCommand('login')}\`.`);
     }
-    const fresh = await refreshAccessToken(this.options.launchpadUrl, client, token.refresh_token, this.options.userAgent);
+    let fresh;
+    try {
+      fresh = await refreshAccessToken(this.options.launchpadUrl, client, token.refresh_token, this.options.userAgent);
+    } catch (error) {
+      // The grant is over (a password change, access revoked): with an OAuth app, sign in again from the client.
+      if (error instanceof AuthenticationError && error.signInAgain && this.options.signIn) {
+        throw await this.options.signIn.notSignedIn(`Your Basecamp sign-in has ended (Launchpad said: ${error.basecampMessage ?? error.status ?? 'refused'}).`);
+      }
+      throw error;
+    }
     this.refreshes++;
     const next: StoredToken = {
       ...token,

@@ -104,10 +104,10 @@ export class InClientSignIn implements SignInFlow {
   }
 
   /**
-   * What a tool call answers when there is no token: a sign-in is started (or the waiting one reused) and its URL
-   * given. Throws ConfigurationError when none can start (the callback's port is in use).
+   * What a tool call answers when there is no token (or its grant is over: `why` says so): a sign-in is started (or
+   * the waiting one reused) and its URL given. Throws ConfigurationError when none can start (the callback's port is in use).
    */
-  async notSignedIn(): Promise<NotSignedInError> {
+  async notSignedIn(why = 'Not signed in to Basecamp.'): Promise<NotSignedInError> {
     const before = this.current;
     const url = await this.begin();
     const pending = this.current;
@@ -115,7 +115,7 @@ export class InClientSignIn implements SignInFlow {
     const minutes = Math.max(1, Math.round((expiresAt - Date.now()) / 60_000));
     const last = before.state === 'failed' ? ` (The last sign-in did not finish: ${before.reason})` : '';
     return new NotSignedInError(
-      `Not signed in to Basecamp. Open this address in a browser to sign in (within ${minutes} min), then call the tool again: ${url}${last}`,
+      `${why} Open this address in a browser to sign in (within ${minutes} min), then call the tool again: ${url}${last}`,
       { signInUrl: url, expiresAt, flow: this },
     );
   }
