@@ -4,9 +4,8 @@
  * `npm run demo -- --product bcx` does the same on the sandbox's Basecamp 2 account.
  */
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 type Result = { content: { type: string; text: string }[]; isError?: boolean; structuredContent?: Record<string, unknown> };
 
@@ -27,9 +26,10 @@ async function main(): Promise<void> {
   const product = at >= 0 ? args[at + 1] : (args.find((a) => a.startsWith('--product='))?.slice('--product='.length) ?? 'bc3');
   if (product !== 'bc3' && product !== 'bcx') throw new Error(`--product must be bc3 (Basecamp 3, 4 and 5) or bcx (Basecamp 2), got ${JSON.stringify(product)}`);
   const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
-  const client = new Client({ name: 'basecamp-people-mcp-demo', version: '1.0.0' });
+  // The current protocol revision (2026-07-28), as Claude Code and the Inspector speak it.
+  const client = new Client({ name: 'basecamp-people-mcp-demo', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
   // Should the server still have to wait for Basecamp (a 429), it says so in a log message: shown, never a silent pause.
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+  client.setNotificationHandler('notifications/message', (n) => {
     if (/pausing|rate/i.test(String(n.params.data))) out(`    (server: ${String(n.params.data)})`);
   });
   await client.connect(
@@ -41,7 +41,9 @@ async function main(): Promise<void> {
     }),
   );
   const { tools } = await client.listTools();
-  out(`Connected over stdio to basecamp-people-mcp on the SANDBOX ${product === 'bcx' ? 'Basecamp 2' : 'Basecamp 3/4/5'} account. ${tools.length} tools:`);
+  out(
+    `Connected over stdio (MCP ${client.getNegotiatedProtocolVersion() ?? '?'}) to basecamp-people-mcp on the SANDBOX ${product === 'bcx' ? 'Basecamp 2' : 'Basecamp 3/4/5'} account. ${tools.length} tools:`,
+  );
   for (const t of tools) {
     const a = t.annotations ?? {};
     out(`  - ${t.name}: ${t.title}${a.readOnlyHint ? ' [read-only]' : a.destructiveHint ? ' [destructive]' : ''}`);
@@ -55,7 +57,8 @@ async function main(): Promise<void> {
     out();
     out(`> ${what}`);
     out(`  ${name}(${JSON.stringify(args)})`);
-    const r = (await client.callTool({ name, arguments: args })) as Result;
+    // In 2026-07-28 a request asks for log messages itself (its log level): this tour wants the server's notices.
+    const r = (await client.callTool({ name, arguments: args, _meta: { 'io.modelcontextprotocol/logLevel': 'info' } })) as Result;
     const text = r.content[0]?.text ?? '';
     const [summary, ...rest] = text.split('\n');
     const kind = r.isError ? /"error":"(\w+)"/.exec(text)?.[1] : undefined;

@@ -1,6 +1,4 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ElicitResultSchema, ListToolsRequestSchema, type ListToolsResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { CLIENT_CAPABILITIES_META_KEY, McpServer, type ServerContext, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ConfirmationFailedError } from './errors.js';
 import { VERSION } from './config.js';
@@ -14,20 +12,31 @@ import { refuseMaskedAddresses } from './tools/lib/params.js';
 import { errorResult, successResult } from './results.js';
 import { portableSchema } from './portable-schema.js';
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/**
+ * The protocol era a server instance serves: `legacy` is MCP 2025-11-25 and older (initialize, sessions,
+ * server→client requests), `modern` is 2026-07-28 (no sessions; every request carries its own envelope).
+ * The transports pick it per connection (stdio) or per request (HTTP); the tools are the same in both.
+ */
+export type ProtocolEra = 'legacy' | 'modern';
 
 export interface ServerOptions {
   readOnly?: boolean;
   /** How long a human has to answer a confirmation (elicitation). */
   confirmTimeoutMs?: number;
+  /** Which era this instance serves (default legacy: a hand-connected transport speaks 2025-11-25). */
+  era?: ProtocolEra;
 }
+
+/** The tool list changes only with the process's settings: a client may keep it for five minutes (2026-07-28 lists). */
+const LIST_CACHE = { ttlMs: 300_000, cacheScope: 'private' } as const;
 
 /** One MCP server over the shared service; every transport builds its servers here. */
 export function createMcpServer(service: Service, options: ServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: 'basecamp-people-mcp', title: 'Basecamp People', version: VERSION },
     {
-      capabilities: { logging: {} },
+      capabilities: { logging: {}, tools: { listChanged: false } },
+      cacheHints: { 'tools/list': LIST_CACHE, 'server/discover': LIST_CACHE },
       instructions:
         'Administer the people of a Basecamp account (Basecamp 3/4/5 or Basecamp 2): team members and clients. get_account says ' +
         'which product it is and what its API cannot do. invite_person and invite_people invite to the account (and the HQ) ' +
@@ -41,67 +50,59 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.inputSchema,
-        outputSchema: tool.outputSchema,
+        inputSchema: portable(z.object(tool.inputSchema)),
+        outputSchema: portable(z.object(tool.outputSchema)),
         annotations: { title: tool.title, ...tool.annotations },
       },
-      (args: Record<string, unknown>, extra: Extra) => runTool(server, service, tool, args, extra, options),
+      (args: Record<string, unknown>, ctx: ServerContext) => runTool(server, service, tool, args, ctx, options),
     );
   }
-  listPortableSchemas(server);
   return server;
 }
 
-type RequestHandler = (request: unknown, extra: unknown) => Promise<unknown>;
-
 /**
- * tools/list answers the SDK's listing with every input and output schema made portable (see
- * portable-schema.ts): one place for every tool, whatever zod writes. The SDK keeps its handlers in a private
- * map; if that ever changes, starting fails here (and the schema test) rather than serving unportable schemas.
+ * A zod schema whose listed JSON Schema is portable (see portable-schema.ts): the same validation, and
+ * tools/list shows every input and output schema rewritten once, for every tool, whatever zod writes.
  */
-function listPortableSchemas(server: McpServer): void {
-  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, RequestHandler> })._requestHandlers;
-  const sdkList = handlers?.get('tools/list');
-  if (!sdkList) throw new Error('The MCP SDK no longer exposes its tools/list handler: update listPortableSchemas (src/server.ts).');
-  server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
-    const listed = (await sdkList(request, extra)) as ListToolsResult;
-    return {
-      ...listed,
-      tools: listed.tools.map((t) => ({
-        ...t,
-        inputSchema: portableSchema(t.inputSchema),
-        ...(t.outputSchema ? { outputSchema: portableSchema(t.outputSchema) } : {}),
-      })),
-    };
-  });
+function portable(schema: z.ZodObject): StandardSchemaWithJSON<Record<string, unknown>> {
+  const std = schema['~standard'];
+  return {
+    '~standard': {
+      version: std.version,
+      vendor: std.vendor,
+      validate: (value: unknown) => std.validate(value),
+      jsonSchema: {
+        input: (options) => portableSchema(std.jsonSchema.input(options)),
+        output: (options) => portableSchema(std.jsonSchema.output(options)),
+      },
+    },
+  };
 }
 
-async function runTool(
-  server: McpServer,
-  service: Service,
-  tool: RegisteredTool,
-  args: Record<string, unknown>,
-  extra: Extra,
-  options: ServerOptions,
-) {
-  // Log lines of this call also reach this client (and only this one) as MCP log messages.
-  const toClient: LogSink = (level, data) =>
-    void server.sendLoggingMessage({ level: level === 'warn' ? 'warning' : level, logger: 'basecamp-people-mcp', data }, extra.sessionId).catch(() => undefined);
+async function runTool(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: ServerOptions) {
+  // Log lines of this call also reach this client (and only this one) as MCP log messages, at the level it asked for.
+  const toClient: LogSink = (level, data) => void ctx.mcpReq.log(level === 'warn' ? 'warning' : level, data, 'basecamp-people-mcp').catch(() => undefined);
   return withLogSink(toClient, async () => {
-    const ctx = makeContext(server, service, tool, args, extra, options);
+    const toolCtx = makeContext(server, service, tool, args, ctx, options);
     try {
       refuseMaskedAddresses(args);
       tool.validate?.(args as never);
-      const output = await tool.handler(args as never, ctx);
+      const output = await tool.handler(args as never, toolCtx);
       return successResult(output);
     } catch (error) {
-      return errorResult(tool.name, afterPlanToken(error, ctx.governance.call));
+      return errorResult(tool.name, afterPlanToken(error, toolCtx.governance.call));
     }
   });
 }
 
-function makeContext(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, extra: Extra, options: ServerOptions): ToolContext {
-  const progressToken = extra._meta?.progressToken;
+/** What the calling client declared it can do: from initialize (2025 era) or from this request's envelope (2026 era). */
+function clientCapabilities(server: McpServer, ctx: ServerContext): { elicitation?: { form?: object; url?: object } } | undefined {
+  const fromEnvelope = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
+  return (fromEnvelope as ReturnType<typeof clientCapabilities>) ?? server.server.getClientCapabilities();
+}
+
+function makeContext(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: ServerOptions): ToolContext {
+  const progressToken = ctx.mcpReq._meta?.progressToken;
   let last = -1;
   const { governance } = service;
   // A plan token is recorded by its id only (set once it is verified), never as an argument.
@@ -119,19 +120,18 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
     directory: service.directory,
     ...(service.snapshots ? { snapshots: service.snapshots } : {}),
     account: { id: (signal) => service.accountId(signal), name: async (signal) => (await service.account(signal)).name },
-    signal: extra.signal,
+    signal: ctx.mcpReq.signal,
     async progress(progress, total, message) {
       if (progressToken === undefined || progress <= last) return;
       last = progress;
-      await extra
-        .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total, message } })
-        .catch(() => undefined);
+      await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress, total, message } }).catch(() => undefined);
     },
     async confirm(message): Promise<ConfirmAnswer> {
-      const caps = server.server.getClientCapabilities();
-      if (!caps?.elicitation) return 'unsupported';
+      // The 2026 era has no server→client requests: until it asks through input_required, the plan token applies there.
+      if (options.era === 'modern') return 'unsupported';
+      if (!clientCapabilities(server, ctx)?.elicitation) return 'unsupported';
       // Sent as a raw request: clients that declared `elicitation: {}` (form mode, older spec) are served too.
-      const asked = server.server.request(
+      const asked = ctx.mcpReq.send(
         {
           method: 'elicitation/create',
           params: {
@@ -144,8 +144,7 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
             },
           },
         },
-        ElicitResultSchema,
-        { relatedRequestId: extra.requestId, timeout: options.confirmTimeoutMs ?? 10 * 60_000, signal: extra.signal },
+        { timeout: options.confirmTimeoutMs ?? 10 * 60_000, signal: ctx.mcpReq.signal },
       );
       // A client that fails or times out answering is not a bug here: say so, and that nothing changed.
       const result = await asked.catch((error: unknown) => {

@@ -402,7 +402,7 @@ describe('settings are validated before anything starts', () => {
   });
 
   it.each([
-    [[], /Connected over stdio to basecamp-people-mcp on the SANDBOX Basecamp 3\/4\/5 account/, /Offboard jan@acme\.example with that exact plan\n.*\n {2}Revoked Jan Jensen from/],
+    [[], /Connected over stdio \(MCP 2026-07-28\) to basecamp-people-mcp on the SANDBOX Basecamp 3\/4\/5 account/, /Offboard jan@acme\.example with that exact plan\n.*\n {2}Revoked Jan Jensen from/],
     [['--product', 'bcx'], /on the SANDBOX Basecamp 2 account/, /with that exact plan: removed from the account\n.*\n {2}Removed Jan Jensen from the Basecamp 2 account/],
   ])('the demo runs on either product (%j)', (args, connected, offboarded) => {
     const r = spawnSync(process.execPath, [join(dirname(cli), 'demo.js'), ...args], { encoding: 'utf8', timeout: 60_000 });

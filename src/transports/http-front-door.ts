@@ -67,7 +67,7 @@ export function admit(req: IncomingMessage, res: ServerResponse, door: FrontDoor
     }
     // Browsers send no credentials on a preflight: it is answered before the token check.
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, corsPreflightHeaders(origin)).end();
+      res.writeHead(204, corsPreflightHeaders(origin, req.headers['access-control-request-headers'])).end();
       return false;
     }
     for (const [name, value] of Object.entries(corsResponseHeaders(origin))) res.setHeader(name, value);

@@ -97,7 +97,8 @@ export function originAllowed(origin: string, allowedOrigins: readonly string[],
 }
 
 export const CORS_ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS';
-export const CORS_ALLOWED_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id';
+/** 2025-era headers, and the 2026-07-28 standard headers (Mcp-Method, Mcp-Name; Mcp-Param-* are granted as asked, below). */
+export const CORS_ALLOWED_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
 export const CORS_EXPOSED_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate, Retry-After';
 export const CORS_MAX_AGE_SECONDS = 600;
 
@@ -106,12 +107,19 @@ export function corsResponseHeaders(origin: string): Record<string, string> {
   return { 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': CORS_EXPOSED_HEADERS };
 }
 
-/** The answer to a CORS preflight from an allowed origin (no token needed: browsers never send one there). */
-export function corsPreflightHeaders(origin: string): Record<string, string> {
+/**
+ * The answer to a CORS preflight from an allowed origin (no token needed: browsers never send one there). A 2026-07-28
+ * client mirrors tool arguments into `Mcp-Param-<name>` headers (SEP-2243): those it asks for are granted by name.
+ */
+export function corsPreflightHeaders(origin: string, requested?: string): Record<string, string> {
+  const params = (requested ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => /^mcp-param-[a-z0-9_-]{1,64}$/.test(h));
   return {
     ...corsResponseHeaders(origin),
     'access-control-allow-methods': CORS_ALLOWED_METHODS,
-    'access-control-allow-headers': CORS_ALLOWED_HEADERS,
+    'access-control-allow-headers': [CORS_ALLOWED_HEADERS, ...new Set(params)].join(', '),
     'access-control-max-age': String(CORS_MAX_AGE_SECONDS),
   };
 }

@@ -139,6 +139,7 @@ export async function serveHttp(service: Service, options: HttpServeOptions = {}
       httpServer.close();
       await inFlight.settled(graceMs);
       await pool.closeAll();
+      await handler.close();
       httpServer.closeAllConnections();
     },
   };

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest, type McpHttpHandler, type McpServer } from '@modelcontextprotocol/server';
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import { jsonError } from './http-front-door.js';
 import type { SessionPool } from './session-pool.js';
 import { createMcpServer, type ServerOptions } from '../server.js';
 import type { Service } from '../service.js';
+import { log } from '../log.js';
 
-/** One MCP session over HTTP: its server and the transport that carries it. */
+/** One MCP session over HTTP (2025-era clients): its server and the transport that carries it. */
 export interface McpSession {
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   server: McpServer;
 }
 
@@ -21,18 +21,37 @@ export async function closeSession(session: McpSession): Promise<void> {
 }
 
 /**
- * Requests to /mcp that passed the front door, body read: with sessions (a McpServer per session, kept in
- * the pool), or stateless (a fresh McpServer and transport per request, POST only).
+ * Requests to /mcp that passed the front door, body read. Two protocol eras share the endpoint:
+ * - MCP 2026-07-28 requests (each carries its own `_meta` envelope) are served statelessly: a fresh server per
+ *   request, by the SDK's `createMcpHandler`; a human is asked through `input_required` results, not a session.
+ * - 2025-era clients (initialize, then `Mcp-Session-Id`) keep sessions, so the server can ask them (elicitation)
+ *   and stream progress: a McpServer per session, kept in the pool. With `stateless`, they too are served with a
+ *   fresh server per request (POST only), as a fleet behind a load balancer without sticky sessions needs.
  */
 export class McpHandler {
+  private readonly modern: McpHttpHandler;
+  private readonly serveModern: NodeMcpRequestHandler;
+
   constructor(
     private readonly service: Service,
-    private readonly options: ServerOptions & { stateless?: boolean },
+    private readonly options: ServerOptions & { stateless?: boolean; maxBodyBytes?: number },
     private readonly pool: SessionPool<McpSession>,
-  ) {}
+  ) {
+    const onerror = (error: Error) => log.debug(`HTTP /mcp: ${error.message}`);
+    this.modern = createMcpHandler(({ era }) => createMcpServer(this.service, { ...this.options, era }), {
+      // Sessions for 2025-era clients are ours (below); under --stateless the SDK serves them per request.
+      legacy: options.stateless ? 'stateless' : 'reject',
+      onerror,
+      ...(options.maxBodyBytes ? { maxRequestBodySize: options.maxBodyBytes } : {}),
+    });
+    this.serveModern = toNodeHandler(this.modern, { onerror });
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    if (this.options.stateless) return this.stateless(req, res, body);
+    if (this.options.stateless) {
+      if (req.method !== 'POST') return jsonError(req, res, 405, 'Method not allowed: this server is stateless (POST only).', { allow: 'POST' });
+      return this.serveModern(req, res, body);
+    }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = this.pool.get(sessionId);
@@ -41,8 +60,9 @@ export class McpHandler {
       await session.transport.handleRequest(req, res, body);
       return;
     }
+    if (req.method === 'POST' && !(await isLegacyRequest(await toWebRequest(req, body), body))) return this.serveModern(req, res, body);
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
-      return jsonError(req, res, 400, 'Bad request: no Mcp-Session-Id header (send initialize first).');
+      return jsonError(req, res, 400, 'Bad request: no Mcp-Session-Id header (send initialize first, or speak MCP 2026-07-28).');
     }
     const full = this.pool.makeRoom();
     if (full) {
@@ -53,22 +73,15 @@ export class McpHandler {
     await this.initialize(req, res, body);
   }
 
-  private async stateless(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    if (req.method !== 'POST') return jsonError(req, res, 405, 'Method not allowed: this server is stateless (POST only).', { allow: 'POST' });
-    const server = createMcpServer(this.service, this.options);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+  /** Ends the 2026-era exchanges in flight (draining). */
+  async close(): Promise<void> {
+    await this.modern.close().catch(() => undefined);
   }
 
   /** A new session: it joins the pool once the SDK has given it an id, and leaves when it ends. */
   private async initialize(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const server = createMcpServer(this.service, this.options);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const server = createMcpServer(this.service, { ...this.options, era: 'legacy' });
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => this.pool.add(id, { transport, server }),
       onsessionclosed: (id) => this.pool.forget(id),

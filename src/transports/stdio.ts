@@ -1,16 +1,21 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio as serveEras } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer, type ServerOptions } from '../server.js';
 import type { Service } from '../service.js';
+import { log } from '../log.js';
 
-/** stdio: stdout carries JSON-RPC only; everything else goes to stderr. */
+/**
+ * stdio: stdout carries JSON-RPC only; everything else goes to stderr. The SDK's `serveStdio` pins the era per
+ * connection from the client's opening message: a 2025-era `initialize` gets a 2025 server (sessions, elicitation),
+ * a 2026-07-28 `server/discover` or enveloped request a 2026 one. Resolves when the client closes stdin.
+ */
 export async function serveStdio(service: Service, options: ServerOptions): Promise<void> {
-  const server = createMcpServer(service, options);
-  const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
     process.stdin.once('end', () => resolve());
+    process.stdin.once('close', () => resolve());
   });
-  await server.connect(transport);
+  const handle = serveEras(({ era }) => createMcpServer(service, { ...options, era }), {
+    onerror: (error) => log.debug(`stdio: ${error.message}`),
+  });
   await closed;
-  await server.close().catch(() => undefined);
+  await handle.close().catch(() => undefined);
 }
