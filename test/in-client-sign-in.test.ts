@@ -3,7 +3,10 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client as Client2026 } from '@modelcontextprotocol/client';
+import { StdioClientTransport as Stdio2026 } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ElicitationCompleteNotificationSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -292,5 +295,210 @@ describe('sign-in from the client, the bundle way: the built CLI over stdio with
     expect(after.isError).toBeFalsy();
     expect(after.structuredContent).toMatchObject({ account: { id: sb.accountId } });
     expect(stderr).not.toContain('sandbox-secret');
+  });
+});
+
+/** The environment of the built CLI signing in against the sandbox (what a bundle with the OAuth app's fields passes). */
+const serveEnv = (s: Sandbox, tokenFile: string, port: number): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  BASECAMP_API_URL: s.url,
+  BASECAMP_LAUNCHPAD_URL: s.url,
+  BASECAMP_TOKEN_FILE: tokenFile,
+  BASECAMP_AUDIT_LOG: 'off',
+  BASECAMP_CLIENT_ID: 'sandbox-client',
+  BASECAMP_CLIENT_SECRET: 'sandbox-secret',
+  BASECAMP_REDIRECT_URI: `http://127.0.0.1:${port}/callback`,
+});
+
+describe('sign-in asked through the client (URL elicitation, then the account as a form)', () => {
+  /** A 2025 client (the v1 SDK) that declares URL and form elicitation; `answer` plays the person. */
+  async function elicitingClient(answer: (params: Record<string, unknown>) => Promise<Record<string, unknown>>) {
+    const asked: Record<string, unknown>[] = [];
+    const completed: string[] = [];
+    const client = await connectClient(service!, {}, { elicitation: { url: {}, form: {} } });
+    clients.push(client);
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params);
+      return (await answer(request.params));
+    });
+    client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => void completed.push(n.params.elicitationId));
+    return { client, asked, completed };
+  }
+
+  it('2025 era: the call asks for the URL, waits for the browser, then completes the original call; the client is told the flow finished', async () => {
+    const { sandbox } = await setUp();
+    let browserDone!: Promise<unknown>;
+    const { client, asked, completed } = await elicitingClient(async (params) => {
+      // The person opens the address; the client answers at once (it may not wait for the browser).
+      browserDone = new Promise((r) => setTimeout(r, 50)).then(() => playBrowser(params.url as string));
+      return { action: 'accept' };
+    });
+    const result = await call(client, 'get_account');
+    expect(result.isError, result.content[0]!.text).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ account: { id: sandbox.accountId } });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ mode: 'url', url: expect.stringContaining(`${sandbox.url}/authorization/new?type=web_server&client_id=sandbox-client`) });
+    expect((await browserDone) as { status: number }).toMatchObject({ status: 200 });
+    expect(completed).toEqual([asked[0]!.elicitationId]);
+    // Signed in now: no more questions.
+    expect((await call(client, 'list_people')).isError).toBeFalsy();
+    expect(asked).toHaveLength(1);
+  });
+
+  it('2025 era: declining the URL answers not_signed_in with the URL; nothing was sent to Basecamp', async () => {
+    const { sandbox } = await setUp();
+    const { client, asked } = await elicitingClient(async () => ({ action: 'decline' }));
+    const r = await call(client, 'get_account');
+    expect(kindOf(r)).toBe('not_signed_in');
+    expect(signInUrl(r)).toBe(asked[0]!.url);
+    expect(sandbox.requests).toHaveLength(0);
+  });
+
+  it('2025 era, several accounts: after the browser the account is asked as a form, and the call goes on with the chosen one', async () => {
+    const { sandbox, tokenFile } = await setUp({ sandbox: { extraAccounts: [{ id: 7770001, name: 'Other Co' }] } });
+    const { client, asked } = await elicitingClient(async (params) => {
+      if (params.mode === 'url') {
+        await playBrowser(params.url as string);
+        return { action: 'accept' };
+      }
+      return { action: 'accept', content: { account: String(sandbox.accountId) } };
+    });
+    const result = await call(client, 'get_account');
+    expect(result.isError, result.content[0]!.text).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ account: { id: sandbox.accountId } });
+    expect(asked.map((a) => a.mode ?? 'form')).toEqual(['url', 'form']);
+    const form = asked[1]!.requestedSchema as { properties: { account: { oneOf: { const: string; title: string }[] } } };
+    expect(form.properties.account.oneOf).toEqual([
+      { const: String(sandbox.accountId), title: `Acme Co (sandbox) (Basecamp, ${sandbox.accountId})` },
+      { const: '7770001', title: 'Other Co (Basecamp, 7770001)' },
+    ]);
+    expect(JSON.parse(readFileSync(tokenFile, 'utf8'))).toMatchObject({ account_id: sandbox.accountId, account_product: 'bc3' });
+  });
+
+  it('a client without URL elicitation (form only) gets not_signed_in with the URL, as one without any', async () => {
+    await setUp();
+    const { client, asked } = await elicitingClient(async () => ({ action: 'accept' }));
+    await client.close();
+    const formOnly = await connectClient(service!, {}, { elicitation: {} });
+    clients.push(formOnly);
+    formOnly.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params);
+      return { action: 'cancel' };
+    });
+    const r = await call(formOnly, 'get_account');
+    expect(kindOf(r)).toBe('not_signed_in');
+    expect(asked).toHaveLength(0);
+  });
+
+  it('2026 era (v2 client pinned to 2026-07-28, stdio): input_required with the URL, then the account form; the retry completes the call', async () => {
+    sb = await startSandbox({ extraAccounts: [{ id: 7770001, name: 'Other Co' }] });
+    const sandbox = sb;
+    const tokenFile = tempTokenFile();
+    const port = await freePort();
+    const modern = new Client2026({ name: 'era-2026', version: '1.0.0' }, { capabilities: { elicitation: { url: {}, form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const asked: Record<string, unknown>[] = [];
+    modern.setRequestHandler('elicitation/create', async (request) => {
+      asked.push(request.params);
+      if (request.params.mode === 'url') {
+        await playBrowser(request.params.url);
+        return { action: 'accept' };
+      }
+      return { action: 'accept', content: { account: String(sandbox.accountId) } };
+    });
+    await modern.connect(
+      new Stdio2026({
+        command: process.execPath,
+        args: [cli, 'serve'],
+        stderr: 'ignore',
+        env: {
+          PATH: process.env.PATH ?? '',
+          BASECAMP_API_URL: sandbox.url,
+          BASECAMP_LAUNCHPAD_URL: sandbox.url,
+          BASECAMP_TOKEN_FILE: tokenFile,
+          BASECAMP_AUDIT_LOG: 'off',
+          BASECAMP_CLIENT_ID: 'sandbox-client',
+          BASECAMP_CLIENT_SECRET: 'sandbox-secret',
+          BASECAMP_REDIRECT_URI: `http://127.0.0.1:${port}/callback`,
+        },
+      }),
+    );
+    clients.push(modern as unknown as Client);
+    expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const result = (await modern.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+    expect(result.isError, result.content[0]?.text).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ account: { id: sandbox.accountId } });
+    expect(asked.map((a) => a.mode ?? 'form')).toEqual(['url', 'form']);
+    expect(asked[0]).toMatchObject({ url: expect.stringContaining(`${sandbox.url}/authorization/new?type=web_server`) });
+    expect(JSON.parse(readFileSync(tokenFile, 'utf8'))).toMatchObject({ account_id: sandbox.accountId, account_product: 'bc3' });
+  });
+
+  it('2026 era: a client that answers before the browser is back: its retry waits for the callback and completes the call', async () => {
+    sb = await startSandbox();
+    const sandbox = sb;
+    const modern = new Client2026({ name: 'era-2026', version: '1.0.0' }, { capabilities: { elicitation: { url: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    let browser: Promise<unknown> | undefined;
+    modern.setRequestHandler('elicitation/create', async (request) => {
+      const url = (request.params as { url: string }).url;
+      browser = new Promise((r) => setTimeout(r, 300)).then(() => playBrowser(url));
+      return { action: 'accept' };
+    });
+    await modern.connect(new Stdio2026({ command: process.execPath, args: [cli, 'serve'], stderr: 'ignore', env: serveEnv(sandbox, tempTokenFile(), await freePort()) }));
+    clients.push(modern as unknown as Client);
+    const result = (await modern.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+    expect(result.isError, result.content[0]?.text).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ account: { id: sandbox.accountId } });
+    await browser;
+  });
+
+  it('2026 era, several accounts and the person declines the form: not_signed_in listing them, asked once', async () => {
+    sb = await startSandbox({ extraAccounts: [{ id: 7770001, name: 'Other Co' }] });
+    const sandbox = sb;
+    const port = await freePort();
+    const modern = new Client2026({ name: 'era-2026', version: '1.0.0' }, { capabilities: { elicitation: { url: {}, form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const asked: string[] = [];
+    modern.setRequestHandler('elicitation/create', async (request) => {
+      asked.push(request.params.mode ?? 'form');
+      if (request.params.mode === 'url') {
+        await playBrowser(request.params.url);
+        return { action: 'accept' };
+      }
+      return { action: 'decline' };
+    });
+    await modern.connect(new Stdio2026({ command: process.execPath, args: [cli, 'serve'], stderr: 'ignore', env: serveEnv(sandbox, tempTokenFile(), port) }));
+    clients.push(modern as unknown as Client);
+    const result = (await modern.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+    expect(kindOf(result)).toBe('not_signed_in');
+    expect((result.structuredContent as { accounts: unknown[] }).accounts).toHaveLength(2);
+    expect(asked).toEqual(['url', 'form']);
+  });
+
+  it('2026 era, a client without URL elicitation: not_signed_in with sign_in_url, then the browser, then the next call works', async () => {
+    sb = await startSandbox();
+    const tokenFile = tempTokenFile();
+    const port = await freePort();
+    const modern = new Client2026({ name: 'era-2026', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await modern.connect(
+      new Stdio2026({
+        command: process.execPath,
+        args: [cli, 'serve'],
+        stderr: 'ignore',
+        env: {
+          PATH: process.env.PATH ?? '',
+          BASECAMP_API_URL: sb.url,
+          BASECAMP_LAUNCHPAD_URL: sb.url,
+          BASECAMP_TOKEN_FILE: tokenFile,
+          BASECAMP_AUDIT_LOG: 'off',
+          BASECAMP_CLIENT_ID: 'sandbox-client',
+          BASECAMP_CLIENT_SECRET: 'sandbox-secret',
+          BASECAMP_REDIRECT_URI: `http://127.0.0.1:${port}/callback`,
+        },
+      }),
+    );
+    clients.push(modern as unknown as Client);
+    const first = (await modern.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+    expect(kindOf(first)).toBe('not_signed_in');
+    expect((await playBrowser(signInUrl(first))).status).toBe(200);
+    const after = (await modern.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+    expect(after.structuredContent).toMatchObject({ account: { id: sb.accountId } });
   });
 });
