@@ -1,10 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client as Client2026 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as Stdio2026 } from '@modelcontextprotocol/client/stdio';
+import { StreamableHTTPClientTransport as Http2026 } from '@modelcontextprotocol/client';
+import { StreamableHTTPClientTransport as Http2025 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { serveHttp } from '../src/transports/http.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitationCompleteNotificationSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -500,5 +503,39 @@ describe('sign-in asked through the client (URL elicitation, then the account as
     expect((await playBrowser(signInUrl(first))).status).toBe(200);
     const after = (await modern.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
     expect(after.structuredContent).toMatchObject({ account: { id: sb.accountId } });
+  });
+
+  it('over HTTP: a stateful 2025 session is asked by URL elicitation, a stateless 2026 request by input_required', async () => {
+    const { sandbox, tokenFile } = await setUp();
+    const http = await serveHttp(service!, { port: 0 });
+    try {
+      const old = new Client({ name: 'era-2025', version: '1.0.0' }, { capabilities: { elicitation: { url: {} } } });
+      const modes: string[] = [];
+      old.setRequestHandler(ElicitRequestSchema, async (request) => {
+        modes.push(`2025 ${request.params.mode}`);
+        await playBrowser((request.params as { url: string }).url);
+        return { action: 'accept' };
+      });
+      await old.connect(new Http2025(new URL(http.url)));
+      clients.push(old);
+      const first = await call(old, 'get_account');
+      expect(first.structuredContent, first.content[0]!.text).toMatchObject({ account: { id: sandbox.accountId } });
+
+      // Signed out again (the file removed): the 2026 client, served statelessly, is asked in its own way.
+      rmSync(tokenFile);
+      const modern = new Client2026({ name: 'era-2026', version: '1.0.0' }, { capabilities: { elicitation: { url: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      modern.setRequestHandler('elicitation/create', async (request) => {
+        modes.push(`2026 ${request.params.mode}`);
+        await playBrowser((request.params as { url: string }).url);
+        return { action: 'accept' };
+      });
+      await modern.connect(new Http2026(new URL(http.url)));
+      clients.push(modern as unknown as Client);
+      const second = (await modern.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+      expect(second.structuredContent, second.content[0]?.text).toMatchObject({ account: { id: sandbox.accountId } });
+      expect(modes).toEqual(['2025 url', '2026 url']);
+    } finally {
+      await http.drain(100);
+    }
   });
 });
