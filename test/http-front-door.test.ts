@@ -199,6 +199,12 @@ function malformedRequests(seed: number, count: number, port: number): Buffer[] 
     () => `Content-Type: ${pick(['application/json', 'text/plain', ''])}`,
     () => `Accept: ${pick(['application/json, text/event-stream', 'text/event-stream', '*/*'])}`,
     () => `Access-Control-Request-Method: ${pick(['POST', 'GET', 'x'])}`,
+    // MCP 2026-07-28's standard headers, right, wrong and malformed.
+    () => `Mcp-Protocol-Version: ${pick(['2026-07-28', '2026-07-28', '2099-12-31', '2026-07-28, 2025-11-25'])}`,
+    () => `Mcp-Method: ${pick(['tools/call', 'tools/list', 'server/discover', '', 'x'.repeat(500), '\u00ff'])}`,
+    () => `Mcp-Name: ${pick(['get_account', 'trash_person', '', '../../etc', '\u00ff'])}`,
+    () => `Mcp-Param-Person_id: ${pick(['1', '', '=?base64?', 'x'.repeat(1000)])}`,
+    () => `Access-Control-Request-Headers: ${pick(['mcp-method, mcp-name', 'mcp-param-' + 'x'.repeat(200), 'mcp-param-a,'.repeat(100)])}`,
   ];
   const badHeaderLines = ['NoColon', ': empty-name', 'X-Bad\u0000: 1', ' folded', 'X: ' + 'v'.repeat(20_000)];
   const bodies = [
@@ -210,6 +216,12 @@ function malformedRequests(seed: number, count: number, port: number): Buffer[] 
     () => Buffer.from('5\r\nhello\r\n0\r\n\r\n'),
     () => Buffer.from('zz\r\nbad chunk\r\n'),
     () => junk(200),
+    // 2026-07-28 requests whose envelope, method or params are wrong: each must be refused, never served.
+    () => Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } })),
+    () => Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 7, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': 'x' } } })),
+    () => Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': ['2026-07-28'] } } })),
+    () => Buffer.from(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }])),
+    () => Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",'),
   ];
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {

@@ -7,11 +7,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../src/sandbox/server.js';
 import { createMcpServer } from '../src/server.js';
+import { serveHttp } from '../src/transports/http.js';
 import { tools as registry } from '../src/tools/index.js';
 import { sandboxService, type ToolResult } from './helpers.js';
 
@@ -112,14 +113,15 @@ describe('README: tooling notes', () => {
 });
 
 describe('README: MCP protocol versions', () => {
-  it('names exactly the revisions the SDK in use speaks, and says 2026-07-28 is not one of them', () => {
+  it('names exactly the revisions the SDK in use speaks: 2026-07-28 and each 2025-era one', () => {
     const text = section('## MCP protocol versions');
-    expect([...new Set([...text.matchAll(/\b20\d\d-\d\d-\d\d\b/g)].map((m) => m[0]))].filter((v) => v !== '2026-07-28').sort()).toEqual([...SUPPORTED_PROTOCOL_VERSIONS].sort());
-    expect(SUPPORTED_PROTOCOL_VERSIONS).not.toContain('2026-07-28');
-    expect(text).toContain('**It does not speak 2026-07-28 yet**');
+    const named = [...new Set([...text.matchAll(/\b20\d\d-\d\d-\d\d\b/g)].map((m) => m[0]))];
+    expect(named.filter((v) => v !== '2026-07-28').sort()).toEqual([...SUPPORTED_PROTOCOL_VERSIONS].sort());
+    expect(named).toContain('2026-07-28');
+    expect(text).not.toMatch(/does not speak 2026-07-28/);
   });
 
-  it('as the server answers: a client asking for 2026-07-28 gets 2025-11-25, and server/discover does not exist', async () => {
+  it('as the server answers: a 2025 client asking for 2026-07-28 in initialize gets 2025-11-25; a 2026 server/discover names 2026-07-28', async () => {
     const sb = await startSandbox();
     const service = sandboxService(sb);
     const server = createMcpServer(service);
@@ -136,14 +138,23 @@ describe('README: MCP protocol versions', () => {
       await clientSide.send({ jsonrpc: '2.0', id, method, params });
       return answered;
     };
+    const http = await serveHttp(service, { port: 0 });
     try {
       const init = await ask(1, 'initialize', { protocolVersion: '2026-07-28', capabilities: {}, clientInfo: { name: 'modern', version: '1' } });
       expect(init.result?.protocolVersion).toBe('2025-11-25');
-      expect((await ask(2, 'server/discover', {})).error?.code).toBe(-32601);
+      const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'modern', version: '1' } };
+      const discover = await fetch(http.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'server/discover' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } }),
+      });
+      expect(((await discover.json()) as { result: { supportedVersions: string[] } }).result.supportedVersions).toContain('2026-07-28');
     } finally {
+      await http.drain(100);
       await server.close();
       await service.close();
       await sb.close();
     }
   });
 });
+
