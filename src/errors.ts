@@ -78,6 +78,60 @@ export class NotConfiguredError extends ToolError {
   override readonly kind = 'not_configured';
 }
 
+/** One account a sign-in reaches, for choosing (Basecamp 3/4/5: `bc3`, Basecamp 2: `bcx`). */
+export interface AccountChoice {
+  id: number;
+  name: string;
+  product: string;
+}
+
+/** Where a sign-in from inside the client stands (src/auth/in-client-sign-in.ts). */
+export type SignInState =
+  | { state: 'idle' }
+  /** Waiting for the browser at `url` until `expiresAt` (epoch ms). */
+  | { state: 'pending'; url: string; expiresAt: number }
+  /** Signed in (the token file is written, without an account) and the sign-in reaches several accounts: choose one. */
+  | { state: 'choose'; accounts: AccountChoice[]; identity?: string }
+  | { state: 'done'; account: AccountChoice; identity?: string }
+  /** Refused, failed or timed out; nothing was saved. The next sign-in starts afresh. */
+  | { state: 'failed'; reason: string };
+
+/** What the protocol layer needs of a sign-in in progress: await it, and finish it with the account the person chose. */
+export interface SignInFlow {
+  state(): SignInState;
+  /** Resolves with the state once it is no longer `pending`, or with the current state when `signal` aborts first. */
+  wait(signal?: AbortSignal): Promise<SignInState>;
+  /** In state `choose`: writes the chosen account into the token file. Throws InvalidInputError for an id not offered. */
+  choose(accountId: number): Promise<AccountChoice>;
+}
+
+/**
+ * No token, and this server can sign in from inside the client (BASECAMP_CLIENT_ID and BASECAMP_CLIENT_SECRET set):
+ * the person opens `signInUrl` (also in the message and as structuredContent `sign_in_url`), and the next call
+ * works. Or the sign-in is done and reaches several accounts: `accounts` lists them (structuredContent too), to be
+ * chosen. Raised where the token is needed, before any request to Basecamp.
+ */
+export class NotSignedInError extends ToolError {
+  override readonly kind = 'not_signed_in';
+  readonly signInUrl?: string;
+  readonly accounts?: AccountChoice[];
+  /** The sign-in this error is about (undefined only when built by hand). */
+  readonly flow?: SignInFlow;
+  constructor(message: string, options?: FailureOptions & { signInUrl?: string; accounts?: AccountChoice[]; flow?: SignInFlow; expiresAt?: number }) {
+    super(message, {
+      ...options,
+      result: options?.result ?? {
+        ...(options?.signInUrl ? { sign_in_url: options.signInUrl } : {}),
+        ...(options?.expiresAt ? { expires_at: new Date(options.expiresAt).toISOString() } : {}),
+        ...(options?.accounts ? { accounts: options.accounts } : {}),
+      },
+    });
+    this.signInUrl = options?.signInUrl;
+    this.accounts = options?.accounts;
+    this.flow = options?.flow;
+  }
+}
+
 /** The configuration exists but is unusable (a corrupt or unreadable token file, a bad setting). */
 export class ConfigurationError extends ToolError {
   override readonly kind = 'configuration';
@@ -157,6 +211,7 @@ export const ERROR_KINDS = [
   'basecamp',
   'invalid_input',
   'not_configured',
+  'not_signed_in',
   'configuration',
   'authentication',
   'token_refresh_unavailable',

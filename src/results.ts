@@ -1,4 +1,4 @@
-import { InvalidInputError, KnownError, NotConfiguredError } from './errors.js';
+import { InvalidInputError, KnownError, NotConfiguredError, NotSignedInError } from './errors.js';
 import { AuthenticationError, BasecampError, CancelledError, OutcomeUnknownError, RateLimitedError } from './basecamp/errors.js';
 import { log } from './log.js';
 import { jsonLine, keepLines, oneLine } from './one-line.js';
@@ -46,7 +46,8 @@ export function errorResult(toolName: string, error: unknown): TextResult & { co
     if (error instanceof RateLimitedError) details.retry_after_seconds = error.retryAfterSeconds;
     if (error instanceof OutcomeUnknownError) details.outcome = 'unknown';
     if (error instanceof AuthenticationError) details.sign_in_again = error.signInAgain;
-    if (!(error instanceof InvalidInputError || error instanceof NotConfiguredError || error instanceof CancelledError)) {
+    // Not logged: the person's own input, a missing sign-in (its link is for the person, not for logs), a cancel.
+    if (!(error instanceof InvalidInputError || error instanceof NotConfiguredError || error instanceof NotSignedInError || error instanceof CancelledError)) {
       log.info(`${toolName} failed: ${oneLine(message)}${requestId ? ` (X-Request-Id ${requestId})` : ''}`);
     }
   } else {

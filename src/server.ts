@@ -1,6 +1,17 @@
-import { CLIENT_CAPABILITIES_META_KEY, McpServer, type ServerContext, type StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import { randomUUID } from 'node:crypto';
+import {
+  acceptedContent,
+  CLIENT_CAPABILITIES_META_KEY,
+  inputRequired,
+  inputResponse,
+  McpServer,
+  type InputRequiredResult,
+  type ServerContext,
+  type StandardSchemaWithJSON,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { ConfirmationFailedError } from './errors.js';
+import { ConfirmationFailedError, NotSignedInError, type AccountChoice } from './errors.js';
+import { PRODUCT_NAMES } from './basecamp/launchpad.js';
 import { VERSION } from './config.js';
 import { withLogSink, type LogSink } from './log.js';
 import { auditedApi, type CallRecord } from './governance/audited-api.js';
@@ -26,6 +37,8 @@ export interface ServerOptions {
   confirmTimeoutMs?: number;
   /** Which era this instance serves (default legacy: a hand-connected transport speaks 2025-11-25). */
   era?: ProtocolEra;
+  /** 2026 era: how long the retry after a URL sign-in waits for the browser to come back (default 30 s). */
+  signInRetryWaitMs?: number;
 }
 
 /** The tool list changes only with the process's settings: a client may keep it for five minutes (2026-07-28 lists). */
@@ -114,17 +127,156 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
   // Log lines of this call also reach this client (and only this one) as MCP log messages, at the level it asked for.
   const toClient: LogSink = (level, data) => void ctx.mcpReq.log(level === 'warn' ? 'warning' : level, data, 'basecamp-people-mcp').catch(() => undefined);
   return withLogSink(toClient, async () => {
-    const toolCtx = makeContext(server, service, tool, args, ctx, options);
-    try {
-      refuseMaskedAddresses(args);
-      tool.validate?.(args as never);
-      const output = await tool.handler(args as never, toolCtx);
-      return successResult(output);
-    } catch (error) {
-      if (error instanceof AskInAnotherRound) return error.result; // 2026 era: the human is asked (consent-2026.ts)
-      return errorResult(tool.name, afterPlanToken(error, toolCtx.governance.call));
+    // Each way of asking the person to sign in is used once per call: a second not_signed_in is answered as it is.
+    const asked = new Set<SignInAsk>();
+    for (;;) {
+      const toolCtx = makeContext(server, service, tool, args, ctx, options);
+      try {
+        refuseMaskedAddresses(args);
+        tool.validate?.(args as never);
+        if (service.signIn) {
+          // 2026 era: the retry that carries the account the person chose finishes the sign-in first.
+          await takeAccountAnswer(service, ctx);
+          // Not signed in: found here, before the tool sends anything.
+          await service.http.credentials.accessToken(ctx.mcpReq.signal);
+        }
+        const output = await tool.handler(args as never, toolCtx);
+        return successResult(output);
+      } catch (error) {
+        if (error instanceof AskInAnotherRound) return error.result; // 2026 era: the human is asked (consent-2026.ts)
+        let failure = error;
+        if (error instanceof NotSignedInError && error.flow && !ctx.mcpReq.signal.aborted) {
+          try {
+            const next = await askToSignIn(server, error, ctx, options, asked);
+            if (next === 'again') continue;
+            if (next) return next;
+          } catch (asking) {
+            failure = asking; // an account that was not offered, a sign-in that cannot start
+          }
+        }
+        return errorResult(tool.name, afterPlanToken(failure, toolCtx.governance.call));
+      }
     }
   });
+}
+
+type SignInAsk = 'url' | 'account';
+
+/** The key of the embedded requests of an in-client sign-in (2026 era, input_required). */
+const SIGN_IN_KEY = 'basecamp_sign_in';
+const ACCOUNT_KEY = 'basecamp_account';
+
+const accountAnswer = z.object({ account: z.string().regex(/^\d+$/) });
+
+/** A 2026-era retry answering the account question: the choice is written (an id not offered is invalid input). */
+async function takeAccountAnswer(service: Service, ctx: ServerContext): Promise<void> {
+  const signIn = service.signIn;
+  if (!signIn || signIn.state().state !== 'choose') return;
+  const chosen = acceptedContent(ctx.mcpReq.inputResponses, ACCOUNT_KEY, accountAnswer);
+  if (chosen) await signIn.choose(Number(chosen.account));
+}
+
+const signInMessage = (minutes: number) =>
+  `Sign in to Basecamp: open this address and approve access for basecamp-people-mcp (within ${minutes} min). The call goes on once you are back.`;
+
+/** The form that asks which account to use (a single choice, titled with each account's name and product). */
+function accountForm(accounts: AccountChoice[]) {
+  return {
+    type: 'object' as const,
+    properties: {
+      account: {
+        type: 'string' as const,
+        title: 'Basecamp account',
+        oneOf: accounts.map((a) => ({ const: String(a.id), title: `${a.name} (${PRODUCT_NAMES[a.product] ?? a.product}, ${a.id})` })),
+      },
+    },
+    required: ['account'],
+  };
+}
+
+const accountMessage = (error: NotSignedInError) =>
+  `You are signed in to Basecamp, and this sign-in reaches ${error.accounts!.length} accounts. Which one should basecamp-people-mcp use?`;
+
+/**
+ * A call hit "not signed in" and the client can ask the person: the sign-in URL (URL elicitation), then, when the
+ * sign-in reaches several accounts, which one (a form). 2025 era: asked now, over the session; the call waits for the
+ * browser (until the sign-in's time limit) and goes on ('again'). 2026 era: an input_required result; the client's
+ * retry finds the sign-in done (or answers the account question). Undefined: the client cannot ask, or the person
+ * did not go on: the call answers not_signed_in as it is.
+ */
+async function askToSignIn(
+  server: McpServer,
+  error: NotSignedInError,
+  ctx: ServerContext,
+  options: ServerOptions,
+  asked: Set<SignInAsk>,
+): Promise<'again' | InputRequiredResult | undefined> {
+  const flow = error.flow!;
+  const elicitation = clientCapabilities(server, ctx)?.elicitation;
+  const canUrl = Boolean(elicitation?.url);
+  // An empty `elicitation: {}` is form mode (the older spec).
+  const canForm = Boolean(elicitation && (elicitation.form || !elicitation.url));
+  const pending = flow.state();
+  const minutes = pending.state === 'pending' ? Math.max(1, Math.round((pending.expiresAt - Date.now()) / 60_000)) : 5;
+
+  if (options.era === 'modern') {
+    if (error.signInUrl && canUrl) {
+      const answered = inputResponse(ctx.mcpReq.inputResponses, SIGN_IN_KEY);
+      if (answered.kind === 'elicit') {
+        // The retry after the person was sent to the browser: a short wait for the callback, then ask no more.
+        if (answered.action !== 'accept' || asked.has('url')) return undefined;
+        asked.add('url');
+        const state = await flow.wait(AbortSignal.any([ctx.mcpReq.signal, AbortSignal.timeout(options.signInRetryWaitMs ?? 30_000)]));
+        return state.state === 'pending' ? undefined : 'again';
+      }
+      return inputRequired({ inputRequests: { [SIGN_IN_KEY]: inputRequired.elicitUrl({ message: signInMessage(minutes), url: error.signInUrl }) } });
+    }
+    // Asked once: a retry that answers the question otherwise (declined, cancelled, not an offered id) is not asked again.
+    if (error.accounts && canForm && inputResponse(ctx.mcpReq.inputResponses, ACCOUNT_KEY).kind === 'missing') {
+      return inputRequired({ inputRequests: { [ACCOUNT_KEY]: inputRequired.elicit({ message: accountMessage(error), requestedSchema: accountForm(error.accounts) }) } });
+    }
+    return undefined;
+  }
+
+  // 2025 era: server→client requests over the session.
+  if (error.signInUrl && canUrl && !asked.has('url')) {
+    asked.add('url');
+    const remaining = pending.state === 'pending' ? Math.max(1_000, pending.expiresAt - Date.now()) : 5 * 60_000;
+    const untilExpiry = AbortSignal.any([ctx.mcpReq.signal, AbortSignal.timeout(remaining)]);
+    const elicitationId = randomUUID();
+    const complete = server.server.createElicitationCompletionNotifier(elicitationId, { relatedRequestId: ctx.mcpReq.id });
+    // The browser came back (or the sign-in ended): tell the client, which may hold its answer until then.
+    void flow.wait(untilExpiry).then((state) => (state.state === 'pending' ? undefined : complete().catch(() => undefined)));
+    let answer;
+    try {
+      answer = await ctx.mcpReq.send(
+        { method: 'elicitation/create', params: { mode: 'url', message: signInMessage(minutes), url: error.signInUrl, elicitationId } },
+        { timeout: remaining, signal: ctx.mcpReq.signal },
+      );
+    } catch {
+      return undefined; // the client could not ask: the URL is in the answer
+    }
+    if (answer.action !== 'accept') return undefined;
+    const state = await flow.wait(untilExpiry);
+    return state.state === 'pending' ? undefined : 'again';
+  }
+  if (error.accounts && canForm && !asked.has('account')) {
+    asked.add('account');
+    let answer;
+    try {
+      answer = await ctx.mcpReq.send(
+        { method: 'elicitation/create', params: { mode: 'form', message: accountMessage(error), requestedSchema: accountForm(error.accounts) } },
+        { timeout: options.confirmTimeoutMs ?? 10 * 60_000, signal: ctx.mcpReq.signal },
+      );
+    } catch {
+      return undefined;
+    }
+    const chosen = answer.action === 'accept' ? accountAnswer.safeParse(answer.content) : undefined;
+    if (!chosen?.success) return undefined;
+    await flow.choose(Number(chosen.data.account));
+    return 'again';
+  }
+  return undefined;
 }
 
 /** What the calling client declared it can do: from initialize (2025 era) or from this request's envelope (2026 era). */

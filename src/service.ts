@@ -5,6 +5,7 @@ import { Basecamp2Api } from './basecamp/bcx-api.js';
 import { Directory } from './basecamp/directory.js';
 import { FileCredentials } from './auth/credentials.js';
 import { signInHelp } from './auth/sign-in-help.js';
+import { InClientSignIn } from './auth/in-client-sign-in.js';
 import { shellCommand } from './cli-command.js';
 import { TokenStore } from './auth/token-store.js';
 import { BasecampHttp, type Credentials, type HttpOptions } from './basecamp/http.js';
@@ -41,6 +42,11 @@ export interface Service {
   account(signal?: AbortSignal): Promise<ResolvedAccount>;
   /** Set when no credentials were found at start (for one line on stderr); tools then say how to sign in, and a later `login` is picked up. */
   notConfigured?: string;
+  /**
+   * Sign-in from inside the client, when an OAuth app is configured and the token file is used: a call without a
+   * token answers NotSignedInError (kind not_signed_in) with its URL; the protocol layer may ask the person through it.
+   */
+  signIn?: InClientSignIn;
   close(): Promise<void>;
 }
 
@@ -77,11 +83,26 @@ export interface ServiceOptions {
   planClaims?: PlanClaimStore;
   /** Where snapshots of the people directory are kept (default: config.snapshotFile; Redis with REDIS_URL). */
   snapshots?: PeopleSnapshotStore;
+  /** How long an in-client sign-in waits for the browser (default 5 minutes; tests shorten it). */
+  signInTimeoutMs?: number;
 }
 
 export function createService(config: Config, options: ServiceOptions = {}): Service {
   const store = new TokenStore(config.tokenFile);
   const fromEnv = config.tokenSource === 'env' && config.accessToken;
+  // With an OAuth app (client id and secret) and the token file in use, a tool call without a token signs in from the client.
+  const signIn =
+    !options.credentials && !fromEnv && config.clientId && config.clientSecret
+      ? new InClientSignIn({
+          launchpadUrl: config.launchpadUrl,
+          userAgent: config.userAgent,
+          client: { clientId: config.clientId, clientSecret: config.clientSecret },
+          redirectUri: config.redirectUri,
+          accountId: config.accountIdFromEnv,
+          store,
+          ...(options.signInTimeoutMs ? { timeoutMs: options.signInTimeoutMs } : {}),
+        })
+      : undefined;
   const credentials: Credentials =
     options.credentials ??
     (fromEnv
@@ -90,6 +111,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
           launchpadUrl: config.launchpadUrl,
           userAgent: config.userAgent,
           client: { clientId: config.clientId, clientSecret: config.clientSecret },
+          ...(signIn ? { signIn } : {}),
         }));
   const budget = options.budget ?? new RateBudget(config.rateLimit);
 
@@ -183,7 +205,9 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     accountId: async (signal) => (await resolveAccount(signal)).id,
     account: resolveAccount,
     notConfigured: options.credentials || config.accessToken ? undefined : signInHelp(),
+    ...(signIn ? { signIn } : {}),
     async close() {
+      await signIn?.close();
       // Snapshots being written finish first (they may need Redis, closed after the service).
       await Promise.all(keeping);
       await budget.stop();

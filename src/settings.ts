@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_USER_AGENT } from './version.js';
 import { shellCommand } from './cli-command.js';
-import { isLoopbackHost } from './security.js';
+import { isLoopbackHost, redirectUriProblem } from './security.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
 import { parseAuthority } from './transports/http-guards.js';
 
@@ -100,6 +100,15 @@ const absoluteUrl = (schemes: string[], example: string) =>
         return false;
       }
     }, `must be a URL such as ${example}`);
+
+/** An OAuth redirect URI this program can receive: http on loopback (refused at start otherwise, not at sign-in). */
+const loopbackRedirect = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    const problem = redirectUriProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const commaList = (each: (item: string) => boolean, what: string) =>
   z
@@ -226,7 +235,7 @@ export const VARIABLES = {
   BASECAMP_CLIENT_ID: variable(unsetIfEmpty(text), 'your OAuth app, for login and refresh'),
   BASECAMP_CLIENT_SECRET: variable(unsetIfEmpty(headerSecret), 'your OAuth app\'s secret (never taken from the command line)', { secret: true }),
   // No default here: unset, login's --port decides it (http://127.0.0.1:<port>/callback).
-  BASECAMP_REDIRECT_URI: variable(unsetIfEmpty(absoluteUrl(['http:'], 'http://127.0.0.1:8976/callback')), 'OAuth redirect URI on loopback (default http://127.0.0.1:8976/callback)'),
+  BASECAMP_REDIRECT_URI: variable(unsetIfEmpty(loopbackRedirect), 'OAuth redirect URI on loopback, for login and the sign-in from the client (default http://127.0.0.1:8976/callback)'),
   BASECAMP_API_URL: variable(unsetIfEmpty(apiBase), 'Basecamp 3/4/5 API base, without the account id', { default: 'https://3.basecampapi.com' }),
   BASECAMP_LAUNCHPAD_URL: variable(unsetIfEmpty(baseUrl), 'OAuth and account discovery', { default: 'https://launchpad.37signals.com' }),
   BASECAMP_USER_AGENT: variable(unsetIfEmpty(text), 'User-Agent naming your app and a contact', { default: DEFAULT_USER_AGENT }),
@@ -384,7 +393,7 @@ export const FLAGS = {
   timeout: valueFlag('S', wholeNumber(1, 86_400), ['login'], 'seconds to wait for the browser sign-in', { defaults: { login: 300 } }),
   host: valueFlag('H', text.refine((v) => !/[\s/]/.test(v), 'must be a host name or IP address'), ['serve'], 'with --http: the address to listen on', { defaults: { serve: HTTP_DEFAULTS.host } }),
   'client-id': valueFlag('ID', text, ['login'], 'your OAuth app', { variable: 'BASECAMP_CLIENT_ID' }),
-  'redirect-uri': valueFlag('URI', absoluteUrl(['http:'], 'http://127.0.0.1:8976/callback'), ['login'], "your OAuth app's redirect URI, on loopback", { variable: 'BASECAMP_REDIRECT_URI' }),
+  'redirect-uri': valueFlag('URI', loopbackRedirect, ['login'], "your OAuth app's redirect URI, on loopback", { variable: 'BASECAMP_REDIRECT_URI' }),
 };
 type FlagTable = typeof FLAGS;
 export type FlagName = keyof FlagTable;

@@ -17,6 +17,7 @@ const PINNED: Record<string, string> = {
   BasecampError: 'basecamp',
   InvalidInputError: 'invalid_input',
   NotConfiguredError: 'not_configured',
+  NotSignedInError: 'not_signed_in',
   ConfigurationError: 'configuration',
   AuthenticationError: 'authentication',
   TokenRefreshUnavailableError: 'token_refresh_unavailable',

@@ -21,7 +21,7 @@ const variables: [string, [string, unknown][], string[]][] = [
   ['BASECAMP_TOKEN_FILE', [['/tmp/t.json', '/tmp/t.json']], ['   ', '/tmp/a\u0001b']],
   ['BASECAMP_CLIENT_ID', [['client', 'client']], ['  ']],
   ['BASECAMP_CLIENT_SECRET', [['s3cret\n', 's3cret']], ['a b', ' \t ']],
-  ['BASECAMP_REDIRECT_URI', [['http://127.0.0.1:8976/callback', 'http://127.0.0.1:8976/callback']], ['not a url', 'ftp://x/cb']],
+  ['BASECAMP_REDIRECT_URI', [['http://127.0.0.1:8976/callback', 'http://127.0.0.1:8976/callback'], ['http://localhost:9000/cb', 'http://localhost:9000/cb']], ['not a url', 'ftp://x/cb', 'http://example.com/callback', 'https://127.0.0.1:8976/callback', 'http://127.0.0.1:8976/callback?x=1']],
   [
     'BASECAMP_API_URL',
     [

@@ -6,6 +6,7 @@ import { signInHelp } from './sign-in-help.js';
 import { shellCommand } from '../cli-command.js';
 import { expiresAtFrom, refreshAccessToken, type OAuthClient } from './oauth.js';
 import { expiresAtMs, type StoredToken, type TokenStore } from './token-store.js';
+import type { InClientSignIn } from './in-client-sign-in.js';
 
 export interface FileCredentialsOptions {
   launchpadUrl: string;
@@ -14,6 +15,11 @@ export interface FileCredentialsOptions {
   client?: Partial<OAuthClient>;
   /** Refresh this long before expiry (default 5 minutes). */
   marginMs?: number;
+  /**
+   * Sign-in from inside the client (an OAuth app is configured): with no token, calls get a NotSignedInError with
+   * a sign-in URL instead of NotConfiguredError, and a sign-in still choosing its account holds calls back.
+   */
+  signIn?: InClientSignIn;
 }
 
 /**
@@ -59,9 +65,20 @@ export class FileCredentials implements Credentials {
     return Boolean(token.refresh_token && this.client(token));
   }
 
+  /** The token to use, or, with an in-client sign-in, the not-signed-in answer (before anything is sent). */
+  private async signedIn(): Promise<StoredToken> {
+    const signIn = this.options.signIn;
+    if (!signIn) return this.current();
+    if (!this.store.read()) throw await signIn.notSignedIn();
+    const token = this.current();
+    const choosing = signIn.awaitingChoice(token.access_token);
+    if (choosing) throw choosing;
+    return token;
+  }
+
   async accessToken(): Promise<string> {
     if (this.refreshing) return this.refreshing;
-    const token = this.current();
+    const token = await this.signedIn();
     const expires = expiresAtMs(token);
     if (expires !== undefined && expires - this.marginMs <= Date.now() && this.refreshable(token)) {
       return this.refresh(token.access_token);
@@ -74,7 +91,7 @@ export class FileCredentials implements Credentials {
       await this.refreshing;
       return true;
     }
-    const token = this.current();
+    const token = await this.signedIn();
     if (token.access_token !== rejectedToken) return true; // someone (another process, a refresh) already replaced it
     if (!/expired/i.test(basecampMessage ?? '') || !this.refreshable(token)) return false;
     await this.refresh(rejectedToken);
@@ -106,7 +123,16 @@ export class FileCredentials implements Credentials {
     if (!token.refresh_token || !client) {
       throw new AuthenticationError(`The Basecamp token expired and cannot be refreshed. Run \`${shellCommand('login')}\`.`);
     }
-    const fresh = await refreshAccessToken(this.options.launchpadUrl, client, token.refresh_token, this.options.userAgent);
+    let fresh;
+    try {
+      fresh = await refreshAccessToken(this.options.launchpadUrl, client, token.refresh_token, this.options.userAgent);
+    } catch (error) {
+      // The grant is over (a password change, access revoked): with an OAuth app, sign in again from the client.
+      if (error instanceof AuthenticationError && error.signInAgain && this.options.signIn) {
+        throw await this.options.signIn.notSignedIn(`Your Basecamp sign-in has ended (Launchpad said: ${error.basecampMessage ?? error.status ?? 'refused'}).`);
+      }
+      throw error;
+    }
     this.refreshes++;
     const next: StoredToken = {
       ...token,

@@ -94,7 +94,8 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims, snapshots });
   started.add(() => service.close());
   log.info(config.auditLog ? `audit trail: ${config.auditLog}` : 'audit trail off (BASECAMP_AUDIT_LOG=off)');
-  if (service.notConfigured) log.warn(`not signed in to Basecamp: tools will answer with how to sign in (run \`${shellCommand('login')}\`, or try \`${shellCommand('serve --sandbox')}\`).`);
+  if (service.notConfigured && service.signIn) log.info('not signed in to Basecamp yet: the first tool call offers a sign-in link (BASECAMP_CLIENT_ID and BASECAMP_CLIENT_SECRET are set).');
+  else if (service.notConfigured) log.warn(`not signed in to Basecamp: tools will answer with how to sign in (run \`${shellCommand('login')}\`, or try \`${shellCommand('serve --sandbox')}\`).`);
 
   const count = selectTools({ readOnly }).length;
   if (flags.http) {
