@@ -8,6 +8,8 @@ import type { Service } from './service.js';
 import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/lib/define.js';
 import { afterPlanToken } from './tools/lib/consent.js';
 import { selectTools } from './tools/index.js';
+import { refuseForRole } from './tools/roles.js';
+import type { Caller } from './caller.js';
 import { refuseMaskedAddresses } from './tools/lib/params.js';
 import { errorResult, successResult } from './results.js';
 import { portableSchema } from './portable-schema.js';
@@ -27,11 +29,17 @@ export interface ServerOptions {
   era?: ProtocolEra;
 }
 
+/** What one server instance serves: the process's options, and who it serves (one caller per instance). */
+export interface McpServerOptions extends ServerOptions {
+  /** Who is calling (src/caller.ts): its role decides the tools it is offered, its name is recorded in the audit trail. */
+  caller: Caller;
+}
+
 /** The tool list changes only with the process's settings: a client may keep it for five minutes (2026-07-28 lists). */
 const LIST_CACHE = { ttlMs: 300_000, cacheScope: 'private' } as const;
 
 /** One MCP server over the shared service; every transport builds its servers here. */
-export function createMcpServer(service: Service, options: ServerOptions = {}): McpServer {
+export function createMcpServer(service: Service, options: McpServerOptions): McpServer {
   const server = new McpServer(
     { name: 'basecamp-people-mcp', title: 'Basecamp People', version: VERSION },
     {
@@ -44,7 +52,8 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
         'says how to finish in Adminland; on Basecamp 2 it removes the person from the account. Use dry_run before trash_person.',
     },
   );
-  for (const tool of selectTools({ readOnly: options.readOnly })) {
+  // A tool the caller's role may not use is not registered: absent from tools/list, and unknown if called (roles.ts).
+  for (const tool of selectTools({ readOnly: options.readOnly, role: options.caller.role })) {
     server.registerTool(
       tool.name,
       {
@@ -79,12 +88,13 @@ function portable(schema: z.ZodObject): StandardSchemaWithJSON<Record<string, un
   };
 }
 
-async function runTool(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: ServerOptions) {
+async function runTool(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: McpServerOptions) {
   // Log lines of this call also reach this client (and only this one) as MCP log messages, at the level it asked for.
   const toClient: LogSink = (level, data) => void ctx.mcpReq.log(level === 'warn' ? 'warning' : level, data, 'basecamp-people-mcp').catch(() => undefined);
   return withLogSink(toClient, async () => {
     const toolCtx = makeContext(server, service, tool, args, ctx, options);
     try {
+      refuseForRole(options.caller, tool, args);
       refuseMaskedAddresses(args);
       tool.validate?.(args as never);
       const output = await tool.handler(args as never, toolCtx);
@@ -101,13 +111,14 @@ function clientCapabilities(server: McpServer, ctx: ServerContext): { elicitatio
   return (fromEnvelope as ReturnType<typeof clientCapabilities>) ?? server.server.getClientCapabilities();
 }
 
-function makeContext(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: ServerOptions): ToolContext {
+function makeContext(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: McpServerOptions): ToolContext {
   const progressToken = ctx.mcpReq._meta?.progressToken;
   let last = -1;
   const { governance } = service;
   // A plan token is recorded by its id only (set once it is verified), never as an argument.
   const { plan_token: _planToken, ...recorded } = args;
   const call: CallRecord = {
+    caller: options.caller.name,
     tool: tool.name,
     arguments: recorded,
     identity: (signal) => governance.identity(signal).catch(() => null),
