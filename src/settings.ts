@@ -5,7 +5,8 @@
  * --help line and default; parsing, --help and the defaults every command sees are derived from them. An empty variable counts as unset (an MCPB bundle passes
  * empty strings for options the user left blank), and so does an unfilled placeholder such as
  * `${user_config.account_id}` (what a bundle passes for an optional field with no value), with a warning.
- * MCP_HTTP_TOKEN is the exception: set but empty, it is refused (an unreadable token file must not open the door).
+ * MCP_HTTP_TOKEN and MCP_HTTP_CLIENTS are the exceptions: set but empty, they are refused (an unreadable token file
+ * or a broken template must not open the door).
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -245,7 +246,8 @@ export const VARIABLES = {
     { secret: true },
   ),
   // Read and checked when `serve --http` starts (readHttpClients): every problem of the file named with this variable.
-  MCP_HTTP_CLIENTS: variable(unsetIfEmpty(text), `${HTTP}JSON file of named keys with roles: [{"name", "token_sha256", "role": "reader" | "operator" | "admin"}]`),
+  // Set but empty is refused too: a broken template must not leave a loopback server without keys.
+  MCP_HTTP_CLIENTS: variable(z.string().refine((v) => v !== '', 'is set but empty: name the keys file, or unset the variable').pipe(text).optional(), `${HTTP}JSON file of named keys with roles: [{"name", "token_sha256", "role": "reader" | "operator" | "admin"}]`),
   MCP_ALLOWED_ORIGINS: variable(unsetIfEmpty(commaList(isOrigin, 'origins such as https://app.example.com (no path)')), `${HTTP}comma-separated browser origins allowed besides the server's own`),
   // The front door's own parser: a value it could not read would be skipped there, silently refusing that host.
   MCP_ALLOWED_HOSTS: variable(
