@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as Client2025 } from '@modelcontextprotocol/sdk/client/index.js';
@@ -162,6 +162,36 @@ describe.each(Object.entries(ERAS))('roles over HTTP, era %s', (_era, connect) =
     const lines = (await service!.governance.audit!.read()).map((l) => l.caller);
     expect(lines.length).toBeGreaterThanOrEqual(4);
     expect(lines.every((c) => ['onboarding-bot', 'ops-admin', 'MCP_HTTP_TOKEN'].includes(c))).toBe(true);
+  });
+});
+
+describe('--stateless (both eras served per request)', () => {
+  it.each(Object.entries(ERAS))('%s: each role still gets exactly its tools, and the caller reaches the audit trail', async (_era, connect) => {
+    const h = await start({ token: TOKENS.root, clients: CLIENTS, stateless: true });
+    for (const role of ['reader', 'operator', 'admin'] as const) {
+      const c = await connect(h.url, TOKENS[role]);
+      expect((await c.listTools()).sort(), role).toEqual([...ALLOWED[role]].sort());
+    }
+    const reader = await connect(h.url, TOKENS.reader);
+    const before = seen();
+    await expect(reader.callTool('trash_person', ARGS.trash_person!)).rejects.toThrow('Tool trash_person not found');
+    expect(seen()).toBe(before);
+    const operator = await connect(h.url, TOKENS.operator);
+    expect((await operator.callTool('update_project_access', { project_id: LAUNCH, grant: [ADAM] })).isError).toBeFalsy();
+    expect((await service!.governance.audit!.read()).map((l) => l.caller)).toEqual(['onboarding-bot', 'onboarding-bot']);
+  });
+});
+
+describe('the README says what the code does', () => {
+  it('its role table lists exactly each role\'s tools', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const row = (role: string) => new RegExp(`^\\| \`${role}\` \\| (.*) \\|$`, 'm').exec(readme)?.[1] ?? '';
+    const named = (text: string) => [...text.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!).filter((t) => ALL.includes(t));
+    expect(named(row('reader')).sort()).toEqual([...READS].sort());
+    // The operator row names the reads as "the reads", then its writes, and the one tool it lacks.
+    expect(named(row('operator')).filter((t) => t !== 'trash_person').sort()).toEqual(['invite_people', 'invite_person', 'update_project_access']);
+    expect(row('operator')).toMatch(/No `trash_person`/);
+    expect(row('admin')).toMatch(/every tool/);
   });
 });
 
