@@ -355,6 +355,8 @@ describe('fuzzing the front door with named keys (MCP_HTTP_CLIENTS, issue 20)', 
       expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
       await toolWorks(url, READER_KEY);
       await toolWorks(url, ADMIN_KEY);
+      // The keys are the file's, and only they open the door.
+      for (const headers of [{}, { authorization: 'Bearer not-a-key' }, { authorization: `Bearer ${sha256(READER_KEY)}` }]) expect((await post(url, headers)).status).toBe(401);
       expect(proc.exitCode).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
