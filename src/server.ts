@@ -127,7 +127,7 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
   };
   return {
     api: auditedApi(service.api, governance.audit, call),
-    governance: { plans: governance.plans, mode: governance.confirm, trail: governance.audit, call },
+    governance: { plans: governance.plans, mode: governance.confirm, trail: governance.audit, call, caller: options.caller },
     directory: service.directory,
     ...(service.snapshots ? { snapshots: service.snapshots } : {}),
     account: { id: (signal) => service.accountId(signal), name: async (signal) => (await service.account(signal)).name },

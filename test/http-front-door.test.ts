@@ -356,7 +356,7 @@ describe('fuzzing the front door with named keys (MCP_HTTP_CLIENTS, issue 20)', 
       await toolWorks(url, READER_KEY);
       await toolWorks(url, ADMIN_KEY);
       // The keys are the file's, and only they open the door.
-      for (const headers of [{}, { authorization: 'Bearer not-a-key' }, { authorization: `Bearer ${sha256(READER_KEY)}` }]) expect((await post(url, headers)).status).toBe(401);
+      for (const headers of [{}, { authorization: 'Bearer not-a-key' }, { authorization: `Bearer ${sha256(READER_KEY)}` }] as Record<string, string>[]) expect((await post(url, headers)).status).toBe(401);
       expect(proc.exitCode).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
