@@ -223,7 +223,7 @@ describe('a 2025 session belongs to the key that opened it', () => {
       body: JSON.stringify(body),
     });
 
-  it('the same session with another valid key is answered 404 as an unknown session, with 0 requests; with its own key it works', async () => {
+  it('the same session with another valid key is answered 404 as an unknown session (a call or a DELETE), with 0 requests; with its own key it works', async () => {
     const h = await start();
     const reader = await client2025(h.url, TOKENS.reader);
     const id = reader.sessionId()!;
@@ -235,6 +235,9 @@ describe('a 2025 session belongs to the key that opened it', () => {
       expect(await r.text()).toMatch(/Session not found/);
       expect(seen()).toBe(before);
     }
+    // Nor can another key end it.
+    const ended = await fetch(h.url, { method: 'DELETE', headers: { authorization: `Bearer ${TOKENS.admin}`, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' } });
+    expect(ended.status).toBe(404);
     const own = await post(h.url, TOKENS.reader, id, { jsonrpc: '2.0', id: 8, method: 'tools/list', params: {} });
     expect(own.status).toBe(200);
     expect(await own.text()).toMatch(/list_people/);
