@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { inputRequired, inputResponse, type InputRequiredResult, type ServerContext } from '@modelcontextprotocol/server';
 import { withNote } from './errors.js';
 import { planDigest, type Plan, type PlanSealer } from './governance/plan-token.js';
@@ -33,17 +32,6 @@ type Opened = ConsentState & { id: string; exp: number };
 /** The key of the one embedded request: the human's answer comes back under it. */
 const CONFIRM_KEY = 'confirm';
 
-/**
- * Who is calling, as far as this server can tell today: the HTTP bearer token (as a digest, never the token),
- * `anonymous` over HTTP without one, `stdio` for the local process. The one place callers are named (issue 20).
- */
-export function callerOf(ctx: Pick<ServerContext, 'http'>): string {
-  const req = ctx.http?.req;
-  if (!req) return 'stdio';
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get('authorization') ?? '')?.[1];
-  return bearer ? `bearer:${createHash('sha256').update(bearer).digest('base64url').slice(0, 22)}` : 'anonymous';
-}
-
 /** The form a human is shown: one boolean, `confirm`. The same in both eras. */
 export function confirmForm(message: string) {
   return {
@@ -57,12 +45,12 @@ export function confirmForm(message: string) {
  * `McpServer`'s `requestState.verify` hook: the HMAC, the expiry and the caller. Whatever it throws is answered
  * -32602 by the SDK before the handler runs (the reason goes to onerror only). Resolves the opened state.
  */
-export function requestStateVerifier(plans: PlanSealer) {
-  return (state: string, ctx: ServerContext): Opened => {
+export function requestStateVerifier(plans: PlanSealer, caller: string) {
+  return (state: string): Opened => {
     const opened = plans.openState<ConsentState>(state);
     if (!opened.ok) throw new Error(opened.why);
     const { ok: _ok, ...payload } = opened;
-    if (payload.caller !== callerOf(ctx)) throw new Error('the requestState was issued to another caller');
+    if (payload.caller !== caller) throw new Error('the requestState was issued to another caller');
     return payload;
   };
 }
@@ -97,13 +85,13 @@ export function asksInAnotherRound(ctx: ServerContext, capabilities: Parameters<
  */
 export async function confirm2026(
   ctx: ServerContext,
-  ask: { plans: PlanSealer; capabilities: Parameters<typeof canAskForm>[0]; tool: string; message: string; plan: Plan; lifetimeMs: number },
+  ask: { plans: PlanSealer; capabilities: Parameters<typeof canAskForm>[0]; tool: string; caller: string; message: string; plan: Plan; lifetimeMs: number },
 ): Promise<ConfirmAnswer> {
   if (!canAskForm(ask.capabilities)) return 'unsupported';
   const digest = planDigest(ask.plan);
   const state = consentState(ctx);
   if (!state) {
-    const sealed = ask.plans.sealState<ConsentState>({ kind: 'consent', tool: ask.tool, caller: callerOf(ctx), plan: digest }, ask.lifetimeMs);
+    const sealed = ask.plans.sealState<ConsentState>({ kind: 'consent', tool: ask.tool, caller: ask.caller, plan: digest }, ask.lifetimeMs);
     throw new AskInAnotherRound(
       inputRequired({
         inputRequests: { [CONFIRM_KEY]: inputRequired.elicit({ message: ask.message, requestedSchema: confirmForm(ask.message) }) },

@@ -206,6 +206,14 @@ export class HumanRequiredError extends ToolError {
   override readonly kind = 'human_required';
 }
 
+/**
+ * The caller's role (its key, MCP_HTTP_CLIENTS) does not allow this call: an operator asking to revoke, say. Refused
+ * before anything is read or sent. Not `forbidden`, which is Basecamp's own 403.
+ */
+export class RoleForbiddenError extends ToolError {
+  override readonly kind = 'role_forbidden';
+}
+
 /** Every kind on the wire, pinned by a test: adding one is fine, renaming one breaks clients. */
 export const ERROR_KINDS = [
   'basecamp',
@@ -239,5 +247,6 @@ export const ERROR_KINDS = [
   'audit_unavailable',
   'plan_claim_unavailable',
   'snapshots_unavailable',
+  'role_forbidden',
   'internal',
 ] as const;

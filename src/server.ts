@@ -19,6 +19,8 @@ import type { Service } from './service.js';
 import type { ConfirmAnswer, RegisteredTool, ToolContext } from './tools/lib/define.js';
 import { afterPlanToken } from './tools/lib/consent.js';
 import { selectTools } from './tools/index.js';
+import { refuseForRole } from './tools/roles.js';
+import { callerKey, type Caller } from './caller.js';
 import { refuseMaskedAddresses } from './tools/lib/params.js';
 import { errorResult, successResult } from './results.js';
 import { portableSchema } from './portable-schema.js';
@@ -41,18 +43,24 @@ export interface ServerOptions {
   signInRetryWaitMs?: number;
 }
 
+/** What one server instance serves: the process's options, and who it serves (one caller per instance). */
+export interface McpServerOptions extends ServerOptions {
+  /** Who is calling (src/caller.ts): its role decides the tools it is offered, its name is recorded in the audit trail. */
+  caller: Caller;
+}
+
 /** The tool list changes only with the process's settings: a client may keep it for five minutes (2026-07-28 lists). */
 const LIST_CACHE = { ttlMs: 300_000, cacheScope: 'private' } as const;
 
 /** One MCP server over the shared service; every transport builds its servers here. */
-export function createMcpServer(service: Service, options: ServerOptions = {}): McpServer {
+export function createMcpServer(service: Service, options: McpServerOptions): McpServer {
   const server = new McpServer(
     { name: 'basecamp-people-mcp', title: 'Basecamp People', version: VERSION },
     {
       capabilities: { logging: {}, tools: { listChanged: false } },
       cacheHints: { 'tools/list': LIST_CACHE, 'server/discover': LIST_CACHE },
       // A 2026-era requestState that was altered, expired or issued to another caller never reaches a tool (-32602).
-      requestState: { verify: requestStateVerifier(service.governance.plans) },
+      requestState: { verify: requestStateVerifier(service.governance.plans, callerKey(options.caller)) },
       instructions:
         'Administer the people of a Basecamp account (Basecamp 3/4/5 or Basecamp 2): team members and clients. get_account says ' +
         'which product it is and what its API cannot do. invite_person and invite_people invite to the account (and the HQ) ' +
@@ -60,7 +68,8 @@ export function createMcpServer(service: Service, options: ServerOptions = {}): 
         'says how to finish in Adminland; on Basecamp 2 it removes the person from the account. Use dry_run before trash_person.',
     },
   );
-  for (const tool of selectTools({ readOnly: options.readOnly })) {
+  // A tool the caller's role may not use is not registered: absent from tools/list, and unknown if called (roles.ts).
+  for (const tool of selectTools({ readOnly: options.readOnly, role: options.caller.role })) {
     server.registerTool(
       tool.name,
       {
@@ -123,7 +132,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-async function runTool(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: ServerOptions) {
+async function runTool(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: McpServerOptions) {
   // Log lines of this call also reach this client (and only this one) as MCP log messages, at the level it asked for.
   const toClient: LogSink = (level, data) => void ctx.mcpReq.log(level === 'warn' ? 'warning' : level, data, 'basecamp-people-mcp').catch(() => undefined);
   return withLogSink(toClient, async () => {
@@ -132,6 +141,7 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
     for (;;) {
       const toolCtx = makeContext(server, service, tool, args, ctx, options);
       try {
+        refuseForRole(options.caller, tool, args);
         refuseMaskedAddresses(args);
         tool.validate?.(args as never);
         if (service.signIn) {
@@ -285,13 +295,14 @@ function clientCapabilities(server: McpServer, ctx: ServerContext): { elicitatio
   return (fromEnvelope as ReturnType<typeof clientCapabilities>) ?? server.server.getClientCapabilities();
 }
 
-function makeContext(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: ServerOptions): ToolContext {
+function makeContext(server: McpServer, service: Service, tool: RegisteredTool, args: Record<string, unknown>, ctx: ServerContext, options: McpServerOptions): ToolContext {
   const progressToken = ctx.mcpReq._meta?.progressToken;
   let last = -1;
   const { governance } = service;
   // A plan token is recorded by its id only (set once it is verified), never as an argument.
   const { plan_token: _planToken, ...recorded } = args;
   const call: CallRecord = {
+    caller: options.caller.name,
     tool: tool.name,
     arguments: recorded,
     identity: (signal) => governance.identity(signal).catch(() => null),
@@ -300,7 +311,7 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
   };
   return {
     api: auditedApi(service.api, governance.audit, call),
-    governance: { plans: governance.plans, mode: governance.confirm, trail: governance.audit, call },
+    governance: { plans: governance.plans, mode: governance.confirm, trail: governance.audit, call, caller: options.caller },
     directory: service.directory,
     ...(service.snapshots ? { snapshots: service.snapshots } : {}),
     account: { id: (signal) => service.accountId(signal), name: async (signal) => (await service.account(signal)).name },
@@ -315,7 +326,7 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
       // The 2026 era has no server→client requests: the call answers input_required and the answer comes with the next one.
       if (options.era === 'modern') {
         const lifetimeMs = options.confirmTimeoutMs ?? 10 * 60_000;
-        return confirm2026(ctx, { plans: governance.plans, capabilities: clientCapabilities(server, ctx), tool: tool.name, message, plan, lifetimeMs });
+        return confirm2026(ctx, { plans: governance.plans, capabilities: clientCapabilities(server, ctx), tool: tool.name, caller: callerKey(options.caller), message, plan, lifetimeMs });
       }
       if (!clientCapabilities(server, ctx)?.elicitation) return 'unsupported';
       // Sent as a raw request: clients that declared `elicitation: {}` (form mode, older spec) are served too.

@@ -5,7 +5,8 @@
  * --help line and default; parsing, --help and the defaults every command sees are derived from them. An empty variable counts as unset (an MCPB bundle passes
  * empty strings for options the user left blank), and so does an unfilled placeholder such as
  * `${user_config.account_id}` (what a bundle passes for an optional field with no value), with a warning.
- * MCP_HTTP_TOKEN is the exception: set but empty, it is refused (an unreadable token file must not open the door).
+ * MCP_HTTP_TOKEN and MCP_HTTP_CLIENTS are the exceptions: set but empty, they are refused (an unreadable token file
+ * or a broken template must not open the door).
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { shellCommand } from './cli-command.js';
 import { isLoopbackHost, redirectUriProblem } from './security.js';
 import { parseRateLimit, type RateLimit } from './basecamp/rate-budget.js';
 import { parseAuthority } from './transports/http-guards.js';
+import { readHttpClients, type HttpClientKey } from './transports/http-keys.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -252,6 +254,9 @@ export const VARIABLES = {
     `${HTTP}the bearer token clients must send (required off loopback, 32+ characters there; empty is refused)`,
     { secret: true },
   ),
+  // Read and checked when `serve --http` starts (readHttpClients): every problem of the file named with this variable.
+  // Set but empty is refused too: a broken template must not leave a loopback server without keys.
+  MCP_HTTP_CLIENTS: variable(z.string().refine((v) => v !== '', 'is set but empty: name the keys file, or unset the variable').pipe(text).optional(), `${HTTP}JSON file of named keys with roles: [{"name", "token_sha256", "role": "reader" | "operator" | "admin"}]`),
   MCP_ALLOWED_ORIGINS: variable(unsetIfEmpty(commaList(isOrigin, 'origins such as https://app.example.com (no path)')), `${HTTP}comma-separated browser origins allowed besides the server's own`),
   // The front door's own parser: a value it could not read would be skipped there, silently refusing that host.
   MCP_ALLOWED_HOSTS: variable(
@@ -453,6 +458,8 @@ export interface Settings {
   sandbox: boolean;
   /** Accepted, but to be said once on stderr (see settingsWarnings). */
   warnings: string[];
+  /** `serve --http` with MCP_HTTP_CLIENTS: its keys, read and checked at start. */
+  httpClients?: HttpClientKey[];
 }
 
 function describeIssues(issues: z.core.$ZodIssue[], label: (key: string) => string, raw: (key: string) => unknown, secret: (key: string) => boolean): string[] {
@@ -478,20 +485,28 @@ export function parseEnvironment(env: Env): EnvironmentSettings {
 /** Off loopback, a bearer token short enough to guess is no lock. */
 const MIN_REMOTE_TOKEN = 32;
 
-/** Flags that only mean something over HTTP, and the rule that off loopback every client must authenticate with a strong token. */
-function httpProblems(flags: Flags, environment: EnvironmentSettings): string[] {
+/**
+ * Flags that only mean something over HTTP; the MCP_HTTP_CLIENTS file, read and checked; and the rule that off
+ * loopback every client must authenticate: with a strong MCP_HTTP_TOKEN, or a key of MCP_HTTP_CLIENTS.
+ */
+function httpProblems(flags: Flags, environment: EnvironmentSettings): { problems: string[]; clients?: HttpClientKey[] } {
   if (!flags.http) {
     const httpOnly = (['host', 'port', 'stateless'] as const).filter((k) => flags[k] !== undefined);
-    return httpOnly.map((k) => `Flag --${k} applies only to \`serve --http\` (over stdio there is no listener).`);
+    return { problems: httpOnly.map((k) => `Flag --${k} applies only to \`serve --http\` (over stdio there is no listener).`) };
   }
   const host = flags.host ?? HTTP_DEFAULTS.host;
   const token = environment.MCP_HTTP_TOKEN;
-  if (isLoopbackHost(host)) return [];
-  if (!token) return [`Refusing to serve on ${host} without MCP_HTTP_TOKEN: anyone who can reach it could administer your Basecamp people. Set MCP_HTTP_TOKEN, or bind --host 127.0.0.1.`];
-  if (token.length < MIN_REMOTE_TOKEN) {
-    return [`Refusing to serve on ${host} with a ${token.length}-character MCP_HTTP_TOKEN: off loopback it must be at least ${MIN_REMOTE_TOKEN} characters (openssl rand -hex 32 makes 64).`];
+  const file = environment.MCP_HTTP_CLIENTS;
+  const read = file ? readHttpClients(file, token) : undefined;
+  const problems = [...(read?.problems ?? [])];
+  const clients = read && !read.problems.length ? read.clients : undefined;
+  if (isLoopbackHost(host)) return { problems, clients };
+  if (!token && !file) {
+    problems.push(`Refusing to serve on ${host} without MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS: anyone who can reach it could administer your Basecamp people. Set one, or bind --host 127.0.0.1.`);
+  } else if (token && token.length < MIN_REMOTE_TOKEN) {
+    problems.push(`Refusing to serve on ${host} with a ${token.length}-character MCP_HTTP_TOKEN: off loopback it must be at least ${MIN_REMOTE_TOKEN} characters (openssl rand -hex 32 makes 64).`);
   }
-  return [];
+  return { problems, clients };
 }
 
 /** `unknown flag --prot; did you mean --port?`: the nearest flag by edit distance, when one is near enough to be meant. */
@@ -557,7 +572,8 @@ export function parseSettings(argv: string[], env: Env): Settings {
     if (!(error instanceof SettingsError)) throw error;
     problems.push(...error.problems);
   }
-  if (flags.success && environment && command === 'serve') problems.push(...httpProblems(flags.data, environment));
+  const http = flags.success && environment && command === 'serve' ? httpProblems(flags.data, environment) : undefined;
+  if (http) problems.push(...http.problems);
   if (flags.success && environment && command === 'serve' && flags.data.product && !flags.data.sandbox && environment.BASECAMP_SANDBOX !== true) {
     problems.push('Flag --product chooses the sandbox account\'s product: it goes with --sandbox (a real account\'s product comes from Launchpad).');
   }
@@ -571,5 +587,6 @@ export function parseSettings(argv: string[], env: Env): Settings {
     readOnly: resolved['read-only'] === true,
     sandbox: resolved.sandbox === true,
     warnings: settingsWarnings(env),
+    ...(http?.clients ? { httpClients: http.clients } : {}),
   };
 }

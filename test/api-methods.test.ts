@@ -121,7 +121,7 @@ describe('the forwarding layers are derived from API_METHODS', () => {
   it('auditedApi passes every read through and records every write, its arguments unchanged', async () => {
     const { api: backend, calls } = recordingBackend();
     const trail = new AuditLog(join(scratch(), 'audit.jsonl'));
-    const call: CallRecord = { tool: 'test', arguments: {}, identity: async () => null, account: async () => 999 };
+    const call: CallRecord = { caller: 'test', tool: 'test', arguments: {}, identity: async () => null, account: async () => 999 };
     const api = auditedApi(backend, trail, call);
     const args = argumentsFor(new AbortController().signal);
     const writes: string[] = [];

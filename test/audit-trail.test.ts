@@ -104,7 +104,7 @@ describe('a full disk never sends an unaudited change, and never corrupts the tr
 
   it('a line torn by a crash is skipped, and the next entry is never glued to it', async () => {
     const file = join(scratch(), 'audit.jsonl');
-    const whole: AuditLine = { time: new Date().toISOString(), id: 'earlier', phase: 'decision', tool: 'trash_person', identity: null, account: 1, arguments: {}, changes: [{ person: JAN, action: 'revoke', outcome: 'planned' }] };
+    const whole: AuditLine = { time: new Date().toISOString(), id: 'earlier', phase: 'decision', caller: 'stdio', tool: 'trash_person', identity: null, account: 1, arguments: {}, changes: [{ person: JAN, action: 'revoke', outcome: 'planned' }] };
     writeFileSync(file, `${JSON.stringify(whole)}\n{"time":"2026-01-01T00:00:00Z","id":"torn","phase":"intent","tool":"upd`, { mode: 0o600 });
     const { client } = await world(file);
     const ok = await call(client, 'update_project_access', { project_id: LAUNCH, grant: [ADAM] });

@@ -1,3 +1,4 @@
+import { STDIO_CALLER } from '../src/caller.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +67,7 @@ async function world(mode: Mode, config: Partial<Config> = {}, shared?: { dir: s
     // The in-process equivalent of `serve` on stdio (src/transports/stdio.ts): the SDK's serveStdio, era per connection.
     connect = () => {
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      const handle = serveStdio(({ era }) => createMcpServer(service, { era }), { transport: serverSide });
+      const handle = serveStdio(({ era }) => createMcpServer(service, { era, caller: STDIO_CALLER }), { transport: serverSide });
       cleanup.push(() => handle.close());
       return clientSide;
     };
@@ -494,7 +495,7 @@ describe.each<Exclude<Mode, 'stateless HTTP'>>(['stdio', 'stateful HTTP'])('2025
     });
     if (mode === 'stdio') {
       const [clientSide, serverSide] = InMemory2025.createLinkedPair();
-      const handle = serveStdio(({ era }) => createMcpServer(w.service, { era }), { transport: serverSide as unknown as Transport });
+      const handle = serveStdio(({ era }) => createMcpServer(w.service, { era, caller: STDIO_CALLER }), { transport: serverSide as unknown as Transport });
       cleanup.push(() => handle.close());
       await client.connect(clientSide);
     } else {

@@ -45,6 +45,7 @@ const PINNED: Record<string, string> = {
   AuditUnavailableError: 'audit_unavailable',
   PlanClaimUnavailableError: 'plan_claim_unavailable',
   SnapshotsUnavailableError: 'snapshots_unavailable',
+  RoleForbiddenError: 'role_forbidden',
 };
 
 const wireKind = (error: unknown): string => {

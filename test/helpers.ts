@@ -14,6 +14,7 @@ import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { createMcpServer, type ServerOptions } from '../src/server.js';
+import { STDIO_CALLER, type Caller } from '../src/caller.js';
 import { createService, StaticCredentials, type Service, type ServiceOptions } from '../src/service.js';
 import type { PeopleSnapshotStore } from '../src/governance/people-snapshots.js';
 
@@ -80,8 +81,9 @@ export function sandboxService(sandbox: Sandbox, options: ServiceOptions & { con
   });
 }
 
-export async function connectClient(service: Service, options: ServerOptions = {}, capabilities = {}): Promise<Client> {
-  const server = createMcpServer(service, options);
+/** An in-memory client of a server built for one caller (default: stdio's, an admin). */
+export async function connectClient(service: Service, options: ServerOptions & { caller?: Caller } = {}, capabilities = {}): Promise<Client> {
+  const server = createMcpServer(service, { ...options, caller: options.caller ?? STDIO_CALLER });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'test', version: '1.0.0' }, { capabilities });
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);

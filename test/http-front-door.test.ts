@@ -1,4 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +15,7 @@ import { rng } from '../src/sandbox/shared/seed-kit.js';
 import type { Service } from '../src/service.js';
 import { hostAllowed, originAllowed, parseAuthority, requestPath, type HostRules } from '../src/transports/http-guards.js';
 import { serveHttp, type HttpServeOptions, type HttpServer } from '../src/transports/http.js';
+import type { HttpClientKey } from '../src/transports/http-keys.js';
 import { sandboxService, type ToolResult } from './helpers.js';
 
 const TOKEN = 'front-door-token-0123456789abcdef';
@@ -47,8 +52,8 @@ async function connect(url: string, token: string | undefined = TOKEN): Promise<
   return { client, transport };
 }
 
-async function toolWorks(url: string): Promise<void> {
-  const { client } = await connect(url);
+async function toolWorks(url: string, token: string = TOKEN): Promise<void> {
+  const { client } = await connect(url, token);
   const r = (await client.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
   expect(r.isError).toBeFalsy();
 }
@@ -174,7 +179,7 @@ describe('request targets that are not URLs (issue 7.1)', () => {
 
 
 /** Generates malformed (never fully authorised and well-formed) requests against the front door. */
-function malformedRequests(seed: number, count: number, port: number): Buffer[] {
+function malformedRequests(seed: number, count: number, port: number, keys: readonly string[] = [TOKEN]): Buffer[] {
   const rnd = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const junk = (max: number) => Buffer.from(Array.from({ length: Math.floor(rnd() * max) }, () => Math.floor(rnd() * 256)));
@@ -191,7 +196,7 @@ function malformedRequests(seed: number, count: number, port: number): Buffer[] 
   const badHosts = ['127.0.0.1', 'localhost.', '[::1', '[::1]:99999', 'evil.example', `evil.example:${port}`, '', ':', `a@b:${port}`, '\u00e9', 'x'.repeat(300)];
   const optional = [
     () => `Origin: ${pick(['null', 'http://evil.example', 'http://[', `http://127.0.0.1:${port}`, `http://localhost:${port}`, 'x'])}`,
-    () => `Authorization: ${pick(['Bearer', 'Bearer x', 'Basic Zm9v', `Bearer ${TOKEN}`, `Bearer ${TOKEN}`, 'Bearer \u00ff'])}`,
+    () => `Authorization: ${pick(['Bearer', 'Bearer x', 'Basic Zm9v', `Bearer ${pick(keys)}`, `Bearer ${pick(keys)}`, 'Bearer \u00ff', `Bearer ${sha256(pick(keys))}`])}`,
     () => `Content-Length: ${pick(['0', '5', '60', '-1', 'abc', '99999999999999', '10, 11', ''])}`,
     () => `Transfer-Encoding: ${pick(['chunked', 'gzip', 'chunked, chunked', 'x'])}`,
     () => `Mcp-Session-Id: ${pick(['', 'not-a-session', '../../', '\u00ff', '00000000-0000-0000-0000-000000000000'])}`,
@@ -274,9 +279,9 @@ async function fuzz(url: string, cases: Buffer[], concurrency = 24): Promise<Fuz
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 /** `serve --http --sandbox --port 0` in a child process; resolves with the URL it prints. */
-function spawnServer(): Promise<{ proc: ChildProcessWithoutNullStreams; url: string; stderr: () => string }> {
+function spawnServer(env: Record<string, string> = { MCP_HTTP_TOKEN: TOKEN }): Promise<{ proc: ChildProcessWithoutNullStreams; url: string; stderr: () => string }> {
   const proc = spawn(process.execPath, [cli, 'serve', '--http', '--sandbox', '--port', '0'], {
-    env: { ...process.env, MCP_HTTP_TOKEN: TOKEN, BASECAMP_LOG_LEVEL: 'info' },
+    env: { ...process.env, BASECAMP_LOG_LEVEL: 'info', ...env },
   });
   child = proc;
   let err = '';
@@ -313,6 +318,49 @@ describe('fuzzing the front door (issue 7.1)', () => {
     expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
     await toolWorks(url);
     expect(proc.exitCode).toBeNull();
+  }, 40_000);
+});
+
+/** Named keys (MCP_HTTP_CLIENTS): a reader and an admin, besides no MCP_HTTP_TOKEN. */
+const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
+const READER_KEY = 'front-door-reader-key-0123456789abcdef';
+const ADMIN_KEY = TOKEN;
+const KEYS: HttpClientKey[] = [
+  { name: 'fuzz-reader', token_sha256: sha256(READER_KEY), role: 'reader' },
+  { name: 'fuzz-admin', token_sha256: sha256(ADMIN_KEY), role: 'admin' },
+];
+
+describe('fuzzing the front door with named keys (MCP_HTTP_CLIENTS, issue 20)', () => {
+  it('in-process: 2,500 malformed requests presenting the keys (and their hashes) each get a 4xx or a close; each key works after', async () => {
+    const h = await start({ token: undefined, clients: KEYS, headersTimeoutMs: 3_000, bodyIdleMs: 1_000, requestTimeoutMs: 4_000 });
+    const report = await fuzz(h.url, malformedRequests(0xc1e5, 2_500, Number(new URL(h.url).port), [READER_KEY, ADMIN_KEY]));
+    expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
+    expect(report.sent).toBe(2_500);
+    for (const status of ['400', '401', '403', '404']) expect(report.answered[status], status).toBeGreaterThan(20);
+    await toolWorks(h.url, READER_KEY);
+    await toolWorks(h.url, ADMIN_KEY);
+    // A key's hash is not a key.
+    expect((await post(h.url, { authorization: `Bearer ${sha256(ADMIN_KEY)}` })).status).toBe(401);
+  }, 30_000);
+
+  it('process level: the CLI served with an MCP_HTTP_CLIENTS file survives 1,000 malformed requests; each key works after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'front-door-keys-'));
+    const file = join(dir, 'keys.json');
+    writeFileSync(file, JSON.stringify(KEYS), { mode: 0o600 });
+    try {
+      const { proc, url, stderr } = await spawnServer({ MCP_HTTP_CLIENTS: file });
+      expect(stderr()).toMatch(/keys: fuzz-reader \(reader\), fuzz-admin \(admin\)/);
+      const report = await fuzz(url, malformedRequests(0xbadc1e5, 1_000, Number(new URL(url).port), [READER_KEY, ADMIN_KEY]));
+      expect(proc.exitCode, stderr()).toBeNull();
+      expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
+      await toolWorks(url, READER_KEY);
+      await toolWorks(url, ADMIN_KEY);
+      // The keys are the file's, and only they open the door.
+      for (const headers of [{}, { authorization: 'Bearer not-a-key' }, { authorization: `Bearer ${sha256(READER_KEY)}` }] as Record<string, string>[]) expect((await post(url, headers)).status).toBe(401);
+      expect(proc.exitCode).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 40_000);
 });
 

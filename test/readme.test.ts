@@ -12,6 +12,7 @@ import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../src/sandbox/server.js';
 import { createMcpServer } from '../src/server.js';
+import { STDIO_CALLER } from '../src/caller.js';
 import { serveHttp } from '../src/transports/http.js';
 import { tools as registry } from '../src/tools/index.js';
 import { sandboxService, type ToolResult } from './helpers.js';
@@ -126,7 +127,7 @@ describe('README: MCP protocol versions', () => {
   it('as the server answers: a 2025 client asking for 2026-07-28 in initialize gets 2025-11-25; a 2026 server/discover names 2026-07-28', async () => {
     const sb = await startSandbox();
     const service = sandboxService(sb);
-    const server = createMcpServer(service);
+    const server = createMcpServer(service, { caller: STDIO_CALLER });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     type Answer = { result?: { protocolVersion?: string }; error?: { code: number } };
     const waiting = new Map<number, (m: Answer) => void>();

@@ -45,6 +45,7 @@ const variables: [string, [string, unknown][], string[]][] = [
     ],
   ),
   ['MCP_HTTP_TOKEN', [['secret', 'secret'], ['secret\n', 'secret'], ['  secret  ', 'secret']], [' ', '\n', 'sec ret', 'sec\tret', 'sec\u0007ret']],
+  ['MCP_HTTP_CLIENTS', [['/etc/bpm/keys.json', '/etc/bpm/keys.json']], ['   ', '/tmp/a\u0001b']],
   ['MCP_ALLOWED_ORIGINS', [['https://a.example, http://localhost:3000', ['https://a.example', 'http://localhost:3000']]], ['a.example', 'https://a.example/path', 'ftp://a.example']],
   ['MCP_ALLOWED_HOSTS', [['mcp.example.com:443,localhost:8787', ['mcp.example.com:443', 'localhost:8787']]], ['a b', 'x.example/path', 'mcp.example.com:99999', 'mcp.example.com:0', '[::1', 'a:1:2', 'mcp.example.com:']],
   ['MCP_MAX_SESSIONS', [['100', 100], ['1', 1]], ['abc', '0', '-5', '1.5']],
@@ -64,9 +65,9 @@ describe('environment variables', () => {
     it.each(good)('accepts %j', (value, parsed) => {
       expect((parseEnvironment({ [name]: value }) as Record<string, unknown>)[name]).toEqual(parsed);
     });
-    it('unset, empty (except MCP_HTTP_TOKEN) or an unfilled placeholder means unset', () => {
+    it('unset, empty (except MCP_HTTP_TOKEN and MCP_HTTP_CLIENTS) or an unfilled placeholder means unset', () => {
       expect((parseEnvironment({}) as Record<string, unknown>)[name]).toBeUndefined();
-      if (name !== 'MCP_HTTP_TOKEN') expect((parseEnvironment({ [name]: '' }) as Record<string, unknown>)[name]).toBeUndefined();
+      if (name !== 'MCP_HTTP_TOKEN' && name !== 'MCP_HTTP_CLIENTS') expect((parseEnvironment({ [name]: '' }) as Record<string, unknown>)[name]).toBeUndefined();
       expect((parseEnvironment({ [name]: '${user_config.x}' }) as Record<string, unknown>)[name]).toBeUndefined();
     });
     it.each(bad)('refuses %j, naming the variable as a variable', (value) => {

@@ -1,3 +1,4 @@
+import { STDIO_CALLER } from '../src/caller.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { VERSION } from '../src/config.js';
@@ -90,7 +91,7 @@ describe('tool definitions', () => {
     const sb = await startSandbox();
     const service = sandboxService(sb);
     try {
-      const [first, second] = [createMcpServer(service, { era: 'modern' }), createMcpServer(service, { era: 'modern' })];
+      const [first, second] = [createMcpServer(service, { era: 'modern', caller: STDIO_CALLER }), createMcpServer(service, { era: 'modern', caller: STDIO_CALLER })];
       for (const tool of tools) {
         // What the SDK converts on each instance for a tools/call (the Mcp-Param-* check); the output schema goes the same way.
         const a = first.toolInputSchemaJson(tool.name)!;

@@ -107,6 +107,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       port,
       stateless: flags.stateless === true,
       token: vars.MCP_HTTP_TOKEN,
+      clients: settings.httpClients,
       allowedOrigins: vars.MCP_ALLOWED_ORIGINS,
       allowedHosts: vars.MCP_ALLOWED_HOSTS,
       maxSessions: vars.MCP_MAX_SESSIONS,
@@ -116,6 +117,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       throw listenProblem(error, host, port);
     });
     log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
+    if (settings.httpClients) log.info(`keys: ${settings.httpClients.map((c) => `${c.name} (${c.role})`).join(', ')}${vars.MCP_HTTP_TOKEN ? ', MCP_HTTP_TOKEN (admin)' : ''}`);
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));

@@ -36,6 +36,8 @@ export interface AuditLine {
   id: string;
   /** intent: about to send; outcome: what came back; decision: planned, refused or cancelled before any write. */
   phase: 'intent' | 'outcome' | 'decision';
+  /** Who called (src/caller.ts): a key's name, MCP_HTTP_TOKEN, anonymous or stdio. (Lines written before callers were recorded lack it.) */
+  caller: string;
   tool: string;
   identity: { id: number; email_address: string | null } | null;
   account: number | null;

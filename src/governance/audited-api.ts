@@ -8,6 +8,8 @@ import type { AuditChange, AuditLine, AuditLog, AuditOutcome } from './audit-log
 
 /** Who and what one tool call is: the fields every line of its audit trail carries. */
 export interface CallRecord {
+  /** Who called (src/caller.ts): a key's name, MCP_HTTP_TOKEN, anonymous or stdio. */
+  caller: string;
   tool: string;
   arguments: Record<string, unknown>;
   /** Set once consent was given with a plan token; recorded on the writes that follow. */
@@ -128,9 +130,9 @@ async function recordedWrite(api: PeopleApi, trail: AuditLog, call: CallRecord, 
   return result;
 }
 
-async function lineBase(call: CallRecord, signal?: AbortSignal): Promise<Pick<AuditLine, 'tool' | 'identity' | 'account' | 'arguments' | 'plan_token_id'>> {
+async function lineBase(call: CallRecord, signal?: AbortSignal): Promise<Pick<AuditLine, 'caller' | 'tool' | 'identity' | 'account' | 'arguments' | 'plan_token_id'>> {
   const [identity, account] = await Promise.all([call.identity(signal), call.account(signal)]);
-  return { tool: call.tool, identity, account, arguments: call.arguments, ...(call.planTokenId ? { plan_token_id: call.planTokenId } : {}) };
+  return { caller: call.caller, tool: call.tool, identity, account, arguments: call.arguments, ...(call.planTokenId ? { plan_token_id: call.planTokenId } : {}) };
 }
 
 function outcomeOfFailure(error: unknown): AuditOutcome {
@@ -158,7 +160,7 @@ export async function recordDecision(
   options: { required?: boolean } = {},
 ): Promise<void> {
   if (!trail) return;
-  const base = await lineBase(call, signal).catch(() => ({ tool: call.tool, identity: null, account: null, arguments: call.arguments }));
+  const base = await lineBase(call, signal).catch(() => ({ caller: call.caller, tool: call.tool, identity: null, account: null, arguments: call.arguments }));
   const line: AuditLine = { ...base, time: new Date().toISOString(), id: trail.newId(), phase: 'decision', changes: changes.map((c) => ({ ...c, outcome })), note };
   // Required (a plan that hands out a token): a failure to record it fails the call. Otherwise best-effort, logged.
   if (options.required) await trail.append(line);

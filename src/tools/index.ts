@@ -12,6 +12,8 @@ import { reconcilePeople } from './reconcile-people.js';
 import { peopleChanges } from './people-changes.js';
 import { trashPerson } from './trash-person.js';
 import { updateProjectAccess } from './update-project-access.js';
+import { roleMayUse } from './roles.js';
+import type { Role } from '../caller.js';
 
 /** Every tool, in the order clients list them. Filters (read-only) work on this list. */
 export const tools: RegisteredTool[] = [
@@ -30,6 +32,7 @@ export const tools: RegisteredTool[] = [
   peopleChanges,
 ];
 
-export function selectTools(options: { readOnly?: boolean } = {}): RegisteredTool[] {
-  return options.readOnly ? tools.filter((t) => t.annotations.readOnlyHint) : tools;
+/** The tools a server offers: read-only ones with readOnly, and of those the ones the caller's role may use (roles.ts). */
+export function selectTools(options: { readOnly?: boolean; role?: Role } = {}): RegisteredTool[] {
+  return tools.filter((t) => (!options.readOnly || t.annotations.readOnlyHint) && (options.role === undefined || roleMayUse(options.role, t)));
 }

@@ -20,6 +20,7 @@ const entry = z.object({
   time: z.string(),
   id: z.string(),
   tool: z.string(),
+  caller: z.string().nullable().describe('Who called this server (a key\'s name, MCP_HTTP_TOKEN, anonymous or stdio); null on entries recorded before callers were.'),
   kind: z.enum(['write', 'decision']).describe('write: a request sent to Basecamp; decision: planned, refused or cancelled before any write.'),
   request: z.string().optional(),
   request_id: z.string().optional(),
@@ -36,7 +37,7 @@ export const listChanges = defineTool({
   name: 'list_changes',
   title: 'What was changed (audit trail)',
   description:
-    'What this server changed in Basecamp, newest first, from its audit trail: every write (who was signed in, the ' +
+    'What this server changed in Basecamp, newest first, from its audit trail: every write (who called: the key\'s name; who was signed in; the ' +
     'tool and its arguments, per person and project the outcome: applied, failed, unknown, ignored, with Basecamp\'s ' +
     'request id) and every plan, refusal and cancellation. Answers "what did you change today?" or "who removed Jan, ' +
     'when, and from what?". Only changes made through this server (and others sharing its audit file) are here. ' +
@@ -48,6 +49,13 @@ export const listChanges = defineTool({
       .optional()
       .describe('Only entries about this person: an id, or an email (looked up in the account\'s people to match changes recorded by id).'),
     project_id: projectId.optional().describe('Only entries about this project.'),
+    caller: z
+      .string()
+      .trim()
+      .min(1)
+      .max(320)
+      .optional()
+      .describe('Only entries made by this caller: a key\'s name from MCP_HTTP_CLIENTS, MCP_HTTP_TOKEN, anonymous or stdio (case aside).'),
     limit: z.number().int().min(1).max(500).optional().describe('Most entries to return (default 50).'),
   },
   outputSchema: {
@@ -72,10 +80,11 @@ export const listChanges = defineTool({
     const matching = merge(await trail.read())
       .filter((e) => since === undefined || Date.parse(e.time) >= since)
       .filter((e) => (args.person === undefined && args.project_id === undefined) || e.changes.some(about))
+      .filter((e) => args.caller === undefined || e.caller?.toLowerCase() === args.caller.toLowerCase())
       .reverse();
     const entries = matching.slice(0, args.limit ?? 50);
     const line = (e: Entry) =>
-      `${e.time} ${e.tool} ${e.kind === 'write' ? (e.request ?? '') : 'decision'} by ${e.identity?.email_address ?? e.identity?.id ?? 'unknown'}: ` +
+      `${e.time} ${e.tool} ${e.kind === 'write' ? (e.request ?? '') : 'decision'} by ${e.identity?.email_address ?? e.identity?.id ?? 'unknown'}${e.caller ? ` (caller ${e.caller})` : ''}: ` +
       e.changes.map((c) => `${c.action} ${c.person ?? ''}${c.project_id ? ` on ${c.project_id}` : ''} ${c.outcome}`).join('; ') +
       (e.request_id ? ` (X-Request-Id ${e.request_id})` : '');
     const note = who && who.id === undefined ? `${who.why}, so only entries that recorded the address itself are listed, not changes recorded by person id: call again with person set to their id.` : undefined;
@@ -121,6 +130,7 @@ function merge(lines: AuditLine[]): Entry[] {
       return {
         time: l.time,
         id: l.id,
+        caller: l.caller ?? null,
         tool: l.tool,
         kind: l.phase === 'decision' ? ('decision' as const) : ('write' as const),
         ...(l.request ? { request: l.request } : {}),

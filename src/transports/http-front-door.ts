@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { corsPreflightHeaders, corsResponseHeaders, hostAllowed, originAllowed, requestPath, type HostRules } from './http-guards.js';
-import { secretsEqual } from '../security.js';
+import type { Caller } from '../caller.js';
+import type { KeyRing } from './http-keys.js';
 
 /*
  * THE FRONT DOOR of the HTTP transport: what a request passes before MCP sees it. The checks run in this
@@ -13,9 +14,10 @@ import { secretsEqual } from '../security.js';
  *   4. Host (DNS rebinding) → 403.
  *   5. Origin, when sent: not allowed → 403; an allowed origin's preflight (OPTIONS) → 204 with the CORS
  *      grants, before the token (browsers never send one there); its other requests get the CORS headers.
- *   6. bearer token (when one is set) → 401.
+ *   6. bearer token → 401 unless it is one of the keys (http-keys.ts: MCP_HTTP_TOKEN, MCP_HTTP_CLIENTS); the key
+ *      says who is calling (src/caller.ts). With no key set (loopback only) every client is `anonymous`.
  *   7. draining → 503; then a POST's body: larger than maxBodyBytes → 413, stalled → 408, not JSON → 400.
- * Only then does the MCP handler (mcp-handler.ts) see it: sessions, or a fresh server per request.
+ * Only then does the MCP handler (mcp-handler.ts) see it, with its caller: sessions, or a fresh server per request.
  */
 
 /**
@@ -30,30 +32,24 @@ export function jsonError(req: IncomingMessage, res: ServerResponse, status: num
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
-/** Constant-time comparison of a presented bearer token with ours (hashing first equalises lengths). */
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  return secretsEqual(m?.[1]?.trim() ?? '', token);
-}
-
 export interface FrontDoor {
-  /** MCP_HTTP_TOKEN: clients must send `Authorization: Bearer <token>`. */
-  token?: string;
+  /** The keys clients must send as `Authorization: Bearer <token>` (none: anonymous, loopback only). */
+  keys: KeyRing;
   hostRules: HostRules;
   allowedOrigins: readonly string[];
   /** What /healthz reports. */
   health(): { draining: boolean; sessions: number };
 }
 
-/** Steps 1 to 6: true when the request may go on to /mcp; otherwise it has been answered. */
-export function admit(req: IncomingMessage, res: ServerResponse, door: FrontDoor): boolean {
+/** Steps 1 to 6: who is calling, when the request may go on to /mcp; otherwise (undefined) it has been answered. */
+export function admit(req: IncomingMessage, res: ServerResponse, door: FrontDoor): Caller | undefined {
   const path = requestPath(req.url);
   if (path === undefined) return refuse(req, res, 400, 'Bad request: the request target is not a path.');
   if (path === '/healthz' && req.method === 'GET') {
     const { draining, sessions } = door.health();
     res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: draining ? 'draining' : 'ok', sessions }));
-    return false;
+    return undefined;
   }
   if (path !== '/mcp') return refuse(req, res, 404, 'Not found: the MCP endpoint is /mcp.');
   // DNS rebinding: a browser page on evil.example resolving to 127.0.0.1 still sends Host: evil.example.
@@ -68,20 +64,21 @@ export function admit(req: IncomingMessage, res: ServerResponse, door: FrontDoor
     // Browsers send no credentials on a preflight: it is answered before the token check.
     if (req.method === 'OPTIONS') {
       res.writeHead(204, corsPreflightHeaders(origin, req.headers['access-control-request-headers'])).end();
-      return false;
+      return undefined;
     }
     for (const [name, value] of Object.entries(corsResponseHeaders(origin))) res.setHeader(name, value);
   }
-  if (door.token && !tokenMatches(req.headers.authorization, door.token)) {
+  const caller = door.keys.identify(req.headers.authorization);
+  if (!caller) {
     const error = req.headers.authorization ? ', error="invalid_token"' : '';
-    return refuse(req, res, 401, 'Unauthorized: send Authorization: Bearer <MCP_HTTP_TOKEN>.', { 'www-authenticate': `Bearer realm="basecamp-people-mcp"${error}` });
+    return refuse(req, res, 401, `Unauthorized: send Authorization: Bearer ${door.keys.hint}.`, { 'www-authenticate': `Bearer realm="basecamp-people-mcp"${error}` });
   }
-  return true;
+  return caller;
 }
 
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): false {
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): undefined {
   jsonError(req, res, status, message, headers);
-  return false;
+  return undefined;
 }
 
 class BodyTooLarge extends Error {}

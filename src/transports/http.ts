@@ -5,16 +5,20 @@ import { admit, jsonError, readJsonBody, type FrontDoor } from './http-front-doo
 import type { HostRules } from './http-guards.js';
 import { closeSession, McpHandler, type McpSession } from './mcp-handler.js';
 import { SessionPool } from './session-pool.js';
+import { KeyRing, type HttpClientKey } from './http-keys.js';
 import { isLoopbackHost } from '../security.js';
 import type { ServerOptions } from '../server.js';
+import type { Caller } from '../caller.js';
 import type { Service } from '../service.js';
 import { HTTP_DEFAULTS } from '../settings.js';
 
 export interface HttpServeOptions extends ServerOptions {
   host?: string;
   port?: number;
-  /** MCP_HTTP_TOKEN: clients must send `Authorization: Bearer <token>`. Required off loopback. */
+  /** MCP_HTTP_TOKEN: clients must send `Authorization: Bearer <token>`; one admin key. This or `clients` is required off loopback. */
   token?: string;
+  /** MCP_HTTP_CLIENTS: named keys with roles (read and checked by readHttpClients, http-keys.ts). */
+  clients?: HttpClientKey[];
   /** MCP_ALLOWED_ORIGINS: extra origins allowed besides the server's own. */
   allowedOrigins?: string[];
   /** MCP_ALLOWED_HOSTS: Host header values accepted besides the bound address (e.g. behind a proxy). */
@@ -89,10 +93,11 @@ class InFlight {
 export async function serveHttp(service: Service, options: HttpServeOptions = {}): Promise<HttpServer> {
   const host = options.host ?? HTTP_DEFAULTS.host;
   const loopback = isLoopbackHost(host);
-  if (!loopback && !options.token) {
-    throw new Error(`Refusing to serve on ${host} without MCP_HTTP_TOKEN: anyone who can reach it could administer your Basecamp people. Set MCP_HTTP_TOKEN, or bind to 127.0.0.1.`);
+  const keys = new KeyRing(options.token, options.clients);
+  if (!loopback && keys.open) {
+    throw new Error(`Refusing to serve on ${host} without MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS: anyone who can reach it could administer your Basecamp people. Set one, or bind to 127.0.0.1.`);
   }
-  if (!options.token) log.warn('HTTP transport on loopback WITHOUT authentication (set MCP_HTTP_TOKEN to require a bearer token).');
+  if (keys.open) log.warn('HTTP transport on loopback WITHOUT authentication (set MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS to require a bearer token).');
   assertPositiveLimits(options);
   const idleMs = options.sessionIdleMs ?? HTTP_DEFAULTS.sessionIdleSeconds * 1000;
   const pool = new SessionPool<McpSession>(
@@ -104,18 +109,19 @@ export async function serveHttp(service: Service, options: HttpServeOptions = {}
   const inFlight = new InFlight();
   let draining = false;
   const hostRules: HostRules = { boundHost: host, port: 0, loopback, extraHosts: options.allowedHosts ?? [] };
-  const door: FrontDoor = { token: options.token, hostRules, allowedOrigins: options.allowedOrigins ?? [], health: () => ({ draining, sessions: pool.size }) };
+  const door: FrontDoor = { keys, hostRules, allowedOrigins: options.allowedOrigins ?? [], health: () => ({ draining, sessions: pool.size }) };
 
-  async function serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function serveMcp(req: IncomingMessage, res: ServerResponse, caller: Caller): Promise<void> {
     const read = await readJsonBody(req, res, limits);
-    if (read !== 'refused') await handler.handle(req, res, read.body);
+    if (read !== 'refused') await handler.handle(req, res, read.body, caller);
   }
 
   const httpServer = listener(options, (req, res) => {
-    if (!admit(req, res, door)) return;
+    const caller = admit(req, res, door);
+    if (!caller) return;
     if (draining) return jsonError(req, res, 503, 'Shutting down; retry against another instance.', { connection: 'close' });
     inFlight.track(req, res);
-    serveMcp(req, res).catch((error: unknown) => {
+    serveMcp(req, res, caller).catch((error: unknown) => {
       log.error(`HTTP /mcp: ${error instanceof Error ? error.message : String(error)}`);
       jsonError(req, res, 500, 'Internal error.');
     });

@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createMcpHandler, isInitializeRequest, isLegacyRequest, type McpHttpHandler, type McpServer } from '@modelcontextprotocol/server';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest, type AuthInfo, type McpHttpHandler, type McpServer } from '@modelcontextprotocol/server';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import { jsonError } from './http-front-door.js';
 import type { SessionPool } from './session-pool.js';
 import { createMcpServer, type ServerOptions } from '../server.js';
 import type { Service } from '../service.js';
 import { log } from '../log.js';
+import { callerAuthInfo, callerOf, sameCaller, type Caller } from '../caller.js';
 
-/** One MCP session over HTTP (2025-era clients): its server and the transport that carries it. */
+/** One MCP session over HTTP (2025-era clients): its server, the transport that carries it, and the caller that opened it. */
 export interface McpSession {
   transport: NodeStreamableHTTPServerTransport;
   server: McpServer;
+  /** Only this caller (the key that sent initialize) may use the session. */
+  caller: Caller;
 }
 
 /** Ends a session: its transport, then its server (errors while closing are of no interest). */
@@ -27,6 +30,10 @@ export async function closeSession(session: McpSession): Promise<void> {
  * - 2025-era clients (initialize, then `Mcp-Session-Id`) keep sessions, so the server can ask them (elicitation)
  *   and stream progress: a McpServer per session, kept in the pool. With `stateless`, they too are served with a
  *   fresh server per request (POST only), as a fleet behind a load balancer without sticky sessions needs.
+ * Every server is built for one caller (src/caller.ts): the 2026 era's through the SDK's `authInfo` (set from the
+ * caller here as `req.auth`), a session's from the key that opened it. A request on a session presenting another
+ * key is answered 404 exactly as for an unknown session (so a key learns nothing of others' sessions; an SDK
+ * client answered 404 starts a new session with its own key).
  */
 export class McpHandler {
   private readonly modern: McpHttpHandler;
@@ -38,7 +45,7 @@ export class McpHandler {
     private readonly pool: SessionPool<McpSession>,
   ) {
     const onerror = (error: Error) => log.debug(`HTTP /mcp: ${error.message}`);
-    this.modern = createMcpHandler(({ era }) => createMcpServer(this.service, { ...this.options, era }), {
+    this.modern = createMcpHandler(({ era, authInfo }) => createMcpServer(this.service, { ...this.options, era, caller: callerOf(authInfo) }), {
       // Sessions for 2025-era clients are ours (below); under --stateless the SDK serves them per request.
       legacy: options.stateless ? 'stateless' : 'reject',
       onerror,
@@ -47,7 +54,9 @@ export class McpHandler {
     this.serveModern = toNodeHandler(this.modern, { onerror });
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller): Promise<void> {
+    // The SDK hands req.auth to the server factory as authInfo (2026 era, and 2025 under --stateless).
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = callerAuthInfo(caller);
     if (this.options.stateless) {
       if (req.method !== 'POST') return jsonError(req, res, 405, 'Method not allowed: this server is stateless (POST only).', { allow: 'POST' });
       return this.serveModern(req, res, body);
@@ -55,7 +64,8 @@ export class McpHandler {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = this.pool.get(sessionId);
-      if (!session) return jsonError(req, res, 404, 'Session not found (expired or ended): start a new one with initialize.', {}, -32001);
+      if (session && !sameCaller(session.caller, caller)) log.info(`HTTP /mcp: a session opened by "${session.caller.name}" was presented by "${caller.name}": answered as not found.`);
+      if (!session || !sameCaller(session.caller, caller)) return jsonError(req, res, 404, 'Session not found (expired or ended): start a new one with initialize.', {}, -32001);
       res.once('close', this.pool.begin(sessionId, req.method !== 'GET'));
       await session.transport.handleRequest(req, res, body);
       return;
@@ -70,7 +80,7 @@ export class McpHandler {
         'retry-after': String(full.retryAfterSeconds),
       });
     }
-    await this.initialize(req, res, body);
+    await this.initialize(req, res, body, caller);
   }
 
   /** Ends the 2026-era exchanges in flight (draining). */
@@ -79,11 +89,11 @@ export class McpHandler {
   }
 
   /** A new session: it joins the pool once the SDK has given it an id, and leaves when it ends. */
-  private async initialize(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const server = createMcpServer(this.service, { ...this.options, era: 'legacy' });
+  private async initialize(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller): Promise<void> {
+    const server = createMcpServer(this.service, { ...this.options, era: 'legacy', caller });
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => this.pool.add(id, { transport, server }),
+      onsessioninitialized: (id) => this.pool.add(id, { transport, server, caller }),
       onsessionclosed: (id) => this.pool.forget(id),
     });
     transport.onclose = () => {

@@ -2,6 +2,7 @@ import { serveStdio as serveEras } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer, type ServerOptions } from '../server.js';
 import type { Service } from '../service.js';
 import { log } from '../log.js';
+import { STDIO_CALLER } from '../caller.js';
 
 /**
  * stdio: stdout carries JSON-RPC only; everything else goes to stderr. The SDK's `serveStdio` pins the era per
@@ -13,7 +14,7 @@ export async function serveStdio(service: Service, options: ServerOptions): Prom
     process.stdin.once('end', () => resolve());
     process.stdin.once('close', () => resolve());
   });
-  const handle = serveEras(({ era }) => createMcpServer(service, { ...options, era }), {
+  const handle = serveEras(({ era }) => createMcpServer(service, { ...options, era, caller: STDIO_CALLER }), {
     onerror: (error) => log.debug(`stdio: ${error.message}`),
   });
   await closed;

@@ -5,6 +5,7 @@ import type { AuditLog } from '../../governance/audit-log.js';
 import type { CallRecord } from '../../governance/audited-api.js';
 import type { Plan, PlanSealer } from '../../governance/plan-token.js';
 import type { PeopleSnapshotStore } from '../../governance/people-snapshots.js';
+import type { Caller } from '../../caller.js';
 
 export interface ToolAnnotationsSet {
   readOnlyHint: boolean;
@@ -42,6 +43,8 @@ export interface ToolGovernance {
   mode: 'auto' | 'human';
   trail?: AuditLog;
   call: CallRecord;
+  /** Who is calling (src/caller.ts): what anything sealed for this call (a plan, a request state) is bound to, by callerKey. */
+  caller: Caller;
 }
 
 /** What a handler gets besides its arguments. No MCP types leak past this. */
