@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { STDIO_CALLER } from '../src/caller.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -272,14 +273,17 @@ async function toolsCall(
 }
 
 /** Instances of a fleet (one sandbox, one audit trail, one BASECAMP_PLAN_SECRET), each with the bearer token given. */
+/** Instances sharing one key file (MCP_HTTP_CLIENTS): each distinct token is its own named caller on every instance. */
 async function fleet(tokens: string[]): Promise<{ sb: Sandbox; urls: string[] }> {
+  const names = [...new Set(tokens)];
+  const clients = names.map((t, i) => ({ name: `caller-${i}`, token_sha256: createHash('sha256').update(t).digest('hex'), role: 'admin' as const }));
   const dir = scratch();
   const sb = await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } });
   cleanup.push(() => sb.close());
   const urls: string[] = [];
-  for (const token of tokens) {
+  for (let instance = 0; instance < tokens.length; instance++) {
     const service = sandboxService(sb, { config: { rateLimit: { max: 10_000, windowMs: 10_000 }, auditLog: join(dir, 'audit.jsonl'), planSecret: PLAN_SECRET } });
-    const http = await serveHttp(service, { port: 0, stateless: true, token });
+    const http = await serveHttp(service, { port: 0, stateless: true, clients });
     cleanup.push(() => service.close(), () => http.drain(100));
     urls.push(http.url);
   }
