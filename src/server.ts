@@ -145,8 +145,8 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
         refuseMaskedAddresses(args);
         tool.validate?.(args as never);
         if (service.signIn) {
-          // 2026 era: the retry that carries the account the person chose finishes the sign-in first.
-          await takeAccountAnswer(service, ctx);
+          // 2026 era: the retry that carries the account the person chose finishes the sign-in first (an admin's only).
+          if (options.caller.role === 'admin') await takeAccountAnswer(service, ctx);
           // Not signed in: found here, before the tool sends anything.
           await service.http.credentials.accessToken(ctx.mcpReq.signal);
         }
@@ -155,7 +155,9 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
       } catch (error) {
         if (error instanceof AskInAnotherRound) return error.result; // 2026 era: the human is asked (consent-2026.ts)
         let failure = error;
-        if (error instanceof NotSignedInError && error.flow && !ctx.mcpReq.signal.aborted) {
+        // The server's sign-in is every caller's identity: only an admin is given its URL, asked, or chooses the account.
+        if (error instanceof NotSignedInError && options.caller.role !== 'admin') failure = notSignedInForRole(options.caller);
+        else if (error instanceof NotSignedInError && error.flow && !ctx.mcpReq.signal.aborted) {
           try {
             const next = await askToSignIn(server, error, ctx, options, asked);
             if (next === 'again') continue;
@@ -171,6 +173,17 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
 }
 
 type SignInAsk = 'url' | 'account';
+
+/**
+ * not_signed_in for a caller that is not an admin (a reader or operator key): no URL, no accounts, no flow. Whoever
+ * completes the sign-in (or chooses the account) decides who the server is for every caller, so that is an admin's.
+ */
+function notSignedInForRole(caller: Caller): NotSignedInError {
+  return new NotSignedInError(
+    `This server is not signed in to Basecamp (or its sign-in waits for an account to be chosen), and signing it in is for an admin: the caller "${caller.name}" ` +
+      `has the role ${caller.role}. Nothing was sent to Basecamp. Ask an admin to call one of its tools and sign in, then call again.`,
+  );
+}
 
 /** The key of the embedded requests of an in-client sign-in (2026 era, input_required). */
 const SIGN_IN_KEY = 'basecamp_sign_in';
