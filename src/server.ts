@@ -235,7 +235,7 @@ async function askToSignIn(
   asked: Set<SignInAsk>,
 ): Promise<'again' | InputRequiredResult | undefined> {
   const flow = error.flow!;
-  const elicitation = clientCapabilities(server, ctx)?.elicitation;
+  const elicitation = clientCapabilities(server, ctx, options.era)?.elicitation;
   const canUrl = Boolean(elicitation?.url);
   // An empty `elicitation: {}` is form mode (the older spec).
   const canForm = Boolean(elicitation && (elicitation.form || !elicitation.url));
@@ -302,8 +302,13 @@ async function askToSignIn(
   return undefined;
 }
 
-/** What the calling client declared it can do: from initialize (2025 era) or from this request's envelope (2026 era). */
-function clientCapabilities(server: McpServer, ctx: ServerContext): { elicitation?: { form?: object; url?: object } } | undefined {
+/**
+ * What the calling client declared it can do: from this request's envelope (2026 era) or from initialize (2025 era).
+ * A 2025-era request's `_meta` is not read: under --stateless a request sent to it could never be answered (the
+ * answer would reach another per-request server), so the call would hang until its timeout instead of falling back.
+ */
+function clientCapabilities(server: McpServer, ctx: ServerContext, era: ProtocolEra | undefined): { elicitation?: { form?: object; url?: object } } | undefined {
+  if (era !== 'modern') return server.server.getClientCapabilities();
   const fromEnvelope = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
   return (fromEnvelope as ReturnType<typeof clientCapabilities>) ?? server.server.getClientCapabilities();
 }
@@ -334,14 +339,14 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
       last = progress;
       await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress, total, message } }).catch(() => undefined);
     },
-    asksInAnotherRound: () => options.era === 'modern' && asksInAnotherRound(ctx, clientCapabilities(server, ctx)),
+    asksInAnotherRound: () => options.era === 'modern' && asksInAnotherRound(ctx, clientCapabilities(server, ctx, options.era)),
     async confirm(message, plan): Promise<ConfirmAnswer> {
       // The 2026 era has no server→client requests: the call answers input_required and the answer comes with the next one.
       if (options.era === 'modern') {
         const lifetimeMs = options.confirmTimeoutMs ?? 10 * 60_000;
-        return confirm2026(ctx, { plans: governance.plans, capabilities: clientCapabilities(server, ctx), tool: tool.name, caller: callerKey(options.caller), message, plan, lifetimeMs });
+        return confirm2026(ctx, { plans: governance.plans, capabilities: clientCapabilities(server, ctx, options.era), tool: tool.name, caller: callerKey(options.caller), message, plan, lifetimeMs });
       }
-      if (!clientCapabilities(server, ctx)?.elicitation) return 'unsupported';
+      if (!clientCapabilities(server, ctx, options.era)?.elicitation) return 'unsupported';
       // Sent as a raw request: clients that declared `elicitation: {}` (form mode, older spec) are served too.
       const asked = ctx.mcpReq.send(
         { method: 'elicitation/create', params: { mode: 'form', message, requestedSchema: confirmForm(message) } },
