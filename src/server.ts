@@ -145,8 +145,8 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
         refuseMaskedAddresses(args);
         tool.validate?.(args as never);
         if (service.signIn) {
-          // 2026 era: the retry that carries the account the person chose finishes the sign-in first.
-          await takeAccountAnswer(service, ctx);
+          // 2026 era: the retry that carries the account the person chose finishes the sign-in first (an admin's only).
+          if (options.caller.role === 'admin') await takeAccountAnswer(service, ctx);
           // Not signed in: found here, before the tool sends anything.
           await service.http.credentials.accessToken(ctx.mcpReq.signal);
         }
@@ -155,7 +155,9 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
       } catch (error) {
         if (error instanceof AskInAnotherRound) return error.result; // 2026 era: the human is asked (consent-2026.ts)
         let failure = error;
-        if (error instanceof NotSignedInError && error.flow && !ctx.mcpReq.signal.aborted) {
+        // The server's sign-in is every caller's identity: only an admin is given its URL, asked, or chooses the account.
+        if (error instanceof NotSignedInError && options.caller.role !== 'admin') failure = notSignedInForRole(options.caller);
+        else if (error instanceof NotSignedInError && error.flow && !ctx.mcpReq.signal.aborted) {
           try {
             const next = await askToSignIn(server, error, ctx, options, asked);
             if (next === 'again') continue;
@@ -171,6 +173,17 @@ async function runTool(server: McpServer, service: Service, tool: RegisteredTool
 }
 
 type SignInAsk = 'url' | 'account';
+
+/**
+ * not_signed_in for a caller that is not an admin (a reader or operator key): no URL, no accounts, no flow. Whoever
+ * completes the sign-in (or chooses the account) decides who the server is for every caller, so that is an admin's.
+ */
+function notSignedInForRole(caller: Caller): NotSignedInError {
+  return new NotSignedInError(
+    `This server is not signed in to Basecamp (or its sign-in waits for an account to be chosen), and signing it in is for an admin: the caller "${caller.name}" ` +
+      `has the role ${caller.role}. Nothing was sent to Basecamp. Ask an admin to call one of its tools and sign in, then call again.`,
+  );
+}
 
 /** The key of the embedded requests of an in-client sign-in (2026 era, input_required). */
 const SIGN_IN_KEY = 'basecamp_sign_in';
@@ -222,7 +235,7 @@ async function askToSignIn(
   asked: Set<SignInAsk>,
 ): Promise<'again' | InputRequiredResult | undefined> {
   const flow = error.flow!;
-  const elicitation = clientCapabilities(server, ctx)?.elicitation;
+  const elicitation = clientCapabilities(server, ctx, options.era)?.elicitation;
   const canUrl = Boolean(elicitation?.url);
   // An empty `elicitation: {}` is form mode (the older spec).
   const canForm = Boolean(elicitation && (elicitation.form || !elicitation.url));
@@ -289,8 +302,13 @@ async function askToSignIn(
   return undefined;
 }
 
-/** What the calling client declared it can do: from initialize (2025 era) or from this request's envelope (2026 era). */
-function clientCapabilities(server: McpServer, ctx: ServerContext): { elicitation?: { form?: object; url?: object } } | undefined {
+/**
+ * What the calling client declared it can do: from this request's envelope (2026 era) or from initialize (2025 era).
+ * A 2025-era request's `_meta` is not read: under --stateless a request sent to it could never be answered (the
+ * answer would reach another per-request server), so the call would hang until its timeout instead of falling back.
+ */
+function clientCapabilities(server: McpServer, ctx: ServerContext, era: ProtocolEra | undefined): { elicitation?: { form?: object; url?: object } } | undefined {
+  if (era !== 'modern') return server.server.getClientCapabilities();
   const fromEnvelope = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY];
   return (fromEnvelope as ReturnType<typeof clientCapabilities>) ?? server.server.getClientCapabilities();
 }
@@ -321,14 +339,14 @@ function makeContext(server: McpServer, service: Service, tool: RegisteredTool, 
       last = progress;
       await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress, total, message } }).catch(() => undefined);
     },
-    asksInAnotherRound: () => options.era === 'modern' && asksInAnotherRound(ctx, clientCapabilities(server, ctx)),
+    asksInAnotherRound: () => options.era === 'modern' && asksInAnotherRound(ctx, clientCapabilities(server, ctx, options.era)),
     async confirm(message, plan): Promise<ConfirmAnswer> {
       // The 2026 era has no server→client requests: the call answers input_required and the answer comes with the next one.
       if (options.era === 'modern') {
         const lifetimeMs = options.confirmTimeoutMs ?? 10 * 60_000;
-        return confirm2026(ctx, { plans: governance.plans, capabilities: clientCapabilities(server, ctx), tool: tool.name, caller: callerKey(options.caller), message, plan, lifetimeMs });
+        return confirm2026(ctx, { plans: governance.plans, capabilities: clientCapabilities(server, ctx, options.era), tool: tool.name, caller: callerKey(options.caller), message, plan, lifetimeMs });
       }
-      if (!clientCapabilities(server, ctx)?.elicitation) return 'unsupported';
+      if (!clientCapabilities(server, ctx, options.era)?.elicitation) return 'unsupported';
       // Sent as a raw request: clients that declared `elicitation: {}` (form mode, older spec) are served too.
       const asked = ctx.mcpReq.send(
         { method: 'elicitation/create', params: { mode: 'form', message, requestedSchema: confirmForm(message) } },

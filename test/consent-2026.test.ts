@@ -542,4 +542,26 @@ describe('2025-era consent over stateless HTTP: no human can be asked, the plan 
     expect(done.isError, text(done)).toBeFalsy();
     expect(janProjects(w.sb)).toEqual([]);
   });
+  it('a 2025-era request whose _meta claims the 2026 capabilities key (elicitation) is not asked over a stream no answer can reach: confirmation_required at once', async () => {
+    // Under --stateless an elicitation/create sent on a 2025-era POST's stream can never be answered (the answer
+    // would reach another per-request server): the call would hang until confirmTimeoutMs, then fail.
+    const w = await world('stateless HTTP');
+    const started = Date.now();
+    const res = await fetch(w.url!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'trash_person', arguments: { person_id: JAN }, _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } } },
+      }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    const body = await res.text();
+    expect(body).not.toContain('elicitation/create');
+    expect(body).toContain('confirmation_required');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(writes(w.sb)).toHaveLength(0);
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { StdioClientTransport as Stdio2026 } from '@modelcontextprotocol/client/
 import { StreamableHTTPClientTransport as Http2026 } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport as Http2025 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { serveHttp } from '../src/transports/http.js';
+import type { HttpClientKey } from '../src/transports/http-keys.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitationCompleteNotificationSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -534,6 +536,90 @@ describe('sign-in asked through the client (URL elicitation, then the account as
       const second = (await modern.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
       expect(second.structuredContent, second.content[0]?.text).toMatchObject({ account: { id: sandbox.accountId } });
       expect(modes).toEqual(['2025 url', '2026 url']);
+    } finally {
+      await http.drain(100);
+    }
+  });
+});
+
+describe('sign-in over HTTP with named keys: only an admin key may sign the server in (issues 19 and 20)', () => {
+  // The server's Basecamp sign-in is every caller's identity: a reader (or operator) key must not receive the
+  // sign-in URL (whoever completes it decides who the server is), be asked for it, or choose the account.
+  const sha = (token: string) => createHash('sha256').update(token).digest('hex');
+  const READER = 'reader-key-0123456789abcdef0123456789';
+  const OPERATOR = 'operator-key-0123456789abcdef012345678';
+  const ADMIN = 'admin-key-0123456789abcdef0123456789ab';
+  const KEYS: HttpClientKey[] = [
+    { name: 'nightly-report', token_sha256: sha(READER), role: 'reader' },
+    { name: 'onboarding-bot', token_sha256: sha(OPERATOR), role: 'operator' },
+    { name: 'ops-admin', token_sha256: sha(ADMIN), role: 'admin' },
+  ];
+  const auth = (token: string) => ({ requestInit: { headers: { authorization: `Bearer ${token}` } } });
+
+  it('a reader or operator gets not_signed_in without the URL and is never asked (2025 session, 2026 request); the account choice is not theirs', async () => {
+    const { tokenFile } = await setUp({ sandbox: { extraAccounts: [{ id: 7770001, name: 'Other Co' }] } });
+    const http = await serveHttp(service!, { port: 0, clients: KEYS });
+    try {
+      const asked: string[] = [];
+      /** Plays a person who follows every link and picks Other Co. */
+      const follow = (who: string) => async (params: Record<string, unknown>) => {
+        asked.push(`${who} ${String(params.mode ?? 'form')}`);
+        if (params.mode === 'url') {
+          await playBrowser(params.url as string);
+          return { action: 'accept' as const };
+        }
+        return { action: 'accept' as const, content: { account: '7770001' } };
+      };
+      const noUrl = (r: ToolResult, who: string) => {
+        expect(kindOf(r), `${who}: ${r.content[0]?.text}`).toBe('not_signed_in');
+        expect(r.structuredContent ?? {}, who).not.toHaveProperty('sign_in_url');
+        expect(r.content[0]!.text, who).not.toContain('/authorization/new');
+      };
+
+      const reader = new Client2026({ name: 'reader-2026', version: '1.0.0' }, { capabilities: { elicitation: { url: {}, form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      reader.setRequestHandler('elicitation/create', (request) => follow('reader-2026')(request.params as Record<string, unknown>));
+      await reader.connect(new Http2026(new URL(http.url), auth(READER)));
+      clients.push(reader as unknown as Client);
+      noUrl((await reader.callTool({ name: 'get_account', arguments: {} })) as ToolResult, 'reader 2026');
+
+      const operator = new Client({ name: 'operator-2025', version: '1.0.0' }, { capabilities: { elicitation: { url: {}, form: {} } } });
+      operator.setRequestHandler(ElicitRequestSchema, (request) => follow('operator-2025')(request.params as Record<string, unknown>));
+      await operator.connect(new Http2025(new URL(http.url), auth(OPERATOR)));
+      clients.push(operator);
+      noUrl(await call(operator, 'get_account'), 'operator 2025');
+      expect(asked).toEqual([]);
+      expect(existsSync(tokenFile)).toBe(false);
+
+      // The admin signs in; the sign-in reaches two accounts, one to be chosen.
+      const admin = new Client2026({ name: 'admin-2026', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await admin.connect(new Http2026(new URL(http.url), auth(ADMIN)));
+      clients.push(admin as unknown as Client);
+      const first = (await admin.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+      expect((await playBrowser(signInUrl(first))).page).toContain('choose one in your MCP client');
+
+      // Neither may choose it (nor is asked to).
+      expect(kindOf((await reader.callTool({ name: 'get_account', arguments: {} })) as ToolResult)).toBe('not_signed_in');
+      expect(kindOf(await call(operator, 'get_account'))).toBe('not_signed_in');
+      expect(asked).toEqual([]);
+      // Nor by sending the answer unasked (a raw 2026-07-28 tools/call carrying the account form's response).
+      const raw = await fetch(http.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'get_account', authorization: `Bearer ${READER}` },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: {
+            name: 'get_account',
+            arguments: {},
+            inputResponses: { basecamp_account: { action: 'accept', content: { account: '7770001' } } },
+            _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } },
+          },
+        }),
+      });
+      expect(await raw.text()).toContain('not_signed_in');
+      expect(service!.signIn!.state().state).toBe('choose');
+      expect(JSON.parse(readFileSync(tokenFile, 'utf8')).account_id).toBeUndefined();
     } finally {
       await http.drain(100);
     }
