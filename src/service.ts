@@ -85,6 +85,11 @@ export interface ServiceOptions {
   snapshots?: PeopleSnapshotStore;
   /** How long an in-client sign-in waits for the browser (default 5 minutes; tests shorten it). */
   signInTimeoutMs?: number;
+  /**
+   * Whether a tool call may sign the server in from the client (default yes). Off when HTTP is served off loopback:
+   * the callback listens on this host's loopback, which a remote person's browser cannot reach.
+   */
+  inClientSignIn?: boolean;
 }
 
 export function createService(config: Config, options: ServiceOptions = {}): Service {
@@ -92,7 +97,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   const fromEnv = config.tokenSource === 'env' && config.accessToken;
   // With an OAuth app (client id and secret) and the token file in use, a tool call without a token signs in from the client.
   const signIn =
-    !options.credentials && !fromEnv && config.clientId && config.clientSecret
+    options.inClientSignIn !== false && !options.credentials && !fromEnv && config.clientId && config.clientSecret
       ? new InClientSignIn({
           launchpadUrl: config.launchpadUrl,
           userAgent: config.userAgent,

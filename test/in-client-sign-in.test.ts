@@ -303,6 +303,57 @@ describe('sign-in from the client, the bundle way: the built CLI over stdio with
   });
 });
 
+describe('serve --http off loopback: no sign-in link is offered (its callback listens on this host, not the caller\'s)', () => {
+  it('a tool call answers not_configured with `login` on the host, no URL, nothing sent; stderr says why at start', async () => {
+    sb = await startSandbox();
+    const tokenFile = tempTokenFile();
+    const redirect = await freePort();
+    const { spawn } = await import('node:child_process');
+    const proc = spawn(process.execPath, [cli, 'serve', '--http', '--host', '0.0.0.0', '--port', '0'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        BASECAMP_API_URL: sb.url,
+        BASECAMP_LAUNCHPAD_URL: sb.url,
+        BASECAMP_TOKEN_FILE: tokenFile,
+        BASECAMP_AUDIT_LOG: 'off',
+        BASECAMP_CLIENT_ID: 'sandbox-client',
+        BASECAMP_CLIENT_SECRET: 'sandbox-secret',
+        BASECAMP_REDIRECT_URI: `http://127.0.0.1:${redirect}/callback`,
+        MCP_HTTP_TOKEN: 'remote-admin-token-0123456789abcdef',
+        MCP_ALLOWED_HOSTS: '127.0.0.1',
+      },
+    });
+    let stderr = '';
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL printed: ${stderr}`)), 15_000);
+        proc.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /http:\/\/[^\s]*:(\d+)\/mcp/.exec(stderr);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
+      });
+      expect(stderr).toMatch(/off this machine's loopback: no sign-in link is offered/);
+      const client = new Client({ name: 'remote', version: '1.0.0' }, { capabilities: { elicitation: { form: {}, url: {} } } });
+      clients.push(client);
+      await client.connect(new Http2025(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: 'Bearer remote-admin-token-0123456789abcdef' } } }));
+      const r = (await client.callTool({ name: 'get_account', arguments: {} })) as ToolResult;
+      expect(kindOf(r)).toBe('not_configured');
+      expect(r.content[0]!.text).toMatch(/login/);
+      expect(JSON.stringify(r)).not.toMatch(/authorization\/new|sign_in_url/);
+      expect(sb.apiRequests()).toHaveLength(0);
+      // Nothing listens for a callback.
+      await expect(fetch(`http://127.0.0.1:${redirect}/callback`)).rejects.toThrow();
+    } finally {
+      proc.kill();
+    }
+  }, 30_000);
+});
+
 /** The environment of the built CLI signing in against the sandbox (what a bundle with the OAuth app's fields passes). */
 const serveEnv = (s: Sandbox, tokenFile: string, port: number): Record<string, string> => ({
   PATH: process.env.PATH ?? '',

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../security.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,11 +92,17 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     log.info(`rate budget ${limit} shared through Redis (${redactRedisUrl(vars.REDIS_URL)})`);
   }
   // The shared budget's limit follows the account's product too, unless BASECAMP_RATE_LIMIT sets it.
-  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims, snapshots });
+  // Served to other machines: a sign-in link's callback would land on the caller's own 127.0.0.1, not here.
+  const remote = flags.http === true && !isLoopbackHost(flags.host);
+  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims, snapshots, inClientSignIn: !remote });
   started.add(() => service.close());
   log.info(config.auditLog ? `audit trail: ${config.auditLog}` : 'audit trail off (BASECAMP_AUDIT_LOG=off)');
   if (service.notConfigured && service.signIn) log.info('not signed in to Basecamp yet: the first tool call offers a sign-in link (BASECAMP_CLIENT_ID and BASECAMP_CLIENT_SECRET are set).');
-  else if (service.notConfigured) log.warn(`not signed in to Basecamp: tools will answer with how to sign in (run \`${shellCommand('login')}\`, or try \`${shellCommand('serve --sandbox')}\`).`);
+  else if (service.notConfigured && remote && config.clientId && config.clientSecret) {
+    log.warn(
+      `not signed in to Basecamp, and serving HTTP on ${flags.host}, off this machine's loopback: no sign-in link is offered to clients (its callback could only reach a browser on this machine). Run \`${shellCommand('login')}\` on this host: the next tool call picks the sign-in up.`,
+    );
+  } else if (service.notConfigured) log.warn(`not signed in to Basecamp: tools will answer with how to sign in (run \`${shellCommand('login')}\`, or try \`${shellCommand('serve --sandbox')}\`).`);
 
   const count = selectTools({ readOnly }).length;
   if (flags.http) {
