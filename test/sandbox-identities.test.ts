@@ -114,6 +114,7 @@ describe('sandbox Launchpad identities', () => {
     const auth = await authorizationJson(nadia.access_token);
     expect(auth.body.identity).toMatchObject({ id: OUTSIDE_IDENTITY.identity_id, email_address: 'nadia@elsewhere.example' });
     expect(auth.body.accounts.map((a) => a.id)).toEqual([OUTSIDE_IDENTITY.accounts[0]!.id]);
+    expect(OUTSIDE_IDENTITY.accounts[0]!.id).not.toBe(sb.accountId);
     expect(await api('/my/profile.json', nadia.access_token)).toMatchObject({ status: 404 });
     expect(await api('/people.json', nadia.access_token)).toMatchObject({ status: 404 });
   });

@@ -42,7 +42,7 @@ export const OUTSIDE_IDENTITY = {
   name: 'Nadia Elsewhere',
   email_address: 'nadia@elsewhere.example',
   identity_id: 16_000_001,
-  accounts: [{ product: 'bc3' as const, id: 5_550_001, name: 'Elsewhere Ltd' }],
+  accounts: [{ product: 'bc3' as const, id: 6_660_001, name: 'Elsewhere Ltd' }],
 };
 
 /**
