@@ -119,6 +119,25 @@ describe('sandbox Launchpad identities', () => {
     expect(await api('/people.json', nadia.access_token)).toMatchObject({ status: 404 });
   });
 
+  it('with a Basecamp 2 account: a person only there signs in as themselves; the Basecamp 3/4/5 account answers them 404', async () => {
+    const both = await startSandbox({ product: 'bcx', rateLimit: { max: 10_000, windowMs: 10_000 } });
+    try {
+      const carla = [...both.bcx!.people.values()].find((p) => p.email_address === 'carla@client.example')!;
+      expect([...both.data.people.values()].some((p) => p.email_address === carla.email_address)).toBe(false);
+      const tokens = await signIn(carla.id, both);
+      const me = await fetch(`${both.apiBase}/people/me.json`, { headers: { authorization: `Bearer ${tokens.access_token}`, 'user-agent': 'test' } });
+      expect(await me.json()).toMatchObject({ id: carla.id, email_address: 'carla@client.example' });
+      const bc3 = await fetch(`${both.url}/${both.data.accountId}/my/profile.json`, { headers: { authorization: `Bearer ${tokens.access_token}`, 'user-agent': 'test' } });
+      expect(bc3.status).toBe(404);
+      // The owner (the default) is one identity on both accounts, as before.
+      const owner = await signIn(undefined, both);
+      const profile = await fetch(`${both.url}/${both.data.accountId}/my/profile.json`, { headers: { authorization: `Bearer ${owner.access_token}`, 'user-agent': 'test' } });
+      expect(await profile.json()).toMatchObject({ id: OWNER });
+    } finally {
+      await both.close();
+    }
+  });
+
   it('personChooser: a page with a link per person; following one signs in as them', async () => {
     const chooser = await startSandbox({ personChooser: true });
     try {
