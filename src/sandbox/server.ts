@@ -77,6 +77,10 @@ export interface Sandbox {
   expireToken(token: string): void;
   /** Kill every grant (as when the user changes their password): refresh answers authorization_expired. */
   revokeAllGrants(): void;
+  /** Make every access token of one person expired (their refresh token still works). */
+  expireTokensOf(personId: number): void;
+  /** How many times a person's refresh token was used to get a new access token. */
+  refreshes(personId: number): number;
   intercept(fn: Interceptor | undefined): void;
   /** API requests only (not Launchpad), for "the sandbox saw no request" assertions. */
   apiRequests(): RecordedRequest[];
@@ -182,6 +186,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     issueToken: (personId, lifetimeSeconds) => launchpad.issueTokens(personId, lifetimeSeconds),
     expireToken: (token) => launchpad.expireToken(token),
     revokeAllGrants: () => launchpad.revokeAllGrants(),
+    expireTokensOf: (personId) => launchpad.expireTokensOf(personId),
+    refreshes: (personId) => launchpad.refreshes(personId),
     intercept(fn) {
       interceptor = fn;
     },
@@ -207,6 +213,8 @@ function identities(data: SandboxData, bcx: BcxData, bcxFirst: boolean): Launchp
       // As without a Basecamp 2 account; the owners of both accounts are one identity (10000001) by seed.
       return q && { name: q.name, email_address: q.email_address, identity_id: 9_000_000 + q.id };
     },
+    // The owner of both accounts is one identity: the Basecamp 3/4/5 account's owner is not listed again.
+    list: () => [...bcx.people.keys(), ...[...data.people.keys()].filter((id) => !samePerson(undefined, data.people.get(id)?.email_address, bcx.people))],
     accounts: bcxFirst ? [bcxAccount, bc3Account] : [bc3Account, bcxAccount],
   };
 }
@@ -225,15 +233,21 @@ function bc3Person(data: SandboxData, bcx: BcxData, grantFor: Authenticate): Aut
     if (!grant || grant === 'expired' || data.people.has(grant.personId)) return grant;
     const bcxPerson: BcxPerson | undefined = bcx.people.get(grant.personId) ?? bcx.trashedPeople.get(grant.personId);
     const person = samePerson(undefined, bcxPerson?.email_address, data.people);
-    return person ? { personId: person.id } : undefined;
+    // Someone who is not on this account still holds a valid token: the API answers them 404, not 401.
+    return person ? { personId: person.id } : grant;
   };
 }
 
 /** Every response, like Basecamp's, carries an X-Request-Id; bodies are JSON. */
-function write(res: ServerResponse, { status, body, headers = {} }: Reply): void {
+function write(res: ServerResponse, { status, body, html, headers = {} }: Reply): void {
   res.statusCode = status;
   res.setHeader('X-Request-Id', randomBytes(8).toString('hex'));
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (html !== undefined) {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(html);
+    return;
+  }
   if (body === undefined || status === 204 || status === 304) {
     res.end();
     return;

@@ -53,6 +53,8 @@ export function basecampApi(data: SandboxData, options: BasecampOptions, authent
     if (options.inactive) return { status: 404, body: { error: 'Account Inactive' }, headers: { Reason: 'Account Inactive' } };
     // Basecamp's official SDK leaves `.json` off single resources; both spellings work.
     const path = m[2]!.replace(/\.json$/, '');
+    // A token whose identity is not on this account sees nothing of it (as the Basecamp 2 side answers).
+    if (!data.people.has(auth.personId)) return NOT_FOUND;
     const context = new Bc3Context(data, req, auth.personId);
     const reply = dispatch(req.method, path, context) ?? NOT_FOUND;
     // The people in a write's answer are masked for a non-admin as in any read (./masking.ts).

@@ -18,10 +18,12 @@ export interface SandboxRequest {
   baseUrl: string;
 }
 
-/** An answer, written by the server: `body` becomes JSON; none is sent for 204 and 304. */
+/** An answer, written by the server: `body` becomes JSON (or `html` is sent as a page); none is sent for 204 and 304. */
 export interface Reply {
   status: number;
   body?: unknown;
+  /** A page instead of JSON (the sandbox Launchpad's chooser). */
+  html?: string;
   headers?: Record<string, string>;
 }
 
