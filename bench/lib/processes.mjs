@@ -106,18 +106,18 @@ export function cleanEnv(extra = {}) {
 export const bareServer = () => new StdioServer(process.execPath, ['bench/bare-server.mjs'], cleanEnv());
 export const ourSandboxServer = () => new StdioServer(process.execPath, ['dist/cli.js', 'serve', '--sandbox'], cleanEnv());
 /** The realistic case: a token and an API URL, the sandbox in another process. */
-export const ourServer = (sandbox, extraEnv = {}) =>
-  new StdioServer(
-    process.execPath,
-    ['dist/cli.js', 'serve'],
-    cleanEnv({
-      BASECAMP_ACCESS_TOKEN: sandbox.token,
-      BASECAMP_ACCOUNT_ID: String(sandbox.accountId),
-      BASECAMP_API_URL: sandbox.url,
-      BASECAMP_LAUNCHPAD_URL: sandbox.url,
-      ...extraEnv,
-    }),
-  );
+export const ourServer = (sandbox, extraEnv = {}) => new StdioServer(process.execPath, ['dist/cli.js', 'serve'], sandboxEnv(sandbox, extraEnv));
+
+/** Our server's environment pointed at a sandbox in another process, as a signed-in user's would be at Basecamp. */
+function sandboxEnv(sandbox, extraEnv) {
+  return cleanEnv({
+    BASECAMP_ACCESS_TOKEN: sandbox.token,
+    BASECAMP_ACCOUNT_ID: String(sandbox.accountId),
+    BASECAMP_API_URL: sandbox.url,
+    BASECAMP_LAUNCHPAD_URL: sandbox.url,
+    ...extraEnv,
+  });
+}
 
 /**
  * An MCP server listening on streamable HTTP in a child process; `started` resolves with its /mcp URL, read from
@@ -162,13 +162,7 @@ export const ourHttpServer = (sandbox, flags = [], extraEnv = {}) =>
   new HttpServerProcess(
     process.execPath,
     ['dist/cli.js', 'serve', '--http', '--host', '127.0.0.1', '--port', '0', ...flags],
-    cleanEnv({
-      BASECAMP_ACCESS_TOKEN: sandbox.token,
-      BASECAMP_ACCOUNT_ID: String(sandbox.accountId),
-      BASECAMP_API_URL: sandbox.url,
-      BASECAMP_LAUNCHPAD_URL: sandbox.url,
-      ...extraEnv,
-    }),
+    sandboxEnv(sandbox, extraEnv),
   );
 
 /** A sandbox in its own process. `rateLimit` as the sandbox takes it; Basecamp's is 50 per 10 s. */

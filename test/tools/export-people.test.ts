@@ -10,6 +10,7 @@ import { ADAM, call, connectClient, JAN, LAUNCH, OWNER, peopleReads, sandboxServ
 
 const { setup, track } = toolHarness();
 
+/** The export's columns as its users read them, written out here on purpose: a change to EXPORT_COLUMNS must show up as a failing test. */
 const COLUMNS = [
   'id',
   'name',
