@@ -14,9 +14,20 @@ export const ROLES = ['reader', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Caller {
-  /** A named key's name, `MCP_HTTP_TOKEN`, `anonymous` (HTTP on loopback with no key set) or `stdio`. */
+  /**
+   * A named key's name, `MCP_HTTP_TOKEN`, `anonymous` (HTTP on loopback with no key set) or `stdio`; under
+   * `MCP_AUTH=oauth`, the signed-in person's email (or `basecamp:<identity id>` when Basecamp gives none).
+   */
   readonly name: string;
   readonly role: Role;
+  /** Under `MCP_AUTH=oauth`: the Launchpad identity signed in, whose own Basecamp credentials the call uses. */
+  readonly identity?: CallerIdentity;
+}
+
+/** A person signed in through Launchpad (the identity id is Launchpad's, the same on every account). */
+export interface CallerIdentity {
+  readonly id: number;
+  readonly email: string | null;
 }
 
 /** The one client of a stdio server: whoever started the process, with everything its settings allow. */
@@ -39,15 +50,19 @@ export function callerAuthInfo(caller: Caller): AuthInfo {
 /** The caller back from the AuthInfo the SDK passes on. Missing means a request that skipped the front door: a bug. */
 export function callerOf(authInfo: AuthInfo | undefined): Caller {
   const caller = authInfo?.extra?.[CALLER_KEY] as Caller | undefined;
-  if (!caller || typeof caller.name !== 'string' || !(ROLES as readonly string[]).includes(caller.role)) {
+  if (!caller || typeof caller.name !== 'string' || !(ROLES as readonly string[]).includes(caller.role) || (caller.identity !== undefined && !Number.isSafeInteger(caller.identity.id))) {
     throw new Error('No caller on this request: it did not pass the front door.');
   }
   return caller;
 }
 
-/** What identifies a caller for binding things to it (a session, a sealed state): the same key, name and role. */
+/**
+ * What identifies a caller for binding things to it (a session, a sealed state): the same key, name and role; a
+ * signed-in person by their Launchpad identity alone (an email can change, the identity cannot; a person is the same
+ * caller from every MCP client they sign in with).
+ */
 export function callerKey(caller: Caller): string {
-  return `${caller.role}:${caller.name}`;
+  return caller.identity ? `oauth:${caller.identity.id}` : `${caller.role}:${caller.name}`;
 }
 
 /** Whether two callers are the same one. */
