@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -342,6 +342,20 @@ describe('FileOAuthStore on disk', () => {
     const again = await openOAuthStore({ key: KEY, file });
     expect(JSON.parse((await again.get(personKey(1)))!)).toEqual(ann);
     await again.close();
+  });
+
+  it('a symlinked path is written through to its target (atomically, in its directory); the link stays', async () => {
+    const real = join(tempDir(), 'real-store.json');
+    const link = join(tempDir(), 'link-store.json');
+    symlinkSync(real, link); // dangling until the first write
+    const store = await openOAuthStore({ key: KEY, file: link });
+    expect(store.where).toBe(real);
+    expect(existsSync(`${real}.lock`)).toBe(true);
+    await store.set('a', 'v');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(Object.keys(JSON.parse(readFileSync(real, 'utf8')) as object)).toContain('a');
+    await expect(openOAuthStore({ key: KEY, file: real })).rejects.toThrow(ConfigurationError); // the same file by another name
+    await store.close();
   });
 
   it('expired records are dropped from the file at the next write', async () => {
