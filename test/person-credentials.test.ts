@@ -169,6 +169,7 @@ describe('PersonCredentials in one process', () => {
   });
 
   it('a refresh token Launchpad no longer knows (401): the record is deleted, the hook told, SignedOutError', async () => {
+    captureStderr(); // its warning, not the test run's output
     const store = new MemoryOAuthStore();
     const record = await expiring(store, ADAM);
     await store.set(personKey(identityOf(ADAM)), JSON.stringify({ ...record, refresh_token: 'sbr_unknown_to_launchpad' }));
@@ -207,6 +208,7 @@ describe('PersonCredentials in one process', () => {
   });
 
   it('a sign-in older than 30 days is not refreshed: it ends', async () => {
+    captureStderr(); // its warning, not the test run's output
     const store = new MemoryOAuthStore();
     await signIn(store, ADAM, { expiresInMs: -1000, signedInAt: Date.now() - SIGN_IN_LIFETIME_MS - 1000 });
     const before = sb.refreshes(ADAM);
