@@ -7,7 +7,9 @@
  * whoever builds one from a token (an access token's id is the token) hashes it first.
  *
  * Three backends: MemoryOAuthStore (below: one process, nothing kept across a restart; tests), a 0600 file for one
- * instance, Redis for a fleet (REDIS_URL: every instance sees every sign-in).
+ * instance (FileOAuthStore, file-store.ts), Redis for a fleet (REDIS_URL: every instance sees every sign-in;
+ * RedisOAuthStore, redis-store.ts). openOAuthStore (open-store.ts) picks one and checks MCP_TOKEN_KEY against what
+ * it holds; the sealing is SealBox (crypto.ts). A value that does not open (altered, moved) throws SealOpenError.
  */
 export interface OAuthStore {
   /** Where the records live, for messages (a path, a Redis URL without its password, "memory"). */
