@@ -248,6 +248,7 @@ describe('personServices: the cache of services', () => {
 
     const jan = await w.client(JAN_CALLER);
     await vi.waitFor(() => expect(closeAdam).toHaveBeenCalledTimes(1));
+    await closeAdam.mock.results[0]!.value; // closed, not just closing
     expect(w.source.size).toBe(1);
     const janMe = await call(jan, 'get_person', { me: true });
     expect(janMe.isError, text(janMe)).toBeFalsy();
