@@ -18,7 +18,6 @@ import type { Person, Product } from './basecamp/types.js';
 import type { CallerIdentity } from './caller.js';
 import { log } from './log.js';
 
-/** Everything a tool needs, built once per process and shared by every session. */
 /** What makes writes accountable: the audit trail, plan tokens, and whether a human must always be asked. */
 export interface Governance {
   audit?: AuditLog;
@@ -30,6 +29,11 @@ export interface Governance {
   rememberIdentity(person: { id: number; email_address?: string | null }, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Everything a tool needs, for one Basecamp identity: the process's one sign-in (createService, shared by every
+ * session), or under MCP_AUTH=oauth one signed-in person's (createPersonService, see src/service-source.ts). The
+ * budget, audit trail, plan sealer and snapshot store in it are the shared parts (SharedParts).
+ */
 export interface Service {
   /** The account's backend (Basecamp 3/4/5 or Basecamp 2), found per call: the tools see one PeopleApi. */
   api: PeopleApi;
