@@ -17,6 +17,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { createMcpServer } from '../src/server.js';
 import type { Service } from '../src/service.js';
 import { serveHttp } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import { ABANDONED, ADAM, JAN, kindOf, LAUNCH, OWNER, PLAN_SECRET, sandboxService, structured, text, writes, type ToolResult } from './helpers.js';
 
 /**
@@ -73,7 +74,7 @@ async function world(mode: Mode, config: Partial<Config> = {}, shared?: { dir: s
       return clientSide;
     };
   } else {
-    const http = await serveHttp(service, { port: 0, stateless: mode === 'stateless HTTP' });
+    const http = await serveHttp(singleService(service), { port: 0, stateless: mode === 'stateless HTTP' });
     cleanup.push(() => http.drain(100));
     url = http.url;
     connect = () => new StreamableHTTPClientTransport(new URL(http.url));
@@ -283,7 +284,7 @@ async function fleet(tokens: string[]): Promise<{ sb: Sandbox; urls: string[] }>
   const urls: string[] = [];
   for (let instance = 0; instance < tokens.length; instance++) {
     const service = sandboxService(sb, { config: { rateLimit: { max: 10_000, windowMs: 10_000 }, auditLog: join(dir, 'audit.jsonl'), planSecret: PLAN_SECRET } });
-    const http = await serveHttp(service, { port: 0, stateless: true, clients });
+    const http = await serveHttp(singleService(service), { port: 0, stateless: true, clients });
     cleanup.push(() => service.close(), () => http.drain(100));
     urls.push(http.url);
   }
@@ -346,7 +347,7 @@ describe('2026-07-28 consent: the requestState', () => {
   it('expired: -32602, nothing written', async () => {
     const sb = await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } });
     const service = sandboxService(sb, { config: { rateLimit: { max: 10_000, windowMs: 10_000 }, auditLog: join(scratch(), 'audit.jsonl') } });
-    const http = await serveHttp(service, { port: 0, stateless: true, confirmTimeoutMs: 200 });
+    const http = await serveHttp(singleService(service), { port: 0, stateless: true, confirmTimeoutMs: 200 });
     cleanup.push(() => sb.close(), () => service.close(), () => http.drain(100));
     const state = (await toolsCall(http.url, 'trash_person', { person_id: JAN })).result!.requestState!;
     await new Promise((r) => setTimeout(r, 300));
@@ -427,7 +428,7 @@ describe('PlanSealer: request states and plan tokens are never each other', () =
   it('a plan token does not open as a request state, nor a request state verify as a plan token', async () => {
     const { PlanSealer } = await import('../src/governance/plan-token.js');
     const sealer = new PlanSealer(PLAN_SECRET);
-    const plan = { tool: 'trash_person', account: 1, subject: `person:${JAN}`, changes: [] };
+    const plan = { tool: 'trash_person', account: 1, caller: 'admin:stdio', subject: `person:${JAN}`, changes: [] };
     const token = sealer.seal(plan).token;
     expect(sealer.openState(token)).toMatchObject({ ok: false, why: 'the requestState is not one this server issued (or it was altered)' });
     const { state } = sealer.sealState({ ...plan, kind: 'consent' }, 60_000);
@@ -478,7 +479,7 @@ describe('2026-07-28 consent: an answer that cannot be claimed', () => {
     const sb = await startSandbox({ rateLimit: { max: 10_000, windowMs: 10_000 } });
     const down = { claim: () => Promise.reject(new PlanClaimUnavailableError('Nothing was changed: Redis did not answer.')) };
     const service = sandboxService(sb, { config: { rateLimit: { max: 10_000, windowMs: 10_000 }, auditLog: join(scratch(), 'audit.jsonl') }, planClaims: down });
-    const http = await serveHttp(service, { port: 0, stateless: true });
+    const http = await serveHttp(singleService(service), { port: 0, stateless: true });
     cleanup.push(() => sb.close(), () => service.close(), () => http.drain(100));
     const state = (await toolsCall(http.url, 'trash_person', { person_id: JAN })).result!.requestState!;
     const r = await toolsCall(http.url, 'trash_person', { person_id: JAN }, { requestState: state, answer: 'accept' });

@@ -10,8 +10,10 @@ import { RateBudget } from '../src/basecamp/rate-budget.js';
 import type { Config } from '../src/config.js';
 import type { AuditLine } from '../src/governance/audit-log.js';
 import { PlanSealer } from '../src/governance/plan-token.js';
+import { callerKey, STDIO_CALLER } from '../src/caller.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { serveHttp } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import { ADAM, call, connectClient, JAN, kindOf, LAUNCH, PLAN_SECRET, sandboxService, scratchHarness, structured, text, writes } from './helpers.js';
 
 const { track, scratch } = scratchHarness('governance');
@@ -54,10 +56,11 @@ describe('plans and consent: no destructive write without a human or an exact pl
     const expired = new PlanSealer(SECRET, () => Date.now() - 16 * 60_000).seal({
       tool: 'trash_person',
       account: sb.accountId,
+      caller: callerKey(STDIO_CALLER),
       subject: `person:${JAN}`,
       changes: janProjects(sb).map((id) => [id, 'team']),
     }).token;
-    const otherSecret = new PlanSealer('another-secret-that-is-long-enough-987654321').seal({ tool: 'trash_person', account: sb.accountId, subject: `person:${JAN}`, changes: [] }).token;
+    const otherSecret = new PlanSealer('another-secret-that-is-long-enough-987654321').seal({ tool: 'trash_person', account: sb.accountId, caller: callerKey(STDIO_CALLER), subject: `person:${JAN}`, changes: [] }).token;
     for (const [what, bad, why] of [
       ['altered', altered, /not one this server issued/],
       ['foreign', forADAM, /someone \(or something\) else/],
@@ -146,8 +149,8 @@ describe('plans and consent: no destructive write without a human or an exact pl
     const roomy = () => new RateBudget({ max: 10_000, windowMs: 10_000 });
     const a = track(sandboxService(sb, { budget: roomy(), config: { planSecret: SECRET } }));
     const b = track(sandboxService(sb, { budget: roomy(), config: { planSecret: SECRET } }));
-    const httpA = await serveHttp(a, { port: 0, stateless: true });
-    const httpB = await serveHttp(b, { port: 0, stateless: true });
+    const httpA = await serveHttp(singleService(a), { port: 0, stateless: true });
+    const httpB = await serveHttp(singleService(b), { port: 0, stateless: true });
     track({ close: () => httpA.drain(100) });
     track({ close: () => httpB.drain(100) });
     const connect = async (url: string) => {

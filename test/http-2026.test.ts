@@ -7,6 +7,7 @@ import { setLogLevel } from '../src/log.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import type { Service } from '../src/service.js';
 import { serveHttp, type HttpServeOptions, type HttpServer } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import { peopleReads, sandboxService, type ToolResult } from './helpers.js';
 
 /**
@@ -39,7 +40,7 @@ afterEach(async () => {
 async function start(options: HttpServeOptions = {}, people = 30): Promise<HttpServer> {
   sb = await startSandbox({ people, rateLimit: { max: 10_000, windowMs: 10_000 } });
   service = sandboxService(sb, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }) });
-  http = await serveHttp(service, { port: 0, token: TOKEN, ...options });
+  http = await serveHttp(singleService(service), { port: 0, token: TOKEN, ...options });
   return http;
 }
 

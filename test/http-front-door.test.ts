@@ -15,6 +15,7 @@ import { rng } from '../src/sandbox/shared/seed-kit.js';
 import type { Service } from '../src/service.js';
 import { hostAllowed, originAllowed, parseAuthority, requestPath, type HostRules } from '../src/transports/http-guards.js';
 import { serveHttp, type HttpServeOptions, type HttpServer } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import type { HttpClientKey } from '../src/transports/http-keys.js';
 import { sandboxService, type ToolResult } from './helpers.js';
 
@@ -40,7 +41,7 @@ afterEach(async () => {
 async function start(options: HttpServeOptions = {}): Promise<HttpServer> {
   sb = await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
   service = sandboxService(sb, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }) });
-  http = await serveHttp(service, { port: 0, token: TOKEN, ...options });
+  http = await serveHttp(singleService(service), { port: 0, token: TOKEN, ...options });
   return http;
 }
 

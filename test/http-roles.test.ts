@@ -11,6 +11,7 @@ import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import type { Service } from '../src/service.js';
 import type { HttpClientKey } from '../src/transports/http-keys.js';
 import { serveHttp, type HttpServeOptions, type HttpServer } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import { ADAM, JAN, LAUNCH, connectClient, kindOf, sandboxService, structured, text, type ToolResult } from './helpers.js';
 
 /**
@@ -68,7 +69,7 @@ async function start(options: HttpServeOptions = { token: TOKENS.root, clients: 
   folder = mkdtempSync(join(tmpdir(), 'roles-'));
   sb = await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
   service = sandboxService(sb, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), config: { auditLog: join(folder, 'audit.jsonl') } });
-  http = await serveHttp(service, { port: 0, ...options });
+  http = await serveHttp(singleService(service), { port: 0, ...options });
   return http;
 }
 

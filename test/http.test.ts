@@ -8,6 +8,7 @@ import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import type { Service } from '../src/service.js';
 import { serveHttp, type HttpServeOptions, type HttpServer } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import { sandboxService, type ToolResult } from './helpers.js';
 
 const TOKEN = 'mcp-client-token-for-tests-0123456789';
@@ -26,7 +27,7 @@ afterEach(async () => {
 async function start(options: HttpServeOptions = {}, people = 120) {
   sb = await startSandbox({ people, rateLimit: { max: 10_000, windowMs: 10_000 } });
   service = sandboxService(sb, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }) });
-  http = await serveHttp(service, { port: 0, token: TOKEN, ...options });
+  http = await serveHttp(singleService(service), { port: 0, token: TOKEN, ...options });
   return { sb, http };
 }
 
@@ -121,7 +122,7 @@ describe('streamable HTTP', () => {
   it('refuses to start off loopback without MCP_HTTP_TOKEN', async () => {
     sb = await startSandbox();
     service = sandboxService(sb);
-    await expect(serveHttp(service, { host: '0.0.0.0', port: 0 })).rejects.toThrow(/without MCP_HTTP_TOKEN/);
+    await expect(serveHttp(singleService(service), { host: '0.0.0.0', port: 0 })).rejects.toThrow(/without MCP_HTTP_TOKEN/);
   });
 
   it('serves unauthenticated on loopback without a token', async () => {

@@ -9,6 +9,7 @@ import { StdioClientTransport as Stdio2026 } from '@modelcontextprotocol/client/
 import { StreamableHTTPClientTransport as Http2026 } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport as Http2025 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { serveHttp } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import type { HttpClientKey } from '../src/transports/http-keys.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitationCompleteNotificationSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -560,7 +561,7 @@ describe('sign-in asked through the client (URL elicitation, then the account as
 
   it('over HTTP: a stateful 2025 session is asked by URL elicitation, a stateless 2026 request by input_required', async () => {
     const { sandbox, tokenFile } = await setUp();
-    const http = await serveHttp(service!, { port: 0 });
+    const http = await serveHttp(singleService(service!), { port: 0 });
     try {
       const old = new Client({ name: 'era-2025', version: '1.0.0' }, { capabilities: { elicitation: { url: {} } } });
       const modes: string[] = [];
@@ -609,7 +610,7 @@ describe('sign-in over HTTP with named keys: only an admin key may sign the serv
 
   it('a reader or operator gets not_signed_in without the URL and is never asked (2025 session, 2026 request); the account choice is not theirs', async () => {
     const { tokenFile } = await setUp({ sandbox: { extraAccounts: [{ id: 7770001, name: 'Other Co' }] } });
-    const http = await serveHttp(service!, { port: 0, clients: KEYS });
+    const http = await serveHttp(singleService(service!), { port: 0, clients: KEYS });
     try {
       const asked: string[] = [];
       /** Plays a person who follows every link and picks Other Co. */

@@ -10,6 +10,7 @@ import { StdioClientTransport as Stdio2025 } from '@modelcontextprotocol/sdk/cli
 import { StreamableHTTPClientTransport as Http2025 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { serveHttp, type HttpServer } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import type { Service } from '../src/service.js';
 import { ADAM, JAN, LAUNCH, sandboxService, writes } from './helpers.js';
 
@@ -95,7 +96,7 @@ describe('streamable HTTP: both eras at /mcp', () => {
     service = sandboxService(sb, {
       config: { rateLimit: { max: 10_000, windowMs: 10_000 }, auditLog: join(dir, 'audit.jsonl'), snapshotFile: join(dir, 'snapshots.jsonl') },
     });
-    http = await serveHttp(service, { port: 0, stateless });
+    http = await serveHttp(singleService(service), { port: 0, stateless });
     cleanup.push(() => sb.close(), () => service.close(), () => http.drain(100));
   }
 

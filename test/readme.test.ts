@@ -14,6 +14,7 @@ import { startSandbox } from '../src/sandbox/server.js';
 import { createMcpServer } from '../src/server.js';
 import { STDIO_CALLER } from '../src/caller.js';
 import { serveHttp } from '../src/transports/http.js';
+import { singleService } from '../src/service-source.js';
 import { tools as registry } from '../src/tools/index.js';
 import { sandboxService, type ToolResult } from './helpers.js';
 
@@ -141,7 +142,7 @@ describe('README: MCP protocol versions', () => {
       await clientSide.send({ jsonrpc: '2.0', id, method, params });
       return answered;
     };
-    const http = await serveHttp(service, { port: 0 });
+    const http = await serveHttp(singleService(service), { port: 0 });
     try {
       const init = await ask(1, 'initialize', { protocolVersion: '2026-07-28', capabilities: {}, clientInfo: { name: 'modern', version: '1' } });
       expect(init.result?.protocolVersion).toBe('2025-11-25');

@@ -100,6 +100,15 @@ export function withPageListener<T>(onPage: PageListener, fn: () => T): T {
   return pageListener.run(onPage, fn);
 }
 
+/**
+ * The keep-alive agent a BasecampHttp makes for itself, or one shared by many (HttpOptions.dispatcher: under
+ * MCP_AUTH=oauth every person's client uses one, closed with the shared parts).
+ */
+export async function keepAliveAgent(connectTimeoutMs = 10_000): Promise<Dispatcher> {
+  const { Agent } = await undici();
+  return new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000, connections: 16 });
+}
+
 type Wire = { request: (typeof import('undici'))['request']; dispatcher: Dispatcher };
 
 /** One attempt on the wire. */
@@ -234,9 +243,7 @@ export class BasecampHttp {
   }
 
   private agent(): Promise<Dispatcher> {
-    return (this.dispatcher ??= undici().then(
-      ({ Agent }) => new Agent({ connect: { timeout: this.options.connectTimeoutMs }, keepAliveTimeout: 10_000, connections: 16 }),
-    ));
+    return (this.dispatcher ??= keepAliveAgent(this.options.connectTimeoutMs));
   }
 
   get credentials(): Credentials {

@@ -10,6 +10,7 @@ import { checkAuditPath } from '../governance/audit-log.js';
 import type { PlanClaimStore } from '../governance/plan-token.js';
 import { log } from '../log.js';
 import { createService, StaticCredentials } from '../service.js';
+import { singleService } from '../service-source.js';
 import type { Env, Settings } from '../settings.js';
 import { selectTools } from '../tools/index.js';
 import { shellCommand } from '../cli-command.js';
@@ -108,7 +109,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   if (flags.http) {
     const { serveHttp } = await import('../transports/http.js');
     const { host, port } = flags;
-    const http = await serveHttp(service, {
+    const http = await serveHttp(singleService(service), {
       readOnly,
       host,
       port,
@@ -144,7 +145,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   }
   process.once('SIGTERM', () => void started.stopAll().finally(() => process.exit(0)));
   process.once('SIGINT', () => void started.stopAll().finally(() => process.exit(0)));
-  await (await import('../transports/stdio.js')).serveStdio(service, { readOnly });
+  await (await import('../transports/stdio.js')).serveStdio(singleService(service), { readOnly });
 }
 
 /** A listener that could not start, said with the flag that fixes it. */

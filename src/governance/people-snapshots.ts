@@ -28,6 +28,11 @@ export interface SnapshotPerson {
 
 export interface PeopleSnapshot {
   account: number;
+  /**
+   * Under MCP_AUTH=oauth: the Launchpad identity whose view this is (two people see one account differently: masked
+   * addresses, clients one cannot see). Absent for the server's own sign-in (stdio, keys), as before.
+   */
+  identity?: number;
   /** When the directory was read (ISO 8601). */
   at: string;
   people: SnapshotPerson[];
@@ -36,10 +41,25 @@ export interface PeopleSnapshot {
 export interface PeopleSnapshotStore {
   /** Where snapshots are kept, for messages (a file, or Redis without its password). */
   readonly where: string;
-  /** The account's snapshots within the retention (the newest is always kept), oldest first. */
-  list(account: number): Promise<PeopleSnapshot[]>;
+  /**
+   * The account's snapshots within the retention (the newest is always kept), oldest first: as seen by `identity`
+   * (a signed-in person, MCP_AUTH=oauth) or, without one, by the server's own sign-in. The two never mix.
+   */
+  list(account: number, identity?: number): Promise<PeopleSnapshot[]>;
   /** Records the people read whole now, unless identical to the newest: the newest after it, and whether it was written. */
-  record(account: number, people: Person[]): Promise<{ snapshot: PeopleSnapshot; recorded: boolean }>;
+  record(account: number, people: Person[], identity?: number): Promise<{ snapshot: PeopleSnapshot; recorded: boolean }>;
+}
+
+/** One history: an account as the server's sign-in sees it (the account id alone, as always), or as one person does. */
+export function historyKey(account: number, identity?: number): string {
+  return identity === undefined ? String(account) : `${account}:identity:${identity}`;
+}
+
+const historyOf = (s: PeopleSnapshot): string => historyKey(s.account, s.identity);
+
+/** A snapshot as stored: the identity field only for a person's own history (the server's lines are as before). */
+function newSnapshot(account: number, identity: number | undefined, at: string, people: SnapshotPerson[]): PeopleSnapshot {
+  return identity === undefined ? { account, at, people } : { account, identity, at, people };
 }
 
 export interface SnapshotOptions {
@@ -90,8 +110,8 @@ export function retained<T extends { at: string }>(snapshots: T[], cutoff: numbe
 export class FilePeopleSnapshots implements PeopleSnapshotStore {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
-  /** The file as this process last read or wrote it: its size and time, and each account's newest snapshot. */
-  private seen: { size: number; mtimeMs: number; prunedAt: number; newest: Map<number, PeopleSnapshot> } | undefined;
+  /** The file as this process last read or wrote it: its size and time, and each history's newest snapshot. */
+  private seen: { size: number; mtimeMs: number; prunedAt: number; newest: Map<string, PeopleSnapshot> } | undefined;
 
   constructor(
     readonly where: string,
@@ -100,29 +120,31 @@ export class FilePeopleSnapshots implements PeopleSnapshotStore {
     this.now = options.now ?? Date.now;
   }
 
-  async list(account: number): Promise<PeopleSnapshot[]> {
+  async list(account: number, identity?: number): Promise<PeopleSnapshot[]> {
+    const key = historyKey(account, identity);
     return retained(
-      (await this.readAll()).filter((s) => s.account === account),
+      (await this.readAll()).filter((s) => historyOf(s) === key),
       this.cutoff(),
     );
   }
 
-  record(account: number, people: Person[]): Promise<{ snapshot: PeopleSnapshot; recorded: boolean }> {
-    const run = this.queue.then(() => this.recordNow(account, people));
+  record(account: number, people: Person[], identity?: number): Promise<{ snapshot: PeopleSnapshot; recorded: boolean }> {
+    const run = this.queue.then(() => this.recordNow(account, people, identity));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async recordNow(account: number, people: Person[]): Promise<{ snapshot: PeopleSnapshot; recorded: boolean }> {
+  private async recordNow(account: number, people: Person[], identity: number | undefined): Promise<{ snapshot: PeopleSnapshot; recorded: boolean }> {
     const kept = snapshotPeople(people);
+    const key = historyKey(account, identity);
     // The common case, a directory as it was: answered from the newest this process last saw, while the file is
     // unchanged since (no other process wrote) and a prune is not due, without reading the whole history again.
-    const seen = this.seen?.newest.get(account);
+    const seen = this.seen?.newest.get(key);
     if (seen && samePeople(seen.people, kept) && this.now() - this.seen!.prunedAt < PRUNE_EVERY_MS && (await this.unchanged())) {
       return { snapshot: seen, recorded: false };
     }
     const all = await this.readAll();
-    const mine = all.filter((s) => s.account === account);
+    const mine = all.filter((s) => historyOf(s) === key);
     const newest = mine[mine.length - 1];
     const stale = staleCount(all, this.cutoff());
     let result: { snapshot: PeopleSnapshot; recorded: boolean };
@@ -130,14 +152,14 @@ export class FilePeopleSnapshots implements PeopleSnapshotStore {
       if (stale) await this.rewrite(all);
       result = { snapshot: newest, recorded: false };
     } else {
-      const snapshot: PeopleSnapshot = { account, at: new Date(this.now()).toISOString(), people: kept };
+      const snapshot = newSnapshot(account, identity, new Date(this.now()).toISOString(), kept);
       if (stale) await this.rewrite([...all, snapshot]);
       else await this.append(snapshot);
       all.push(snapshot);
       result = { snapshot, recorded: true };
     }
     const info = await stat(this.where);
-    this.seen = { size: info.size, mtimeMs: info.mtimeMs, prunedAt: this.now(), newest: new Map(all.map((s) => [s.account, s])) };
+    this.seen = { size: info.size, mtimeMs: info.mtimeMs, prunedAt: this.now(), newest: new Map(all.map((s) => [historyOf(s), s])) };
     return result;
   }
 
@@ -164,7 +186,7 @@ export class FilePeopleSnapshots implements PeopleSnapshotStore {
       if (!line.trim()) return [];
       try {
         const s = JSON.parse(line) as PeopleSnapshot;
-        return typeof s.account === 'number' && typeof s.at === 'string' && Array.isArray(s.people) ? [s] : [];
+        return typeof s.account === 'number' && (s.identity === undefined || typeof s.identity === 'number') && typeof s.at === 'string' && Array.isArray(s.people) ? [s] : [];
       } catch {
         return [];
       }
@@ -188,8 +210,8 @@ export class FilePeopleSnapshots implements PeopleSnapshotStore {
   private async rewrite(all: PeopleSnapshot[]): Promise<void> {
     await this.prepare();
     const cutoff = this.cutoff();
-    const accounts = [...new Set(all.map((s) => s.account))];
-    const keep = accounts.flatMap((a) => retained(all.filter((s) => s.account === a), cutoff));
+    const histories = [...new Set(all.map(historyOf))];
+    const keep = histories.flatMap((h) => retained(all.filter((s) => historyOf(s) === h), cutoff));
     const temp = `${this.where}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       const handle = await open(temp, 'wx', 0o600);
@@ -214,10 +236,10 @@ export class FilePeopleSnapshots implements PeopleSnapshotStore {
   }
 }
 
-/** How many snapshots the retention would drop. */
+/** How many snapshots the retention would drop (each history keeps its newest). */
 function staleCount(all: PeopleSnapshot[], cutoff: number): number {
-  const accounts = new Set(all.map((s) => s.account));
+  const histories = new Set(all.map(historyOf));
   let kept = 0;
-  for (const a of accounts) kept += retained(all.filter((s) => s.account === a), cutoff).length;
+  for (const h of histories) kept += retained(all.filter((s) => historyOf(s) === h), cutoff).length;
   return all.length - kept;
 }

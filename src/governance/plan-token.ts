@@ -4,8 +4,8 @@ import { secretsEqual } from '../security.js';
 /**
  * Plan tokens: what a dry run hands out so that a later real run can prove it executes exactly the plan that was
  * shown. A token is sealed with HMAC-SHA256 by the server (unforgeable without BASECAMP_PLAN_SECRET; every
- * instance of a fleet that shares the secret can verify it) and binds the tool, the account, the subject and the
- * exact changes. It is not secret (a model may hold it) and it is not consent by itself: it guarantees the plan
+ * instance of a fleet that shares the secret can verify it) and binds the tool, the account, the caller it was made
+ * for, the subject and the exact changes. It is not secret (a model may hold it) and it is not consent by itself: it guarantees the plan
  * was produced by this server, is unexpired, and is the one executed.
  *
  * A token runs its plan once: `redeem` claims it in this process in the same synchronous step as the check (of
@@ -19,6 +19,11 @@ export const PLAN_TOKEN_LIFETIME_MS = 15 * 60_000;
 export interface Plan {
   tool: string;
   account: number;
+  /**
+   * Who the plan was made for (callerKey, src/caller.ts): a key's role and name, or a signed-in person's identity
+   * under MCP_AUTH=oauth. Another caller's plan is not theirs to apply.
+   */
+  caller: string;
   /** Who the plan is about (a person id, or a project id for a project's access). */
   subject: string;
   /** The exact changes, in a canonical order (the caller sorts). */
@@ -147,6 +152,8 @@ export class PlanSealer {
       return { ok: false, why: 'the plan_token is not one this server issued (or it was altered)' };
     }
     if (typeof sealed.exp !== 'number' || sealed.exp <= this.now()) return { ok: false, why: 'the plan_token has expired' };
+    // Before anything else about the plan: whoever holds another's token learns nothing of what it was for.
+    if (sealed.caller !== current.caller) return { ok: false, why: 'the plan_token was made for another caller (a plan is applied only by whom it was made for)' };
     if (sealed.tool !== current.tool) return { ok: false, why: `the plan_token is for ${sealed.tool}, not ${current.tool}` };
     if (sealed.account !== current.account) return { ok: false, why: 'the plan_token is for another account' };
     if (sealed.subject !== current.subject) return { ok: false, why: 'the plan_token is for someone (or something) else' };

@@ -9,7 +9,7 @@ import { KeyRing, type HttpClientKey } from './http-keys.js';
 import { isLoopbackHost } from '../security.js';
 import type { ServerOptions } from '../server.js';
 import type { Caller } from '../caller.js';
-import type { Service } from '../service.js';
+import type { ServiceSource } from '../service-source.js';
 import { HTTP_DEFAULTS } from '../settings.js';
 
 export interface HttpServeOptions extends ServerOptions {
@@ -86,11 +86,12 @@ class InFlight {
 /**
  * Streamable HTTP at /mcp, secure by default: loopback unless told otherwise, bearer token (required off
  * loopback), Origin and Host validated on every request (the SDK checks neither by default), body size and
- * session limits, idle sessions expired. The client's token is never forwarded: tools use the server's own
- * Basecamp credentials. Three parts: the front door (http-front-door.ts, its order stated there), the
+ * session limits, idle sessions expired. The client's token is never forwarded: tools use the Basecamp credentials
+ * of the service `services` gives for the caller (the server's own; under MCP_AUTH=oauth the signed-in person's).
+ * Draining leaves the services open (whoever made them closes them). Three parts: the front door (http-front-door.ts, its order stated there), the
  * session pool (session-pool.ts) and the MCP handler (mcp-handler.ts); this wires them to a Node server.
  */
-export async function serveHttp(service: Service, options: HttpServeOptions = {}): Promise<HttpServer> {
+export async function serveHttp(services: ServiceSource, options: HttpServeOptions = {}): Promise<HttpServer> {
   const host = options.host ?? HTTP_DEFAULTS.host;
   const loopback = isLoopbackHost(host);
   const keys = new KeyRing(options.token, options.clients);
@@ -104,7 +105,7 @@ export async function serveHttp(service: Service, options: HttpServeOptions = {}
     { maxSessions: options.maxSessions ?? HTTP_DEFAULTS.maxSessions, idleMs, evictGraceMs: options.sessionEvictGraceMs ?? HTTP_DEFAULTS.evictGraceSeconds * 1000 },
     closeSession,
   );
-  const handler = new McpHandler(service, options, pool);
+  const handler = new McpHandler(services, options, pool);
   const limits = { maxBodyBytes: options.maxBodyBytes ?? 1_000_000, bodyIdleMs: options.bodyIdleMs ?? 10_000 };
   const inFlight = new InFlight();
   let draining = false;

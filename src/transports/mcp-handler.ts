@@ -6,6 +6,7 @@ import { jsonError } from './http-front-door.js';
 import type { SessionPool } from './session-pool.js';
 import { createMcpServer, type ServerOptions } from '../server.js';
 import type { Service } from '../service.js';
+import type { ServiceSource } from '../service-source.js';
 import { log } from '../log.js';
 import { callerAuthInfo, callerOf, sameCaller, type Caller } from '../caller.js';
 
@@ -33,24 +34,31 @@ export async function closeSession(session: McpSession): Promise<void> {
  * Every server is built for one caller (src/caller.ts): the 2026 era's through the SDK's `authInfo` (set from the
  * caller here as `req.auth`), a session's from the key that opened it. A request on a session presenting another
  * key is answered 404 exactly as for an unknown session (so a key learns nothing of others' sessions; an SDK
- * client answered 404 starts a new session with its own key).
+ * client answered 404 starts a new session with its own key). Each server gets the service that acts for its caller
+ * from the ServiceSource (the one service, or under MCP_AUTH=oauth the signed-in person's own).
  */
 export class McpHandler {
   private readonly modern: McpHttpHandler;
   private readonly serveModern: NodeMcpRequestHandler;
 
   constructor(
-    private readonly service: Service,
+    private readonly services: ServiceSource,
     private readonly options: ServerOptions & { stateless?: boolean; maxBodyBytes?: number },
     private readonly pool: SessionPool<McpSession>,
   ) {
     const onerror = (error: Error) => log.debug(`HTTP /mcp: ${error.message}`);
-    this.modern = createMcpHandler(({ era, authInfo }) => createMcpServer(this.service, { ...this.options, era, caller: callerOf(authInfo) }), {
+    this.modern = createMcpHandler(
+      async ({ era, authInfo }) => {
+        const caller = callerOf(authInfo);
+        return createMcpServer(await this.services.for(caller), { ...this.options, era, caller });
+      },
+      {
       // Sessions for 2025-era clients are ours (below); under --stateless the SDK serves them per request.
-      legacy: options.stateless ? 'stateless' : 'reject',
-      onerror,
-      ...(options.maxBodyBytes ? { maxRequestBodySize: options.maxBodyBytes } : {}),
-    });
+        legacy: options.stateless ? 'stateless' : 'reject',
+        onerror,
+        ...(options.maxBodyBytes ? { maxRequestBodySize: options.maxBodyBytes } : {}),
+      },
+    );
     this.serveModern = toNodeHandler(this.modern, { onerror });
   }
 
@@ -74,13 +82,15 @@ export class McpHandler {
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return jsonError(req, res, 400, 'Bad request: no Mcp-Session-Id header (send initialize first, or speak MCP 2026-07-28).');
     }
+    // The caller's service first (under MCP_AUTH=oauth it may be built now): nothing awaited after the cap check.
+    const service = await this.services.for(caller);
     const full = this.pool.makeRoom();
     if (full) {
       return jsonError(req, res, 503, `Too many sessions (${this.pool.maxSessions}), all in use; one becomes free in ${full.retryAfterSeconds} s.`, {
         'retry-after': String(full.retryAfterSeconds),
       });
     }
-    await this.initialize(req, res, body, caller);
+    await this.initialize(req, res, body, caller, service);
   }
 
   /** Ends the 2026-era exchanges in flight (draining). */
@@ -89,8 +99,8 @@ export class McpHandler {
   }
 
   /** A new session: it joins the pool once the SDK has given it an id, and leaves when it ends. */
-  private async initialize(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller): Promise<void> {
-    const server = createMcpServer(this.service, { ...this.options, era: 'legacy', caller });
+  private async initialize(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller, service: Service): Promise<void> {
+    const server = createMcpServer(service, { ...this.options, era: 'legacy', caller });
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => this.pool.add(id, { transport, server, caller }),

@@ -3,6 +3,7 @@ import type { AuditChange } from '../../governance/audit-log.js';
 import { recordDecision, type CallRecord } from '../../governance/audited-api.js';
 import { argumentsDigest, type Plan } from '../../governance/plan-token.js';
 import { oneLine } from '../../one-line.js';
+import { callerKey } from '../../caller.js';
 import type { ToolContext } from './define.js';
 
 /**
@@ -10,8 +11,8 @@ import type { ToolContext } from './define.js';
  * - The client can ask a human (elicitation): ask, showing the plan (a given plan_token must still match).
  * - It cannot (no elicitation; a 2025-era client over stateless HTTP): a plan_token sealing exactly this plan is required; without one
  *   the call fails as `confirmation_required` with the plan and a fresh token, writing nothing.
- * - A plan_token that no longer matches (expired, altered, someone else, other arguments, the account changed, or
- *   already used): `plan_changed`, with the current plan and a fresh token, writing nothing. A token that matches
+ * - A plan_token that no longer matches (expired, altered, made for another caller, someone else, other arguments,
+ *   the account changed, or already used): `plan_changed`, with the current plan and a fresh token, writing nothing. A token that matches
  *   is claimed before anything else happens (PlanSealer.redeem): it runs once, even if the run then fails.
  * - A token is handed out only once its plan is recorded in the audit trail: no trail, no token.
  * - BASECAMP_CONFIRM=human: a human must answer; without one the call fails as `human_required`.
@@ -21,7 +22,7 @@ import type { ToolContext } from './define.js';
  */
 export interface ConsentRequest {
   /** The plan as it is now (tool, subject, exact changes; the account is added here). */
-  plan: Omit<Plan, 'account'>;
+  plan: Omit<Plan, 'account' | 'caller'>;
   /** What the human is asked, in one line (the plan's steps follow it). */
   question: string;
   /**
@@ -39,9 +40,9 @@ export interface ConsentRequest {
 
 export type Consent = { given: true } | { given: false; answer: 'decline' | 'cancel' };
 
-/** The plan as a token seals it: the tool's plan, the account, and a digest of this call's arguments. */
-export async function sealable(ctx: ToolContext, plan: Omit<Plan, 'account'>): Promise<Plan> {
-  return { ...plan, account: (await ctx.account.id(ctx.signal)) ?? 0, arguments: argumentsDigest(ctx.governance.call.arguments) };
+/** The plan as a token seals it: the tool's plan, the account, the caller (callerKey) and a digest of this call's arguments. */
+export async function sealable(ctx: ToolContext, plan: Omit<Plan, 'account' | 'caller'>): Promise<Plan> {
+  return { ...plan, account: (await ctx.account.id(ctx.signal)) ?? 0, caller: callerKey(ctx.governance.caller), arguments: argumentsDigest(ctx.governance.call.arguments) };
 }
 
 export async function obtainConsent(ctx: ToolContext, req: ConsentRequest): Promise<Consent> {
