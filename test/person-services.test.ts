@@ -154,6 +154,32 @@ describe('personServices: each signed-in person acts as themselves', () => {
     expect(lines.filter((l) => l.phase === 'intent').every((l) => l.caller === 'adam@acme.example')).toBe(true);
   });
 
+  it('list_changes: a signed-in admin or owner sees everyone\'s changes; a person who is not an admin only their own (only_yours)', async () => {
+    const w = await world();
+    const [adam, jan, olivia] = await Promise.all([w.client(ADAM_CALLER), w.client(JAN_CALLER), w.client(OLIVIA_CALLER)]);
+    // Each leaves lines in the one trail: Adam offboards someone, Jan asks for a plan he may or may not get.
+    const done = await call(adam, 'trash_person', { person_id: OWNER + 5, dry_run: true });
+    await call(adam, 'trash_person', { person_id: OWNER + 5, plan_token: tokenOf(done) });
+    await call(jan, 'trash_person', { person_id: OWNER + 6, dry_run: true });
+    const who = (r: ToolResult) => new Set(structured<{ entries: { identity: { id: number } | null }[] }>(r).entries.map((e) => e.identity?.id));
+    const all = auditLines(w.audit);
+    expect(new Set(all.map((l) => l.identity?.id))).toEqual(new Set([ADAM, JAN]));
+
+    const adams = await call(adam, 'list_changes');
+    expect(adams.isError, text(adams)).toBeFalsy();
+    expect(who(adams)).toEqual(new Set([ADAM, JAN]));
+    expect(structured(adams)).not.toHaveProperty('only_yours');
+    expect(who(await call(olivia, 'list_changes'))).toEqual(new Set([ADAM, JAN]));
+
+    const jans = await call(jan, 'list_changes');
+    expect(jans.isError, text(jans)).toBeFalsy();
+    expect(who(jans)).toEqual(new Set([JAN]));
+    expect(structured(jans)).toMatchObject({ only_yours: true });
+    expect(text(jans)).toMatch(/Only your own changes/);
+    // Filtering by caller cannot widen it.
+    expect(who(await call(jan, 'list_changes', { caller: 'adam@acme.example' })).size).toBe(0);
+  });
+
   it('with named keys (one service): a plan made with one key is refused for another, and runs for its own', async () => {
     const sb = track(await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } }));
     const service = track(sandboxService(sb, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), config: { auditLog: join(scratch(), 'audit.jsonl'), planSecret: PLAN_SECRET } }));

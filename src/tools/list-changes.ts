@@ -64,12 +64,20 @@ export const listChanges = defineTool({
     audit_log: z.string().describe('The file read.'),
     person_id: z.number().optional().describe('The person id the email in `person` belongs to (entries recorded by either are listed).'),
     note: z.string().optional().describe('Set when `person` was an email whose person id could not be found: entries recorded by id are then not listed.'),
+    only_yours: z
+      .boolean()
+      .optional()
+      .describe('true: you signed in as yourself (MCP_AUTH=oauth) and are not an admin of the Basecamp account, so only the changes you made are listed.'),
   },
   // Reads Basecamp only to find the person id of an email.
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handler(args, ctx) {
     const trail = ctx.governance.trail;
     if (!trail) throw new NotConfiguredError('The audit trail is off (BASECAMP_AUDIT_LOG=off), so there is nothing to list. Unset it (or point it at a file) to record changes.');
+    // A person signed in as themselves sees everyone's changes only as an admin (or the owner) of the account, as in
+    // Basecamp's own adminland; anyone else sees their own (the trail names people and addresses Basecamp hides from them).
+    const mine = ctx.governance.caller.identity ? await ctx.api.myProfile(ctx.signal) : undefined;
+    const onlyYours = mine !== undefined && !mine.admin && mine.owner !== true ? mine.id : undefined;
     const since = args.since ? Date.parse(args.since) : undefined;
     const who = typeof args.person === 'string' ? await personOf(ctx, args.person) : undefined;
     const id = typeof args.person === 'number' ? args.person : who?.id;
@@ -78,6 +86,7 @@ export const listChanges = defineTool({
       (args.person === undefined || (id !== undefined && c.person === id) || (address !== undefined && typeof c.person === 'string' && normalEmail(c.person) === address)) &&
       (args.project_id === undefined || c.project_id === args.project_id);
     const matching = merge(await trail.read())
+      .filter((e) => onlyYours === undefined || e.identity?.id === onlyYours)
       .filter((e) => since === undefined || Date.parse(e.time) >= since)
       .filter((e) => (args.person === undefined && args.project_id === undefined) || e.changes.some(about))
       .filter((e) => args.caller === undefined || e.caller?.toLowerCase() === args.caller.toLowerCase())
@@ -89,8 +98,8 @@ export const listChanges = defineTool({
       (e.request_id ? ` (X-Request-Id ${e.request_id})` : '');
     const note = who && who.id === undefined ? `${who.why}, so only entries that recorded the address itself are listed, not changes recorded by person id: call again with person set to their id.` : undefined;
     return {
-      structured: { entries, total: matching.length, audit_log: trail.path, ...(who?.id !== undefined ? { person_id: who.id } : {}), ...(note ? { note } : {}) },
-      summary: `${matching.length} change(s) match${who?.id !== undefined ? ` (${args.person as string} is person ${who.id}; entries recorded by either are listed)` : ''}; showing the newest ${entries.length}.${note ? ` ${note}` : ''}`,
+      structured: { entries, total: matching.length, audit_log: trail.path, ...(who?.id !== undefined ? { person_id: who.id } : {}), ...(note ? { note } : {}), ...(onlyYours !== undefined ? { only_yours: true } : {}) },
+      summary: `${onlyYours !== undefined ? 'Only your own changes (you are not an admin of this Basecamp account). ' : ''}${matching.length} change(s) match${who?.id !== undefined ? ` (${args.person as string} is person ${who.id}; entries recorded by either are listed)` : ''}; showing the newest ${entries.length}.${note ? ` ${note}` : ''}`,
       text: entries.map((e) => oneLine(line(e))).join('\n'),
     };
   },
