@@ -292,6 +292,32 @@ describe('each key has its own cap on 2025 sessions (MCP_MAX_SESSIONS_PER_CALLER
     expect(h.sessions()).toBe(4);
   });
 
+  it('the pool full: the reader\'s newcomer ends its own idlest session, not the admin\'s idler one; the admin\'s newcomer ends one of the reader\'s (over its fair share), not its own', async () => {
+    const h = await start({ clients: CLIENTS, maxSessions: 3, maxSessionsPerCaller: 2, sessionEvictGraceMs: 1_500 });
+    const admin = await client2025(h.url, TOKENS.admin);
+    const readerOne = await client2025(h.url, TOKENS.reader);
+    const readerTwo = await client2025(h.url, TOKENS.reader);
+    expect(h.sessions()).toBe(3);
+    await new Promise((r) => setTimeout(r, 2_000)); // all three idle past the grace, the admin's the idlest
+
+    const readerThree = await initialize(h.url, TOKENS.reader);
+    expect(readerThree.status).toBe(200);
+    const readerThreeId = readerThree.headers.get('mcp-session-id')!;
+    expect((await ping(h.url, TOKENS.reader, readerOne.sessionId()!)).status).toBe(404);
+    expect((await ping(h.url, TOKENS.admin, admin.sessionId()!)).status).toBe(200);
+
+    // Then the reader's two sessions are used (readerThree first): the admin's stays the idlest of all.
+    expect((await ping(h.url, TOKENS.reader, readerThreeId)).status).toBe(200);
+    expect((await ping(h.url, TOKENS.reader, readerTwo.sessionId()!)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2_000)); // all three past the grace again
+    // Fair share: 3 sessions between 2 keys; the reader holds 2, so its idlest (readerThree) goes, though the admin's is idler.
+    expect((await initialize(h.url, TOKENS.admin)).status).toBe(200);
+    expect((await ping(h.url, TOKENS.reader, readerThreeId)).status).toBe(404);
+    expect((await ping(h.url, TOKENS.admin, admin.sessionId()!)).status).toBe(200);
+    expect((await ping(h.url, TOKENS.reader, readerTwo.sessionId()!)).status).toBe(200);
+    expect(h.sessions()).toBe(3);
+  });
+
   it('refuses to start with a per-caller cap above the pool\'s', async () => {
     await expect(start({ clients: CLIENTS, maxSessions: 2, maxSessionsPerCaller: 3 })).rejects.toThrow(/maxSessionsPerCaller \(3\) must be at most maxSessions \(2\)/);
   });
