@@ -181,6 +181,16 @@ const logLevel = z
 /** The HTTP transport's defaults (serveHttp's too, for callers that pass none). */
 export const HTTP_DEFAULTS = { host: '127.0.0.1', port: 8787, maxSessions: 100, sessionIdleSeconds: 1800, evictGraceSeconds: 60 } as const;
 
+/**
+ * MCP_MAX_SESSIONS_PER_CALLER when unset: with several callers (named keys of MCP_HTTP_CLIENTS, people signed in
+ * under MCP_AUTH=oauth), a quarter of the pool, at least 1, so that one caller can fill at most a quarter of it and
+ * three others as greedy still leave room for a fourth; with one caller only (MCP_HTTP_TOKEN, or no key on
+ * loopback), the whole pool, since there is nobody to crowd out.
+ */
+export function defaultSessionsPerCaller(maxSessions: number, severalCallers: boolean): number {
+  return severalCallers ? Math.max(1, Math.floor(maxSessions / 4)) : maxSessions;
+}
+
 /** Login's callback port when neither --port nor a redirect URI names one. */
 export const DEFAULT_LOGIN_PORT = 8976;
 
@@ -264,6 +274,11 @@ export const VARIABLES = {
     `${HTTP}comma-separated host[:port] values accepted in Host (e.g. your proxy's name)`,
   ),
   MCP_MAX_SESSIONS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}live sessions`, { default: HTTP_DEFAULTS.maxSessions }),
+  // No default here: unset, it depends on MCP_MAX_SESSIONS and on the keys (defaultSessionsPerCaller).
+  MCP_MAX_SESSIONS_PER_CALLER: variable(
+    unsetIfEmpty(wholeNumber(1)),
+    `${HTTP}live sessions one caller (a key of MCP_HTTP_CLIENTS, a signed-in person) may hold, at most MCP_MAX_SESSIONS (default a quarter of it, at least 1, with several callers; all of it with one)`,
+  ),
   MCP_SESSION_IDLE_SECONDS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}idle sessions are closed after this many seconds`, { default: HTTP_DEFAULTS.sessionIdleSeconds }),
   MCP_SESSION_EVICT_GRACE_SECONDS: variable(unsetIfEmpty(wholeNumber(1)), `${HTTP}seconds idle before a full server may close a session for a newcomer`, { default: HTTP_DEFAULTS.evictGraceSeconds }),
   REDIS_URL: variable(unsetIfEmpty(absoluteUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')), 'one rate budget for every instance sharing this Redis', { secret: true }),
@@ -476,7 +491,17 @@ export function parseEnvironment(env: Env): EnvironmentSettings {
   const unfilled = new Set(unfilledPlaceholders(env));
   const known = Object.fromEntries(Object.keys(VARIABLES).map((k) => [k, unfilled.has(k) ? undefined : env[k]]));
   const parsed = environmentSchema.safeParse(known);
-  if (parsed.success) return parsed.data as EnvironmentSettings;
+  if (parsed.success) {
+    const settings = parsed.data as EnvironmentSettings;
+    const perCaller = settings.MCP_MAX_SESSIONS_PER_CALLER;
+    const max = settings.MCP_MAX_SESSIONS ?? HTTP_DEFAULTS.maxSessions;
+    if (perCaller !== undefined && perCaller > max) {
+      throw new SettingsError([
+        `Environment variable MCP_MAX_SESSIONS_PER_CALLER must be at most MCP_MAX_SESSIONS (${max}${settings.MCP_MAX_SESSIONS === undefined ? ', its default' : ''}) (got ${JSON.stringify(env.MCP_MAX_SESSIONS_PER_CALLER)}).`,
+      ]);
+    }
+    return settings;
+  }
   throw new SettingsError(
     describeIssues(parsed.error.issues, (k) => `Environment variable ${k}`, (k) => env[k], (k) => VARIABLES[k as VariableName]?.secret === true),
   );

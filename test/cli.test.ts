@@ -341,6 +341,16 @@ describe('settings are validated before anything starts', () => {
     expect(r.stderr).not.toMatch(/--MCP_MAX_SESSIONS/);
   });
 
+  it('`MCP_MAX_SESSIONS_PER_CALLER` above `MCP_MAX_SESSIONS`, or not a whole number, exits 1 naming the limit', () => {
+    const above = runWith({ MCP_MAX_SESSIONS: '8', MCP_MAX_SESSIONS_PER_CALLER: '9' }, 'serve', '--http', '--sandbox', '--port', '0');
+    expect(above.status).toBe(1);
+    expect(above.stderr).toMatch(/Environment variable MCP_MAX_SESSIONS_PER_CALLER must be at most MCP_MAX_SESSIONS \(8\) \(got "9"\)/);
+    expect(above.stderr).not.toMatch(/SANDBOX|serving/); // nothing was started
+    const zero = runWith({ MCP_MAX_SESSIONS_PER_CALLER: '0' }, 'serve', '--http', '--sandbox', '--port', '0');
+    expect(zero.status).toBe(1);
+    expect(zero.stderr).toMatch(/Environment variable MCP_MAX_SESSIONS_PER_CALLER must be a whole number, at least 1 \(got "0"\)/);
+  });
+
   it('`BASECAMP_READ_ONLY=maybe` exits 1 saying which values are allowed', () => {
     const r = runWith({ BASECAMP_READ_ONLY: 'maybe' }, '--sandbox');
     expect(r.status).toBe(1);
@@ -486,6 +496,26 @@ describe('settings are validated before anything starts', () => {
     expect(names).toEqual(registry.filter((t) => t.annotations.readOnlyHint).map((t) => t.name).sort());
     expect(names).not.toContain('trash_person');
     await client.close();
+  });
+});
+
+describe('MCP_MAX_SESSIONS_PER_CALLER', () => {
+  it('reaches the HTTP server: its one caller at its cap is refused with the per-caller limit, though the pool has room', async () => {
+    const { child, url } = await startHttp({ MCP_MAX_SESSIONS: '4', MCP_MAX_SESSIONS_PER_CALLER: '1' }, '--sandbox');
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      const second = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      });
+      expect(second.status).toBe(503);
+      expect(await second.text()).toMatch(/at most 1 per caller, MCP_MAX_SESSIONS_PER_CALLER/);
+      await client.close();
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
 

@@ -246,3 +246,79 @@ describe('a 2025 session belongs to the key that opened it', () => {
     expect((await reader.listTools()).sort()).toEqual([...READS].sort());
   });
 });
+
+describe('each key has its own cap on 2025 sessions (MCP_MAX_SESSIONS_PER_CALLER)', () => {
+  const initialize = (url: string, token: string) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    });
+  const ping = (url: string, token: string, sessionId: string) =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${token}`,
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+    });
+
+  it('a reader key at its cap (by default a quarter of the pool) cannot take the admin key\'s slot or end its session; past the grace its own idlest session makes way', async () => {
+    // 8 sessions, named keys: each key may hold 2 (the default). The admin's session is the oldest, and idle throughout.
+    const h = await start({ clients: CLIENTS, maxSessions: 8, sessionEvictGraceMs: 1_500 });
+    const admin = await client2025(h.url, TOKENS.admin);
+    const readerOne = await client2025(h.url, TOKENS.reader);
+    const readerTwo = await client2025(h.url, TOKENS.reader);
+    expect(h.sessions()).toBe(3);
+
+    const refused = await initialize(h.url, TOKENS.reader);
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await refused.text()).toMatch(/Too many sessions for this caller \(at most 2 per caller, MCP_MAX_SESSIONS_PER_CALLER\)/);
+    expect(h.sessions()).toBe(3);
+    // Other keys still get in: the pool has room.
+    expect((await initialize(h.url, TOKENS.operator)).status).toBe(200);
+
+    await new Promise((r) => setTimeout(r, 2_000)); // every session idle past the grace; the admin's the idlest
+    await readerTwo.listTools(); // readerOne is now the reader's idlest
+    expect((await initialize(h.url, TOKENS.reader)).status).toBe(200);
+    expect((await ping(h.url, TOKENS.reader, readerOne.sessionId()!)).status).toBe(404);
+    expect((await ping(h.url, TOKENS.admin, admin.sessionId()!)).status).toBe(200);
+    expect((await admin.listTools()).sort()).toEqual([...ALL].sort());
+    expect(h.sessions()).toBe(4);
+  });
+
+  it('the pool full: the reader\'s newcomer ends its own idlest session, not the admin\'s idler one; the admin\'s newcomer ends one of the reader\'s (over its fair share), not its own', async () => {
+    const h = await start({ clients: CLIENTS, maxSessions: 3, maxSessionsPerCaller: 2, sessionEvictGraceMs: 1_500 });
+    const admin = await client2025(h.url, TOKENS.admin);
+    const readerOne = await client2025(h.url, TOKENS.reader);
+    const readerTwo = await client2025(h.url, TOKENS.reader);
+    expect(h.sessions()).toBe(3);
+    await new Promise((r) => setTimeout(r, 2_000)); // all three idle past the grace, the admin's the idlest
+
+    const readerThree = await initialize(h.url, TOKENS.reader);
+    expect(readerThree.status).toBe(200);
+    const readerThreeId = readerThree.headers.get('mcp-session-id')!;
+    expect((await ping(h.url, TOKENS.reader, readerOne.sessionId()!)).status).toBe(404);
+    expect((await ping(h.url, TOKENS.admin, admin.sessionId()!)).status).toBe(200);
+
+    // Then the reader's two sessions are used (readerThree first): the admin's stays the idlest of all.
+    expect((await ping(h.url, TOKENS.reader, readerThreeId)).status).toBe(200);
+    expect((await ping(h.url, TOKENS.reader, readerTwo.sessionId()!)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2_000)); // all three past the grace again
+    // Fair share: 3 sessions between 2 keys; the reader holds 2, so its idlest (readerThree) goes, though the admin's is idler.
+    expect((await initialize(h.url, TOKENS.admin)).status).toBe(200);
+    expect((await ping(h.url, TOKENS.reader, readerThreeId)).status).toBe(404);
+    expect((await ping(h.url, TOKENS.admin, admin.sessionId()!)).status).toBe(200);
+    expect((await ping(h.url, TOKENS.reader, readerTwo.sessionId()!)).status).toBe(200);
+    expect(h.sessions()).toBe(3);
+  });
+
+  it('refuses to start with a per-caller cap above the pool\'s', async () => {
+    await expect(start({ clients: CLIENTS, maxSessions: 2, maxSessionsPerCaller: 3 })).rejects.toThrow(/maxSessionsPerCaller \(3\) must be at most maxSessions \(2\)/);
+  });
+});

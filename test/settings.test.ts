@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, flagHelp, flagsOf, parseEnvironment, parseSettings, SettingsError, UsageError, variableHelp, withDefaults, type Env } from '../src/settings.js';
+import { COMMANDS, defaultSessionsPerCaller, flagHelp, flagsOf, parseEnvironment, parseSettings, SettingsError, UsageError, variableHelp, withDefaults, type Env } from '../src/settings.js';
 import { loadConfig } from '../src/config.js';
 import { help } from '../src/commands/help.js';
 
@@ -49,6 +49,7 @@ const variables: [string, [string, unknown][], string[]][] = [
   ['MCP_ALLOWED_ORIGINS', [['https://a.example, http://localhost:3000', ['https://a.example', 'http://localhost:3000']]], ['a.example', 'https://a.example/path', 'ftp://a.example']],
   ['MCP_ALLOWED_HOSTS', [['mcp.example.com:443,localhost:8787', ['mcp.example.com:443', 'localhost:8787']]], ['a b', 'x.example/path', 'mcp.example.com:99999', 'mcp.example.com:0', '[::1', 'a:1:2', 'mcp.example.com:']],
   ['MCP_MAX_SESSIONS', [['100', 100], ['1', 1]], ['abc', '0', '-5', '1.5']],
+  ['MCP_MAX_SESSIONS_PER_CALLER', [['25', 25], ['1', 1]], ['abc', '0', '-5', '1.5']],
   ['MCP_SESSION_IDLE_SECONDS', [['1800', 1800]], ['abc', '0', '10s']],
   ['MCP_SESSION_EVICT_GRACE_SECONDS', [['60', 60]], ['abc', '0', '1m']],
   ['REDIS_URL', [['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'], ['rediss://u:p@r.example:6380/2', 'rediss://u:p@r.example:6380/2']], ['localhost:6379', 'http://r.example']],
@@ -82,6 +83,19 @@ describe('environment variables', () => {
   it('reports every bad variable at once', () => {
     const env: Env = { MCP_MAX_SESSIONS: 'abc', BASECAMP_READ_ONLY: 'maybe', BASECAMP_API_URL: 'https://x.example/?q' };
     expect(problems(() => parseEnvironment(env)).map((p) => p.split(' ')[2])).toEqual(['BASECAMP_API_URL', 'BASECAMP_READ_ONLY', 'MCP_MAX_SESSIONS']);
+  });
+
+  it('MCP_MAX_SESSIONS_PER_CALLER above MCP_MAX_SESSIONS (as set, or its default) is refused, naming both; equal to it is fine', () => {
+    expect(problems(() => parseEnvironment({ MCP_MAX_SESSIONS: '10', MCP_MAX_SESSIONS_PER_CALLER: '11' }))).toEqual([
+      'Environment variable MCP_MAX_SESSIONS_PER_CALLER must be at most MCP_MAX_SESSIONS (10) (got "11").',
+    ]);
+    expect(problems(() => parseEnvironment({ MCP_MAX_SESSIONS_PER_CALLER: '101' }))).toEqual([
+      'Environment variable MCP_MAX_SESSIONS_PER_CALLER must be at most MCP_MAX_SESSIONS (100, its default) (got "101").',
+    ]);
+    expect(parseEnvironment({ MCP_MAX_SESSIONS: '10', MCP_MAX_SESSIONS_PER_CALLER: '10' }).MCP_MAX_SESSIONS_PER_CALLER).toBe(10);
+    // Unset: no value here; serveHttp derives it (defaultSessionsPerCaller).
+    expect(parseSettings(['serve', '--http'], {}).env.MCP_MAX_SESSIONS_PER_CALLER).toBeUndefined();
+    expect([defaultSessionsPerCaller(100, true), defaultSessionsPerCaller(3, true), defaultSessionsPerCaller(100, false)]).toEqual([25, 1, 100]);
   });
 
   it('MCP_HTTP_TOKEN set but empty is refused (an empty $(cat file) must not serve unauthenticated)', () => {

@@ -119,6 +119,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       allowedOrigins: vars.MCP_ALLOWED_ORIGINS,
       allowedHosts: vars.MCP_ALLOWED_HOSTS,
       maxSessions: vars.MCP_MAX_SESSIONS,
+      maxSessionsPerCaller: vars.MCP_MAX_SESSIONS_PER_CALLER,
       sessionIdleMs: vars.MCP_SESSION_IDLE_SECONDS * 1000,
       sessionEvictGraceMs: vars.MCP_SESSION_EVICT_GRACE_SECONDS * 1000,
     }).catch((error: NodeJS.ErrnoException) => {

@@ -10,7 +10,7 @@ import { isLoopbackHost } from '../security.js';
 import type { ServerOptions } from '../server.js';
 import type { Caller } from '../caller.js';
 import type { ServiceSource } from '../service-source.js';
-import { HTTP_DEFAULTS } from '../settings.js';
+import { defaultSessionsPerCaller, HTTP_DEFAULTS } from '../settings.js';
 
 export interface HttpServeOptions extends ServerOptions {
   host?: string;
@@ -26,6 +26,8 @@ export interface HttpServeOptions extends ServerOptions {
   stateless?: boolean;
   maxBodyBytes?: number;
   maxSessions?: number;
+  /** MCP_MAX_SESSIONS_PER_CALLER: live sessions one caller (by callerKey) may hold, at most maxSessions. Default: defaultSessionsPerCaller. */
+  maxSessionsPerCaller?: number;
   sessionIdleMs?: number;
   /** When the session cap is reached, a session idle this long (and with no request in flight) is evicted. Default 60 s. */
   sessionEvictGraceMs?: number;
@@ -47,7 +49,7 @@ export interface HttpServer {
   drain(graceMs?: number): Promise<void>;
 }
 
-const LIMIT_OPTIONS = ['maxBodyBytes', 'maxSessions', 'sessionIdleMs', 'sessionEvictGraceMs', 'headersTimeoutMs', 'requestTimeoutMs', 'bodyIdleMs', 'keepAliveTimeoutMs'] as const;
+const LIMIT_OPTIONS = ['maxBodyBytes', 'maxSessions', 'maxSessionsPerCaller', 'sessionIdleMs', 'sessionEvictGraceMs', 'headersTimeoutMs', 'requestTimeoutMs', 'bodyIdleMs', 'keepAliveTimeoutMs'] as const;
 
 /** A zero, negative or non-numeric limit would refuse every request (or none): fail at start instead. */
 function assertPositiveLimits(options: HttpServeOptions): void {
@@ -101,8 +103,12 @@ export async function serveHttp(services: ServiceSource, options: HttpServeOptio
   if (keys.open) log.warn('HTTP transport on loopback WITHOUT authentication (set MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS to require a bearer token).');
   assertPositiveLimits(options);
   const idleMs = options.sessionIdleMs ?? HTTP_DEFAULTS.sessionIdleSeconds * 1000;
+  const maxSessions = options.maxSessions ?? HTTP_DEFAULTS.maxSessions;
+  // Several callers when there are named keys: each may then hold only its share of the sessions.
+  const maxPerOwner = options.maxSessionsPerCaller ?? defaultSessionsPerCaller(maxSessions, (options.clients?.length ?? 0) > 0);
+  if (maxPerOwner > maxSessions) throw new Error(`HTTP option maxSessionsPerCaller (${maxPerOwner}) must be at most maxSessions (${maxSessions}).`);
   const pool = new SessionPool<McpSession>(
-    { maxSessions: options.maxSessions ?? HTTP_DEFAULTS.maxSessions, idleMs, evictGraceMs: options.sessionEvictGraceMs ?? HTTP_DEFAULTS.evictGraceSeconds * 1000 },
+    { maxSessions, maxPerOwner, idleMs, evictGraceMs: options.sessionEvictGraceMs ?? HTTP_DEFAULTS.evictGraceSeconds * 1000 },
     closeSession,
   );
   const handler = new McpHandler(services, options, pool);

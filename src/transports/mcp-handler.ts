@@ -8,7 +8,7 @@ import { createMcpServer, type ServerOptions } from '../server.js';
 import type { Service } from '../service.js';
 import type { ServiceSource } from '../service-source.js';
 import { log } from '../log.js';
-import { callerAuthInfo, callerOf, sameCaller, type Caller } from '../caller.js';
+import { callerAuthInfo, callerKey, callerOf, sameCaller, type Caller } from '../caller.js';
 
 /** One MCP session over HTTP (2025-era clients): its server, the transport that carries it, and the caller that opened it. */
 export interface McpSession {
@@ -84,9 +84,13 @@ export class McpHandler {
     }
     // The caller's service first (under MCP_AUTH=oauth it may be built now): nothing awaited after the cap check.
     const service = await this.services.for(caller);
-    const full = this.pool.makeRoom();
+    const full = this.pool.makeRoom(callerKey(caller));
     if (full) {
-      return jsonError(req, res, 503, `Too many sessions (${this.pool.maxSessions}), all in use; one becomes free in ${full.retryAfterSeconds} s.`, {
+      const message =
+        full.limit === 'owner'
+          ? `Too many sessions for this caller (at most ${this.pool.maxPerOwner} per caller, MCP_MAX_SESSIONS_PER_CALLER), all in use; one of yours becomes free in ${full.retryAfterSeconds} s.`
+          : `Too many sessions (${this.pool.maxSessions}), all in use; one becomes free in ${full.retryAfterSeconds} s.`;
+      return jsonError(req, res, 503, message, {
         'retry-after': String(full.retryAfterSeconds),
       });
     }
@@ -103,7 +107,7 @@ export class McpHandler {
     const server = createMcpServer(service, { ...this.options, era: 'legacy', caller });
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => this.pool.add(id, { transport, server, caller }),
+      onsessioninitialized: (id) => this.pool.add(id, { transport, server, caller }, callerKey(caller)),
       onsessionclosed: (id) => this.pool.forget(id),
     });
     transport.onclose = () => {
