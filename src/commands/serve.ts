@@ -125,8 +125,9 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     }).catch((error: NodeJS.ErrnoException) => {
       throw listenProblem(error, host, port);
     });
-    log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
+    // The keys first: whoever waits for the URL line (a supervisor, a test) has the whole start-up report with it.
     if (settings.httpClients) log.info(`keys: ${settings.httpClients.map((c) => `${c.name} (${c.role})`).join(', ')}${vars.MCP_HTTP_TOKEN ? ', MCP_HTTP_TOKEN (admin)' : ''}`);
+    log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
