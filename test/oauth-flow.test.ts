@@ -1,7 +1,9 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client as Client2025 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as Transport2025 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as Client2026, StreamableHTTPClientTransport as Transport2026, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
@@ -463,4 +465,38 @@ describe('MCP_AUTH=oauth: people at once, in the audit trail', () => {
       out.mockRestore();
     }
   });
+});
+
+describe('MCP_AUTH=oauth from the built CLI (dist/, bundled with keepNames)', () => {
+  it('`serve --http --sandbox` with MCP_AUTH=oauth: a quiet start, and a whole sign-in through the bundle', async () => {
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    const proc: ChildProcessWithoutNullStreams = spawn(process.execPath, [cli, 'serve', '--http', '--sandbox', '--port', String(port), '--people', '30'], {
+      env: { ...process.env, BASECAMP_LOG_LEVEL: 'info', MCP_AUTH: 'oauth', MCP_PUBLIC_URL: publicUrl, MCP_TOKEN_KEY: randomBytes(32).toString('base64') },
+    });
+    let err = '';
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    closers.push(async () => proc.kill());
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not started: ${err}`)), 15_000);
+      proc.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/MCP_AUTH=oauth: people sign in/.test(err) && /serving \d+ tools/.test(err)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+    });
+    const ann = await signIn(`${publicUrl}/mcp`, OWNER);
+    expect((await ann.callTool('get_account')).isError).toBeFalsy();
+    const jan = await signIn(`${publicUrl}/mcp`, JAN, '2025');
+    expect(await jan.listTools()).toContain('list_people');
+    // oidc-provider says one thing on Node 20 (its runtime warning), nothing else; stdout stays empty.
+    expect(err.split('\n').filter((l) => /oidc-provider/i.test(l) && !/Unsupported runtime/.test(l))).toEqual([]);
+    expect(out).toBe('');
+    expect(proc.exitCode).toBeNull();
+  }, 30_000);
 });

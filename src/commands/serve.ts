@@ -16,6 +16,11 @@ import { shellCommand } from '../cli-command.js';
 import { RedisPlanClaims } from '../governance/redis-plan-claims.js';
 import { RedisPeopleSnapshots } from '../governance/redis-people-snapshots.js';
 import type { PeopleSnapshotStore } from '../governance/people-snapshots.js';
+import { createHash, createPrivateKey } from 'node:crypto';
+import { MemoryOAuthStore, type OAuthStore } from '../oauth/store.js';
+import type { ProviderKeys } from '../oauth/keys.js';
+import type { OAuthServeOptions } from '../oauth/server.js';
+import type { ResolvedEnvironment } from '../settings.js';
 
 /** What has been started so far, stopped in reverse order whether serving ends well or fails half-way. */
 class Started {
@@ -46,11 +51,14 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   // The sandbox brings its own token: a broken token file must not stop a try-out.
   let config = configFromSettings(vars, { ignoreTokenFile: settings.sandbox });
   let credentials: Credentials | undefined;
+  let sandboxLabel: string | undefined;
   if (settings.sandbox) {
     const { startSandbox } = await import('../sandbox/server.js');
     // Both products are listed by the sandbox's Launchpad, so either account can be chosen by BASECAMP_ACCOUNT_ID.
     // BASECAMP_RATE_LIMIT, when set, is also the simulated Basecamp's limit (the demo runs a fast tour this way).
-    const sandbox = await startSandbox({ people: flags.people, product: flags.product, alsoList: true, ...(config.rateLimitSet ? { rateLimit: config.rateLimit } : {}) });
+    // Under MCP_AUTH=oauth the sandbox's Launchpad is the upstream: its sign-in page lets a person be chosen by hand.
+    const personChooser = vars.MCP_AUTH === 'oauth';
+    const sandbox = await startSandbox({ people: flags.people, product: flags.product, alsoList: true, personChooser, ...(config.rateLimitSet ? { rateLimit: config.rateLimit } : {}) });
     started.add(() => sandbox.close());
     // The sandbox's account, unless BASECAMP_ACCOUNT_ID names the other one it lists; a Basecamp 2 one is found through its Launchpad.
     const accountId = vars.BASECAMP_ACCOUNT_ID ?? sandbox.accountId;
@@ -66,6 +74,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       config = { ...config, auditLog: ownTrail ? trail : config.auditLog, snapshotFile: snapshotFileBeside(trail, config.tokenFile) };
     }
     credentials = new StaticCredentials(sandbox.token, 'sandbox token');
+    sandboxLabel = `"${accountId === sandbox.bcx?.accountId ? sandbox.bcx.accountName : sandbox.data.accountName}" (${accountId}, the sandbox)`;
     const size = accountId === sandbox.bcx?.accountId ? sandbox.bcx.people.size : sandbox.data.people.size;
     const name = accountId === sandbox.bcx?.accountId ? 'Basecamp 2' : 'Basecamp 3/4/5';
     log.info(`using the SANDBOX ${name} account ${accountId} (simulated, ${size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
@@ -108,6 +117,8 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   if (flags.http) {
     const { serveHttp } = await import('../transports/http.js');
     const { host, port } = flags;
+    const oauth = vars.MCP_AUTH === 'oauth' ? oauthOptions(vars, config, settings.sandbox, sandboxLabel) : undefined;
+    if (oauth) started.add(() => oauth.store.close());
     const http = await serveHttp(service, {
       readOnly,
       host,
@@ -120,10 +131,12 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       maxSessions: vars.MCP_MAX_SESSIONS,
       sessionIdleMs: vars.MCP_SESSION_IDLE_SECONDS * 1000,
       sessionEvictGraceMs: vars.MCP_SESSION_EVICT_GRACE_SECONDS * 1000,
+      ...(oauth ? { oauth } : {}),
     }).catch((error: NodeJS.ErrnoException) => {
       throw listenProblem(error, host, port);
     });
     log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
+    if (oauth) log.info(`MCP_AUTH=oauth: people sign in with Basecamp through ${oauth.publicUrl} (account ${oauth.accountId}${oauth.allowed ? `, MCP_OAUTH_ALLOWED: ${oauth.allowed.join(', ')}` : ''}); sign-ins kept in ${oauth.store.where}`);
     if (settings.httpClients) log.info(`keys: ${settings.httpClients.map((c) => `${c.name} (${c.role})`).join(', ')}${vars.MCP_HTTP_TOKEN ? ', MCP_HTTP_TOKEN (admin)' : ''}`);
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -162,4 +175,43 @@ function budgetSeed(config: Config): string {
     return file?.refresh_token ?? file?.access_token ?? 'anonymous';
   }
   return config.accessToken ?? 'anonymous';
+}
+
+/**
+ * MCP_AUTH=oauth's authorization server, from settings checked at start (settings.ts oauthProblems). With --sandbox
+ * the sandbox's Launchpad is the upstream, with its own app (sandbox-client), so a sign-in can be tried by hand.
+ */
+function oauthOptions(vars: ResolvedEnvironment, config: Config, sandbox: boolean, sandboxLabel: string | undefined): OAuthServeOptions {
+  const accountId = config.accountId;
+  if (!vars.MCP_PUBLIC_URL || !vars.MCP_TOKEN_KEY || accountId === undefined) throw new Error('MCP_AUTH=oauth without MCP_PUBLIC_URL, MCP_TOKEN_KEY or an account: the settings should have refused this.');
+  const app = sandbox ? { clientId: 'sandbox-client', clientSecret: 'sandbox-secret' } : { clientId: vars.BASECAMP_CLIENT_ID ?? '', clientSecret: vars.BASECAMP_CLIENT_SECRET ?? '' };
+  return {
+    publicUrl: vars.MCP_PUBLIC_URL,
+    store: oauthStoreFor(vars),
+    keys: providerKeysFor(vars.MCP_TOKEN_KEY),
+    launchpad: { url: config.launchpadUrl, userAgent: config.userAgent, ...app },
+    accountId,
+    accountLabel: sandboxLabel ?? `account ${accountId}`,
+    ...(vars.MCP_OAUTH_ALLOWED ? { allowed: vars.MCP_OAUTH_ALLOWED } : {}),
+  };
+}
+
+/**
+ * Where sign-ins are kept. coordinator: replace with openOAuthStore(...) (the sealed file at MCP_OAUTH_FILE, or Redis
+ * with REDIS_URL); until then they live in this process only, and a restart signs everyone out.
+ */
+function oauthStoreFor(_vars: ResolvedEnvironment): OAuthStore {
+  return new MemoryOAuthStore();
+}
+
+/**
+ * The provider's keys from MCP_TOKEN_KEY. coordinator: replace with deriveProviderKeys(parseTokenKey(key)) (HKDF,
+ * src/oauth/crypto.ts). Until then a plain SHA-256 derivation, deterministic so a restart keeps cookies and keys valid.
+ */
+function providerKeysFor(tokenKey: string): ProviderKeys {
+  const derive = (label: string) => createHash('sha256').update(`basecamp-people-mcp|${label}|${tokenKey}`).digest();
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), derive('oidc-signing')]);
+  const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }) as { d: string; x: string };
+  const kid = createHash('sha256').update(jwk.x).digest('hex').slice(0, 16);
+  return { cookieKeys: [derive('oidc-cookies').toString('base64url')], signingJwk: { kty: 'OKP', crv: 'Ed25519', d: jwk.d, x: jwk.x, kid, alg: 'EdDSA', use: 'sig' } };
 }

@@ -129,5 +129,7 @@ export function buildProvider(options: ProviderOptions): Provider {
   });
   if (options.publicUrl.startsWith('https:')) provider.proxy = true; // TLS ends at a proxy in front (X-Forwarded-Proto)
   provider.on('server_error', (_ctx, error) => log.error(`OAuth: ${error instanceof Error ? error.message : String(error)}`));
+  // Koa's own errors (a client's broken request, a socket gone): said at debug level, never Koa's stack dump on stderr.
+  provider.on('error', (error) => log.debug(`OAuth: ${error instanceof Error ? error.message : String(error)}`));
   return provider;
 }
