@@ -23,6 +23,9 @@ export const INTERACTION_TTL_SECONDS = 10 * 60;
 /** The one scope of the resource (the MCP endpoint): what clients find in the protected-resource metadata. */
 export const MCP_SCOPE = 'mcp';
 
+/** oidc-provider's `fetch` option: its request options carry an SSRF-guarding undici dispatcher. */
+export type CimdFetch = (url: string, init: RequestInit & { dispatcher?: unknown }) => Promise<Response>;
+
 export interface ProviderOptions {
   /** MCP_PUBLIC_URL: the issuer. */
   publicUrl: string;
@@ -30,6 +33,8 @@ export interface ProviderOptions {
   keys: ProviderKeys;
   /** Access token lifetime (tests shorten it). */
   accessTokenTtlSeconds?: number;
+  /** How Client ID Metadata Documents are fetched (tests map https://cimd.test/… to loopback; default: global fetch, SSRF-guarded). */
+  fetch?: CimdFetch;
   /** Renders a refusal as a page (the browser's way; JSON endpoints answer JSON on their own). */
   errorPage(title: string, text: string): string;
 }
@@ -83,6 +88,13 @@ export function buildProvider(options: ProviderOptions): Provider {
       revocation: { enabled: true },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
+      // A client may be its own metadata document's https URL (the 2026 revision's way): its redirect URIs follow the
+      // same rule as a registration's, and it may hold no secret (oidc-provider refuses those itself).
+      clientIdMetadataDocument: {
+        enabled: true,
+        ack: 'draft-02',
+        allowClient: (_ctx: unknown, client: { redirectUris?: string[] }) => (client.redirectUris ?? []).every(redirectUriAllowed),
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => resource,
@@ -122,6 +134,7 @@ export function buildProvider(options: ProviderOptions): Provider {
     },
     // Tokens are bound to PKCE and to the client: a browser client (the Inspector) may call /token from its origin.
     clientBasedCORS: () => true,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
     renderError: (ctx: KoaContext, out: { error?: string; error_description?: string }) => {
       ctx.type = 'html';
       ctx.body = options.errorPage('Sign-in failed', `${out.error ?? 'error'}: ${out.error_description ?? 'the request was refused'}`);

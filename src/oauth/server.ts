@@ -5,7 +5,7 @@ import { callerOf, type Caller } from '../caller.js';
 import { log } from '../log.js';
 import { Interactions, errorPage } from './interaction.js';
 import type { ProviderKeys } from './keys.js';
-import { buildProvider, MCP_SCOPE, registrationProblem } from './provider.js';
+import { buildProvider, MCP_SCOPE, registrationProblem, type CimdFetch } from './provider.js';
 import type { OAuthStore } from './store.js';
 import { oauthVerifier } from './verifier.js';
 
@@ -30,6 +30,8 @@ export interface OAuthServeOptions {
   allowed?: readonly string[];
   /** Access token lifetime in seconds (default 600; tests shorten it). */
   accessTokenTtlSeconds?: number;
+  /** How Client ID Metadata Documents are fetched: tests only (never an environment variable). */
+  fetch?: CimdFetch;
 }
 
 export interface OAuthServer {
@@ -56,7 +58,7 @@ export function createOAuthServer(options: OAuthServeOptions): OAuthServer {
   const publicUrl = options.publicUrl;
   const resourceUrl = `${publicUrl}/mcp`;
   const resourceMetadataUrl = `${publicUrl}${PROTECTED_RESOURCE_PATH}`;
-  const provider = buildProvider({ publicUrl, store: options.store, keys: options.keys, accessTokenTtlSeconds: options.accessTokenTtlSeconds, errorPage });
+  const provider = buildProvider({ publicUrl, store: options.store, keys: options.keys, accessTokenTtlSeconds: options.accessTokenTtlSeconds, errorPage, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const interactions = new Interactions({
     provider,
     store: options.store,
