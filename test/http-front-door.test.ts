@@ -856,4 +856,14 @@ describe('the front door with MCP_AUTH=oauth (issue 20)', () => {
     expect(report.answered['401']).toBeGreaterThan(0);
     await toolWorks(h.url);
   }, 40_000);
+
+  it('process level: the CLI served with MCP_AUTH=oauth survives 1,000 malformed requests, OAuth routes among them; the key works after', async () => {
+    const { proc, url, stderr } = await spawnServer({ MCP_HTTP_TOKEN: TOKEN, MCP_AUTH: 'oauth', MCP_PUBLIC_URL: 'http://127.0.0.1:8787', MCP_TOKEN_KEY: 'ab'.repeat(32) });
+    const report = await fuzz(url, malformedRequests(0x0a08, 1_000, Number(new URL(url).port), [TOKEN], { targets: OAUTH_TARGETS, bodies: OAUTH_BODIES }), 24, (_payload, status) => status < 500);
+    expect(proc.exitCode, stderr()).toBeNull();
+    expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
+    await toolWorks(url);
+    expect(stderr()).not.toMatch(/Parse Error|at .*node_modules/);
+    expect(proc.exitCode).toBeNull();
+  }, 40_000);
 });

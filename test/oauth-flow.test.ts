@@ -383,9 +383,14 @@ describe('MCP_AUTH=oauth: tokens', () => {
     expect(r1.status).toBe(200);
     expect(r1.body.refresh_token).not.toBe(first.refresh);
     expect((await mcpStatus(s.url, r1.body.access_token)).status).toBe(200);
+    expect(await s.store.get(`oidc:AccessToken:${sha(r1.body.access_token!)}`)).toBeDefined(); // kept under its hash, never in clear
     const reuse = await tokenRequest(s.publicUrl, { grant_type: 'refresh_token', refresh_token: first.refresh, client_id: first.clientId });
     expect(reuse.body.error).toBe('invalid_grant');
     expect((await mcpStatus(s.url, r1.body.access_token)).status).toBe(401);
+    // The whole family is gone from the store, not only refused (the adapter's revokeByGrantId).
+    for (const [model, token] of [['AccessToken', r1.body.access_token!], ['RefreshToken', r1.body.refresh_token!], ['AccessToken', first.access]] as const) {
+      expect(await s.store.get(`oidc:${model}:${sha(token)}`), model).toBeUndefined();
+    }
     expect((await tokenRequest(s.publicUrl, { grant_type: 'refresh_token', refresh_token: r1.body.refresh_token!, client_id: first.clientId })).body.error).toBe('invalid_grant');
   });
 
