@@ -394,6 +394,29 @@ describe('MCP_AUTH=oauth: tokens', () => {
     expect((await tokenRequest(s.publicUrl, { grant_type: 'refresh_token', refresh_token: r1.body.refresh_token!, client_id: first.clientId })).body.error).toBe('invalid_grant');
   });
 
+  it('lifetimes: access tokens 10 minutes; a sign-in 30 days, absolute (a rotated refresh token keeps what was left)', async () => {
+    const s = await start();
+    const DAYS_30 = 30 * 24 * 3600;
+    const clientId = String((await register(s.publicUrl)).body.client_id);
+    const { verifier, challenge } = pkcePair();
+    const back = await browse(authorizeUrl(s.publicUrl, clientId, { code_challenge: challenge, code_challenge_method: 'S256' }), { stopAt: REDIRECT, as: OWNER, consent: 'allow' });
+    const t = await tokenRequest(s.publicUrl, { grant_type: 'authorization_code', code: back.query.get('code')!, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier });
+    expect(Number(t.body.expires_in)).toBe(600);
+    const payload = async (model: string, id: string) => (JSON.parse((await s.store.get(`oidc:${model}:${sha(id)}`))!) as { p: { exp: number; iat: number } }).p;
+    const first = await payload('RefreshToken', t.body.refresh_token!);
+    expect(first.exp - first.iat).toBe(DAYS_30);
+    const [grantId] = await s.store.members(`grants-of:${9_000_000 + OWNER}`);
+    const grant = await payload('Grant', grantId!);
+    expect(grant.exp - grant.iat).toBe(DAYS_30);
+    const person = JSON.parse((await s.store.get(personKey(9_000_000 + OWNER)))!) as { signed_in_at: string };
+    expect(Date.now() - Date.parse(person.signed_in_at)).toBeLessThan(60_000);
+    await sleep(2_100); // two seconds of age: a renewed lifetime would end 2 s later
+    const r1 = await tokenRequest(s.publicUrl, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token!, client_id: clientId });
+    const rotated = await payload('RefreshToken', r1.body.refresh_token!);
+    expect(rotated.iat).toBeGreaterThan(first.iat);
+    expect(Math.abs(rotated.exp - first.exp)).toBeLessThanOrEqual(1);
+  });
+
   it('/revoke: a revoked access token gets 401', async () => {
     const s = await start();
     const { access, clientId } = await rawSignIn(s);
