@@ -335,6 +335,24 @@ describe('MCP_AUTH=oauth: the browser\'s way cannot be forged', () => {
     return { callback: back.url, jar };
   }
 
+  it('the consent page names the client, where it returns and the account; what a client registers is escaped', async () => {
+    const s = await start();
+    const res = await fetch(`${s.publicUrl}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://app.example/cb'], client_name: '<script>alert(1)</script>Evil "Co"', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] }),
+    });
+    const clientId = String(((await res.json()) as { client_id: string }).client_id);
+    const { challenge } = pkcePair();
+    const stopped = (await browse(authorizeUrl(s.publicUrl, clientId, { redirect_uri: 'https://app.example/cb', code_challenge: challenge, code_challenge_method: 'S256' }), { stopAt: 'https://app.example/' }).catch((e: unknown) => e)) as BrowseStopped;
+    expect(stopped).toBeInstanceOf(BrowseStopped);
+    expect(stopped.status).toBe(200);
+    expect(stopped.text).not.toContain('<script>');
+    expect(stopped.text).toContain('&#60;script&#62;alert(1)&#60;/script&#62;Evil &#34;Co&#34;');
+    expect(stopped.text).toContain('returning to <strong>app.example</strong>');
+    expect(stopped.text).toContain(sb!.data.accountName);
+  });
+
   it('a Launchpad state used twice, or made up, gets a 400 page', async () => {
     const s = await start();
     const { callback, jar } = await untilCallback(s);
