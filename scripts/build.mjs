@@ -21,6 +21,8 @@ const common = {
   sourcesContent: false,
   // ioredis and undici are CommonJS: give their require() of Node's built-ins a real require.
   banner: { js: "import { createRequire as __bpmCreateRequire } from 'node:module'; const require = __bpmCreateRequire(import.meta.url);" },
+  // oidc-provider relies on its classes' names (bundled without this, its second interaction fails: SessionNotFound).
+  keepNames: true,
   logLevel: 'warning',
 };
 // The server: dist/cli.js and the chunks it imports on demand (all that the .mcpb ships).

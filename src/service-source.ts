@@ -132,3 +132,18 @@ export function personServices(
     },
   };
 }
+
+/**
+ * Under MCP_AUTH=oauth: a signed-in person (a caller with a Launchpad identity) gets their own service; anyone else
+ * (a named key, MCP_HTTP_TOKEN) the server's one, signed in as the server. Closing closes the one service, then the
+ * people's (and with them the shared parts).
+ */
+export function callerServices(server: Service, people: ServiceSource): ServiceSource {
+  return {
+    for: (caller, signal) => (caller.identity ? people.for(caller, signal) : Promise.resolve(server)),
+    async close() {
+      await server.close();
+      await people.close();
+    },
+  };
+}

@@ -88,6 +88,11 @@ export interface ServiceOptions {
   planClaims?: PlanClaimStore;
   /** Where snapshots of the people directory are kept (default: config.snapshotFile; Redis with REDIS_URL). */
   snapshots?: PeopleSnapshotStore;
+  /**
+   * Parts shared with other services (MCP_AUTH=oauth: the server's own sign-in beside every signed-in person's); the
+   * service then leaves them open when it closes (whoever made them closes them). Default: its own.
+   */
+  shared?: SharedParts;
   /** How long an in-client sign-in waits for the browser (default 5 minutes; tests shorten it). */
   signInTimeoutMs?: number;
   /**
@@ -294,7 +299,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
           client: { clientId: config.clientId, clientSecret: config.clientSecret },
           ...(signIn ? { signIn } : {}),
         }));
-  const shared = createSharedParts(config, options);
+  const shared = options.shared ?? createSharedParts(config, options);
   const built = identityService(
     config,
     shared,
@@ -313,7 +318,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     ...built.service,
     async close() {
       await built.drain();
-      await shared.close();
+      if (!options.shared) await shared.close();
       await built.service.http.close();
     },
   };

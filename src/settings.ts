@@ -178,6 +178,39 @@ const logLevel = z
   .toLowerCase()
   .pipe(z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be one of debug, info, warn, error, silent'));
 
+/** MCP_PUBLIC_URL: an origin only (scheme, host, port), https or http on loopback; kept without a trailing slash. */
+const publicOrigin = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be the origin clients reach this server at, such as https://mcp.example.com' });
+      return;
+    }
+    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
+      ctx.addIssue({ code: 'custom', message: 'must use https (http only on 127.0.0.1, ::1 or localhost)' });
+    } else if (url.origin !== v.replace(/\/$/, '')) {
+      ctx.addIssue({ code: 'custom', message: `must be an origin only, with no path, query, user or fragment (such as ${url.origin})` });
+    }
+  })
+  .transform((v) => new URL(v).origin);
+
+/** MCP_TOKEN_KEY: 32 random bytes, written as base64 (44 characters, or 43 unpadded; base64url too) or 64 hex digits. */
+export function isTokenKey(value: string): boolean {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return true;
+  return /^[A-Za-z0-9+/_-]{43}=?$/.test(value) && Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length === 32;
+}
+const tokenKey = z
+  .string()
+  .trim()
+  .refine(isTokenKey, 'must be 32 random bytes as base64 or 64 hex digits (openssl rand -base64 32 makes one)');
+
+/** One entry of MCP_OAUTH_ALLOWED: an email address (`ann@x.com`) or a domain (`x.com`, `@x.com`). */
+const isAllowedEntry = (v: string) => /^[^\s@,]+@[a-z0-9.-]+\.[a-z]{2,}$/i.test(v) || /^@?[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/i.test(v);
+
 /** The HTTP transport's defaults (serveHttp's too, for callers that pass none). */
 export const HTTP_DEFAULTS = { host: '127.0.0.1', port: 8787, maxSessions: 100, sessionIdleSeconds: 1800, evictGraceSeconds: 60 } as const;
 
@@ -294,6 +327,21 @@ export const VARIABLES = {
     'seals plan tokens (32+ characters; the same on every instance of a fleet)',
     { secret: true },
   ),
+  MCP_AUTH: variable(
+    unsetIfEmpty(z.string().trim().toLowerCase().pipe(z.enum(['keys', 'oauth'], 'must be keys or oauth'))),
+    `${HTTP}keys (bearer keys: MCP_HTTP_TOKEN, MCP_HTTP_CLIENTS) or oauth (people sign in with Basecamp; keys still work beside it)`,
+    { default: 'keys' },
+  ),
+  MCP_PUBLIC_URL: variable(unsetIfEmpty(publicOrigin), `${HTTP}with MCP_AUTH=oauth: the origin clients reach this server at (https; http only on loopback)`),
+  MCP_TOKEN_KEY: variable(unsetIfEmpty(tokenKey), `${HTTP}with MCP_AUTH=oauth: 32 bytes (base64 or hex) sealing stored sign-ins; the same on every instance`, { secret: true }),
+  MCP_OAUTH_ALLOWED: variable(
+    unsetIfEmpty(commaList(isAllowedEntry, 'email addresses or domains such as ann@example.com, example.com, @example.com')),
+    `${HTTP}with MCP_AUTH=oauth: only these emails or domains may sign in (default: anyone who reaches the account)`,
+  ),
+  MCP_OAUTH_FILE: variable(unsetIfEmpty(text), `${HTTP}with MCP_AUTH=oauth: the sealed sign-ins, without REDIS_URL`, {
+    default: (env: Env) => join(configDir(env), 'oauth-store.json'),
+    shown: '~/.config/basecamp-people-mcp/oauth-store.json',
+  }),
   BASECAMP_AUDIT_LOG: variable(unsetIfEmpty(text), 'audit trail, JSON lines, or off', {
     default: (env: Env) => join(configDir(env), 'audit.jsonl'),
     shown: '~/.config/basecamp-people-mcp/audit.jsonl',
@@ -526,12 +574,34 @@ function httpProblems(flags: Flags, environment: EnvironmentSettings): { problem
   const problems = [...(read?.problems ?? [])];
   const clients = read && !read.problems.length ? read.clients : undefined;
   if (isLoopbackHost(host)) return { problems, clients };
-  if (!token && !file) {
+  // Under MCP_AUTH=oauth people sign in: keys are optional beside it (automations), but a short one is still refused.
+  if (!token && !file && environment.MCP_AUTH !== 'oauth') {
     problems.push(`Refusing to serve on ${host} without MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS: anyone who can reach it could administer your Basecamp people. Set one, or bind --host 127.0.0.1.`);
   } else if (token && token.length < MIN_REMOTE_TOKEN) {
     problems.push(`Refusing to serve on ${host} with a ${token.length}-character MCP_HTTP_TOKEN: off loopback it must be at least ${MIN_REMOTE_TOKEN} characters (openssl rand -hex 32 makes 64).`);
   }
   return { problems, clients };
+}
+
+/**
+ * MCP_AUTH=oauth: everything it needs, each missing one named (checked before anything starts). With --sandbox the
+ * sandbox's Launchpad is the upstream and its account the account, so only the public URL and the key are needed.
+ */
+function oauthProblems(flags: Flags, environment: EnvironmentSettings): string[] {
+  if (environment.MCP_AUTH !== 'oauth') return [];
+  const sandbox = flags.sandbox === true || environment.BASECAMP_SANDBOX === true;
+  const problems: string[] = [];
+  const needs = (what: string, why: string) => problems.push(`MCP_AUTH=oauth needs ${what}: ${why}.`);
+  if (!flags.http) needs('--http', 'people sign in through the HTTP server (stdio has no listener)');
+  if (!environment.MCP_PUBLIC_URL) needs('MCP_PUBLIC_URL', 'the origin clients reach this server at, such as https://mcp.example.com (the issuer of its tokens and the base of its Launchpad callback)');
+  if (!sandbox) {
+    if (!environment.BASECAMP_CLIENT_ID) needs('BASECAMP_CLIENT_ID', 'your Launchpad app, whose redirect URI is <MCP_PUBLIC_URL>/oauth/launchpad/callback');
+    if (!environment.BASECAMP_CLIENT_SECRET) needs('BASECAMP_CLIENT_SECRET', "your Launchpad app's secret");
+    if (!environment.BASECAMP_ACCOUNT_ID) needs('BASECAMP_ACCOUNT_ID', 'the account people must reach to sign in');
+  }
+  if (!environment.MCP_TOKEN_KEY) needs('MCP_TOKEN_KEY', 'a key sealing the stored sign-ins (openssl rand -base64 32), the same on every instance');
+  if (environment.BASECAMP_ACCESS_TOKEN) problems.push('BASECAMP_ACCESS_TOKEN cannot be used with MCP_AUTH=oauth: each person acts with their own Basecamp tokens. Unset it.');
+  return problems;
 }
 
 /** `unknown flag --prot; did you mean --port?`: the nearest flag by edit distance, when one is near enough to be meant. */
@@ -599,6 +669,7 @@ export function parseSettings(argv: string[], env: Env): Settings {
   }
   const http = flags.success && environment && command === 'serve' ? httpProblems(flags.data, environment) : undefined;
   if (http) problems.push(...http.problems);
+  if (flags.success && environment && command === 'serve') problems.push(...oauthProblems(flags.data, environment));
   if (flags.success && environment && command === 'serve' && flags.data.product && !flags.data.sandbox && environment.BASECAMP_SANDBOX !== true) {
     problems.push('Flag --product chooses the sandbox account\'s product: it goes with --sandbox (a real account\'s product comes from Launchpad).');
   }

@@ -17,7 +17,11 @@ import { hostAllowed, originAllowed, parseAuthority, requestPath, type HostRules
 import { serveHttp, type HttpServeOptions, type HttpServer } from '../src/transports/http.js';
 import { singleService } from '../src/service-source.js';
 import type { HttpClientKey } from '../src/transports/http-keys.js';
-import { sandboxService, type ToolResult } from './helpers.js';
+import { freePort, sandboxService, type ToolResult } from './helpers.js';
+import { MemoryOAuthStore } from '../src/oauth/store.js';
+import { testProviderKeys } from './oauth-helpers.js';
+
+const FOREIGN_HOST = { host: 'evil.example' };
 
 const TOKEN = 'front-door-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -180,7 +184,7 @@ describe('request targets that are not URLs (issue 7.1)', () => {
 
 
 /** Generates malformed (never fully authorised and well-formed) requests against the front door. */
-function malformedRequests(seed: number, count: number, port: number, keys: readonly string[] = [TOKEN]): Buffer[] {
+function malformedRequests(seed: number, count: number, port: number, keys: readonly string[] = [TOKEN], extra: { targets?: readonly string[]; bodies?: readonly string[] } = {}): Buffer[] {
   const rnd = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const junk = (max: number) => Buffer.from(Array.from({ length: Math.floor(rnd() * max) }, () => Math.floor(rnd() * 256)));
@@ -189,7 +193,7 @@ function malformedRequests(seed: number, count: number, port: number, keys: read
   const sometimes = <T>(good: readonly T[], bad: readonly T[], pBad = 0.2): T => (rnd() < pBad ? pick(bad) : pick(good));
   const methods = ['GET', 'POST', 'DELETE', 'OPTIONS', 'PUT', 'HEAD'];
   const badMethods = ['TRACE', 'CONNECT', 'BREW', 'get', '', 'G\u0000T', 'POST POST'];
-  const targets = ['/mcp', '/mcp?x=//[', '/mcp#x', '//[', '/%zz', '/mcp/../mcp', '/', '/\u00ff', '/mcp?' + 'a'.repeat(3000), '//a:b@/', '/healthz?x=['];
+  const targets = ['/mcp', '/mcp?x=//[', '/mcp#x', '//[', '/%zz', '/mcp/../mcp', '/', '/\u00ff', '/mcp?' + 'a'.repeat(3000), '//a:b@/', '/healthz?x=[', ...(extra.targets ?? [])];
   const badTargets = ['http://[', 'http://x:70000/', '*', 'a', 'http://', 'https://[::1/', '//[:::]', 'mailto:x@y', '\\\\', '', 'http://127.0.0.1:1/mcp', 'http://a:b@/mcp'];
   const versions = ['HTTP/1.1', 'HTTP/1.0'];
   const badVersions = ['HTTP/2.0', 'HTTP/1.1x', 'HTTP/9', '', 'http/1.1'];
@@ -228,6 +232,7 @@ function malformedRequests(seed: number, count: number, port: number, keys: read
     () => Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': ['2026-07-28'] } } })),
     () => Buffer.from(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }])),
     () => Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",'),
+    ...(extra.bodies ?? []).map((b) => () => Buffer.from(b)),
   ];
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {
@@ -258,7 +263,7 @@ interface FuzzReport {
 }
 
 /** Sends every case (a few at a time) and records what came back; anything but a 4xx or a plain close is bad. */
-async function fuzz(url: string, cases: Buffer[], concurrency = 24): Promise<FuzzReport> {
+async function fuzz(url: string, cases: Buffer[], concurrency = 24, legitimate = legitimateSuccess): Promise<FuzzReport> {
   const report: FuzzReport = { sent: 0, answered: {}, bad: [] };
   let next = 0;
   const worker = async () => {
@@ -268,7 +273,7 @@ async function fuzz(url: string, cases: Buffer[], concurrency = 24): Promise<Fuz
       report.sent++;
       const key = r === 'hung' ? 'hung' : String(r.status ?? 'closed');
       report.answered[key] = (report.answered[key] ?? 0) + 1;
-      if (r === 'hung' || (r.status !== undefined && (r.status < 400 || r.status >= 500) && !legitimateSuccess(payload, r.status))) {
+      if (r === 'hung' || (r.status !== undefined && (r.status < 400 || r.status >= 500) && !legitimate(payload, r.status))) {
         report.bad.push(`${key}: ${JSON.stringify(payload.toString('latin1').slice(0, 120))}`);
       }
     }
@@ -749,4 +754,117 @@ describe("the front door's order (http-front-door.ts): a request failing two che
     expect((await send(h.url, 'POST', { ...json, ...auth }, 'x'.repeat(2_000))).status).toBe(413);
     expect((await send(h.url, 'POST', { ...json, ...auth }, '{not json')).status).toBe(400);
   });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('the front door with MCP_AUTH=oauth (issue 20)', () => {
+  const OAUTH_TARGETS = [
+    '/.well-known/oauth-protected-resource/mcp',
+    '/.well-known/oauth-authorization-server',
+    '/.well-known/openid-configuration',
+    '/authorize',
+    '/authorize?response_type=code&client_id=x&redirect_uri=http://127.0.0.1:9/cb&code_challenge=abc&code_challenge_method=S256',
+    '/authorize/not-a-uid',
+    '/token',
+    '/register',
+    '/register/unknown',
+    '/revoke',
+    '/jwks',
+    '/oauth/interaction/unknown',
+    '/oauth/interaction/unknown/consent',
+    '/oauth/interaction/unknown/done',
+    '/oauth/interaction/' + 'u'.repeat(80),
+    '/oauth/launchpad/callback?code=x&state=y',
+    '/oauth/launchpad/callback',
+  ];
+  const OAUTH_BODIES = [
+    '{"redirect_uris":["http://evil.example/cb"]}',
+    '{"redirect_uris":"x"}',
+    '{"redirect_uris":["http://127.0.0.1:9/cb"],"token_endpoint_auth_method":"none"}',
+    'grant_type=authorization_code&code=x&client_id=y&code_verifier=z',
+    'grant_type=refresh_token&refresh_token=x&client_id=y',
+    'token=x&client_id=y',
+    'csrf=x&decision=allow',
+  ];
+
+  async function startOAuth(options: HttpServeOptions = {}): Promise<{ h: HttpServer; publicUrl: string }> {
+    sb = await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
+    service = sandboxService(sb, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }) });
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    http = await serveHttp(singleService(service), {
+      port,
+      token: TOKEN,
+      oauth: {
+        publicUrl,
+        store: new MemoryOAuthStore(),
+        keys: testProviderKeys(),
+        launchpad: { url: sb.url, clientId: 'sandbox-client', clientSecret: 'sandbox-secret', userAgent: 'front-door-test' },
+        accountId: sb.accountId,
+      },
+      ...options,
+    });
+    return { h: http, publicUrl };
+  }
+
+  it('target, /healthz, the path (OAuth routes known), Host, then OAuth routes answered without the Origin check, then Origin and the token for /mcp', async () => {
+    const { h, publicUrl } = await startOAuth({ allowedOrigins: ['https://app.example'], maxBodyBytes: 1_000 });
+    const json = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const metadataPath = '/.well-known/oauth-authorization-server';
+    // 1, 2, 3 as in keys mode; an unknown path is still 404, even one that looks like OAuth.
+    expect((await send(h.url, 'GET', FOREIGN_HOST, undefined, '*')).status).toBe(400);
+    expect((await send(h.url, 'GET', FOREIGN_HOST, undefined, '/healthz')).status).toBe(200);
+    expect((await send(h.url, 'GET', FOREIGN_HOST, undefined, '/userinfo')).status).toBe(404);
+    expect((await send(h.url, 'GET', {}, undefined, '/oauth/elsewhere')).status).toBe(404);
+    // 4: an OAuth route from a foreign Host is refused for its Host.
+    const hostFirst = await send(h.url, 'GET', FOREIGN_HOST, undefined, metadataPath);
+    expect(hostFirst.status).toBe(403);
+    expect(hostFirst.body).toContain('Host');
+    // OAuth routes skip Origin (the provider's CORS): metadata and /token answer a foreign Origin.
+    const metadata = await send(h.url, 'GET', { origin: 'https://evil.example' }, undefined, metadataPath);
+    expect(metadata.status).toBe(200);
+    expect(JSON.parse(metadata.body)).toMatchObject({ issuer: publicUrl });
+    const token = await send(h.url, 'POST', { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=refresh_token&refresh_token=x&client_id=y', '/token');
+    expect(token.status).toBe(401);
+    expect(token.body).toContain('invalid_client');
+    // ...except the consent form: from another Origin it is refused.
+    const consent = await send(h.url, 'POST', { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, 'csrf=x&decision=allow', '/oauth/interaction/abc/consent');
+    expect(consent.status).toBe(403);
+    // 5 before the token for /mcp: a foreign Origin without a token is refused for its Origin.
+    const originFirst = await send(h.url, 'POST', { ...json, origin: 'https://evil.example' }, initBody);
+    expect(originFirst.status).toBe(403);
+    expect(originFirst.body).toContain('Origin');
+    // 6: no token → 401 naming the protected-resource metadata; the named key is still accepted.
+    const unauthorised = await send(h.url, 'POST', json, 'x'.repeat(2_000));
+    expect(unauthorised.status).toBe(401);
+    expect(unauthorised.headers['www-authenticate']).toContain(`resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp"`);
+    expect((await send(h.url, 'POST', { ...json, authorization: 'Bearer not-a-token' }, '{not json')).status).toBe(401);
+    // 7 last: with a key, the body's own faults.
+    expect((await send(h.url, 'POST', { ...json, ...auth }, 'x'.repeat(2_000))).status).toBe(413);
+    expect((await send(h.url, 'POST', { ...json, ...auth }, '{not json')).status).toBe(400);
+    await toolWorks(h.url);
+  });
+
+  it('in-process: 2,500 malformed requests, OAuth routes and bodies among them, never get a 500 or crash it; the key works after', async () => {
+    const { h } = await startOAuth({ headersTimeoutMs: 3_000, bodyIdleMs: 1_000, requestTimeoutMs: 4_000 });
+    const cases = malformedRequests(0x0a07, 2_500, Number(new URL(h.url).port), [TOKEN], { targets: OAUTH_TARGETS, bodies: OAUTH_BODIES });
+    // OAuth routes may rightly answer 2xx/3xx (metadata, preflights, a redirect back with an error): only 5xx or a hang is bad.
+    const report = await fuzz(h.url, cases, 24, (_payload, status) => status < 500);
+    expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
+    expect(report.sent).toBe(2_500);
+    for (const status of ['400', '403', '404']) expect(report.answered[status], status).toBeGreaterThan(20);
+    expect(report.answered['401']).toBeGreaterThan(0);
+    await toolWorks(h.url);
+  }, 40_000);
+
+  it('process level: the CLI served with MCP_AUTH=oauth survives 1,000 malformed requests, OAuth routes among them; the key works after', async () => {
+    const { proc, url, stderr } = await spawnServer({ MCP_HTTP_TOKEN: TOKEN, MCP_AUTH: 'oauth', MCP_PUBLIC_URL: 'http://127.0.0.1:8787', MCP_TOKEN_KEY: 'ab'.repeat(32) });
+    const report = await fuzz(url, malformedRequests(0x0a08, 1_000, Number(new URL(url).port), [TOKEN], { targets: OAUTH_TARGETS, bodies: OAUTH_BODIES }), 24, (_payload, status) => status < 500);
+    expect(proc.exitCode, stderr()).toBeNull();
+    expect(report.bad, JSON.stringify(report.answered)).toEqual([]);
+    await toolWorks(url);
+    expect(stderr()).not.toMatch(/Parse Error|at .*node_modules/);
+    expect(proc.exitCode).toBeNull();
+  }, 40_000);
 });

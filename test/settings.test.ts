@@ -273,3 +273,53 @@ describe('the tables: one entry per variable and flag gives parsing, --help and 
     for (const command of COMMANDS) for (const [usage, meaning] of flagHelp(command)) expect(text).toMatch(new RegExp(`^ +${usage} +${meaning.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   });
 });
+
+describe('MCP_AUTH=oauth (issue 20): everything it needs is checked at start, each missing one named', () => {
+  const KEY = Buffer.alloc(32, 7).toString('base64');
+  const FULL: Env = {
+    MCP_AUTH: 'oauth',
+    MCP_PUBLIC_URL: 'https://mcp.example.com',
+    BASECAMP_CLIENT_ID: 'app',
+    BASECAMP_CLIENT_SECRET: 'app-secret',
+    BASECAMP_ACCOUNT_ID: '5550001',
+    MCP_TOKEN_KEY: KEY,
+  };
+
+  it('accepted with all of them; keys are the default; off loopback no bearer key is needed', () => {
+    expect(parseSettings(['serve', '--http'], {}).env.MCP_AUTH).toBe('keys');
+    const s = parseSettings(['serve', '--http', '--host', '0.0.0.0'], FULL);
+    expect(s.env.MCP_AUTH).toBe('oauth');
+    expect(s.env.MCP_PUBLIC_URL).toBe('https://mcp.example.com');
+    expect(s.env.MCP_OAUTH_FILE).toMatch(/oauth-store\.json$/);
+    expect(parseSettings(['serve', '--http'], { ...FULL, MCP_TOKEN_KEY: 'ab'.repeat(32), MCP_PUBLIC_URL: 'http://127.0.0.1:8787/' }).env.MCP_PUBLIC_URL).toBe('http://127.0.0.1:8787');
+    expect(parseSettings(['serve', '--http'], { ...FULL, MCP_OAUTH_ALLOWED: 'ann@x.com, x.com,@y.org' }).env.MCP_OAUTH_ALLOWED).toEqual(['ann@x.com', 'x.com', '@y.org']);
+    // Keys mode keeps refusing an open door off loopback.
+    expect(problems(() => parseSettings(['serve', '--http', '--host', '0.0.0.0'], { ...FULL, MCP_AUTH: 'keys' })).join('\n')).toMatch(/without MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS/);
+  });
+
+  it('each missing one is named; BASECAMP_ACCESS_TOKEN is refused with it', () => {
+    const found = problems(() => parseSettings(['serve'], { MCP_AUTH: 'oauth', BASECAMP_ACCESS_TOKEN: 'static-token' })).join('\n');
+    for (const name of ['--http', 'MCP_PUBLIC_URL', 'BASECAMP_CLIENT_ID', 'BASECAMP_CLIENT_SECRET', 'BASECAMP_ACCOUNT_ID', 'MCP_TOKEN_KEY']) expect(found).toContain(`MCP_AUTH=oauth needs ${name}`);
+    expect(found).toMatch(/BASECAMP_ACCESS_TOKEN cannot be used with MCP_AUTH=oauth/);
+    for (const name of Object.keys(FULL).filter((k) => k !== 'MCP_AUTH')) {
+      const rest = { ...FULL, [name]: undefined };
+      expect(problems(() => parseSettings(['serve', '--http'], rest)), name).toEqual([expect.stringContaining(`MCP_AUTH=oauth needs ${name}`)]);
+    }
+  });
+
+  it('with --sandbox the sandbox is the upstream: only the public URL and the key are needed', () => {
+    expect(parseSettings(['serve', '--http', '--sandbox'], { MCP_AUTH: 'oauth', MCP_PUBLIC_URL: 'http://127.0.0.1:8787', MCP_TOKEN_KEY: KEY }).sandbox).toBe(true);
+  });
+
+  it('bad values are refused, and the key is never echoed', () => {
+    const bad = (env: Env) => problems(() => parseSettings(['serve', '--http'], { ...FULL, ...env })).join('\n');
+    expect(bad({ MCP_AUTH: 'password' })).toMatch(/MCP_AUTH must be keys or oauth/);
+    for (const url of ['http://mcp.example.com', 'https://mcp.example.com/mcp', 'https://u:p@mcp.example.com', 'not a url']) expect(bad({ MCP_PUBLIC_URL: url }), url).toMatch(/MCP_PUBLIC_URL must/);
+    for (const key of ['short', 'ab'.repeat(31), Buffer.alloc(31).toString('base64'), Buffer.alloc(33).toString('base64'), 'zz'.repeat(32)]) {
+      const said = bad({ MCP_TOKEN_KEY: key });
+      expect(said, key).toMatch(/MCP_TOKEN_KEY must be 32 random bytes/);
+      expect(said).not.toContain(key);
+    }
+    expect(bad({ MCP_OAUTH_ALLOWED: 'ann@, x' })).toMatch(/MCP_OAUTH_ALLOWED must be a comma-separated list/);
+  });
+});

@@ -9,14 +9,20 @@ import type { RateBudget } from '../basecamp/rate-budget.js';
 import { checkAuditPath } from '../governance/audit-log.js';
 import type { PlanClaimStore } from '../governance/plan-token.js';
 import { log } from '../log.js';
-import { createService, StaticCredentials } from '../service.js';
-import { singleService } from '../service-source.js';
+import { createService, createSharedParts, StaticCredentials } from '../service.js';
+import { callerServices, personServices, singleService } from '../service-source.js';
 import type { Env, Settings } from '../settings.js';
 import { selectTools } from '../tools/index.js';
 import { shellCommand } from '../cli-command.js';
 import { RedisPlanClaims } from '../governance/redis-plan-claims.js';
 import { RedisPeopleSnapshots } from '../governance/redis-people-snapshots.js';
 import type { PeopleSnapshotStore } from '../governance/people-snapshots.js';
+import { deriveProviderKeys, parseTokenKey } from '../oauth/crypto.js';
+import { openOAuthStore } from '../oauth/open-store.js';
+import { personCredentialsFor } from '../oauth/person-credentials.js';
+import type { RedisStoreClient } from '../oauth/redis-store.js';
+import type { OAuthServeOptions } from '../oauth/server.js';
+import type { ResolvedEnvironment } from '../settings.js';
 
 /** What has been started so far, stopped in reverse order whether serving ends well or fails half-way. */
 class Started {
@@ -47,11 +53,14 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   // The sandbox brings its own token: a broken token file must not stop a try-out.
   let config = configFromSettings(vars, { ignoreTokenFile: settings.sandbox });
   let credentials: Credentials | undefined;
+  let sandboxLabel: string | undefined;
   if (settings.sandbox) {
     const { startSandbox } = await import('../sandbox/server.js');
     // Both products are listed by the sandbox's Launchpad, so either account can be chosen by BASECAMP_ACCOUNT_ID.
     // BASECAMP_RATE_LIMIT, when set, is also the simulated Basecamp's limit (the demo runs a fast tour this way).
-    const sandbox = await startSandbox({ people: flags.people, product: flags.product, alsoList: true, ...(config.rateLimitSet ? { rateLimit: config.rateLimit } : {}) });
+    // Under MCP_AUTH=oauth the sandbox's Launchpad is the upstream: its sign-in page lets a person be chosen by hand.
+    const personChooser = vars.MCP_AUTH === 'oauth';
+    const sandbox = await startSandbox({ people: flags.people, product: flags.product, alsoList: true, personChooser, ...(config.rateLimitSet ? { rateLimit: config.rateLimit } : {}) });
     started.add(() => sandbox.close());
     // The sandbox's account, unless BASECAMP_ACCOUNT_ID names the other one it lists; a Basecamp 2 one is found through its Launchpad.
     const accountId = vars.BASECAMP_ACCOUNT_ID ?? sandbox.accountId;
@@ -67,6 +76,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       config = { ...config, auditLog: ownTrail ? trail : config.auditLog, snapshotFile: snapshotFileBeside(trail, config.tokenFile) };
     }
     credentials = new StaticCredentials(sandbox.token, 'sandbox token');
+    sandboxLabel = `"${accountId === sandbox.bcx?.accountId ? sandbox.bcx.accountName : sandbox.data.accountName}" (${accountId}, the sandbox)`;
     const size = accountId === sandbox.bcx?.accountId ? sandbox.bcx.people.size : sandbox.data.people.size;
     const name = accountId === sandbox.bcx?.accountId ? 'Basecamp 2' : 'Basecamp 3/4/5';
     log.info(`using the SANDBOX ${name} account ${accountId} (simulated, ${size} people) at ${sandbox.url}; nothing touches a real Basecamp`);
@@ -78,11 +88,13 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   let budget: RateBudget | undefined;
   let planClaims: PlanClaimStore | undefined;
   let snapshots: PeopleSnapshotStore | undefined;
+  let redis: { client: RedisStoreClient; where: string } | undefined;
   if (vars.REDIS_URL) {
     const { budgetId, connectSharedBudget, redactRedisUrl } = await import('../basecamp/shared-budget.js');
     const seed = vars.BASECAMP_RATE_BUDGET_ID ?? `${config.apiUrl}|${budgetSeed(config)}`;
     const shared = await connectSharedBudget(vars.REDIS_URL, budgetId(seed), config.rateLimit);
     budget = shared.budget;
+    redis = { client: shared.redis, where: redactRedisUrl(vars.REDIS_URL) };
     started.add(() => shared.close());
     // Instances sharing Redis (and BASECAMP_PLAN_SECRET) but not an audit file refuse a token another one used.
     // (Imported statically: a few lines that need no Redis library of their own, not worth a chunk of the bundle.)
@@ -95,10 +107,18 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   // The shared budget's limit follows the account's product too, unless BASECAMP_RATE_LIMIT sets it.
   // Served to other machines: a sign-in link's callback would land on the caller's own 127.0.0.1, not here.
   const remote = flags.http === true && !isLoopbackHost(flags.host);
-  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims, snapshots, inClientSignIn: !remote });
+  const oauthOn = flags.http === true && vars.MCP_AUTH === 'oauth';
+  // Under MCP_AUTH=oauth the server's own sign-in (named keys act through it) and every signed-in person's service
+  // share one budget, audit trail, plan sealer and snapshot store; otherwise the one service owns them.
+  const shared = oauthOn ? createSharedParts(config, { budget, budgetFollowsProduct: !config.rateLimitSet, planClaims, snapshots }) : undefined;
+  if (shared) started.add(() => shared.close());
+  const service = createService(config, { credentials, budget, budgetFollowsProduct: !config.rateLimitSet, planClaims, snapshots, inClientSignIn: !remote && !oauthOn, ...(shared ? { shared } : {}) });
   started.add(() => service.close());
   log.info(config.auditLog ? `audit trail: ${config.auditLog}` : 'audit trail off (BASECAMP_AUDIT_LOG=off)');
-  if (service.notConfigured && service.signIn) log.info('not signed in to Basecamp yet: the first tool call offers a sign-in link (BASECAMP_CLIENT_ID and BASECAMP_CLIENT_SECRET are set).');
+  if (oauthOn) {
+    // Signed-in people act as themselves; only named keys use the server's own sign-in.
+    if (service.notConfigured && (settings.httpClients || vars.MCP_HTTP_TOKEN)) log.warn(`not signed in to Basecamp as the server: named keys (MCP_HTTP_CLIENTS, MCP_HTTP_TOKEN) will be told how to sign in (run \`${shellCommand('login')}\` on this host); people who sign in through MCP_AUTH=oauth act as themselves.`);
+  } else if (service.notConfigured && service.signIn) log.info('not signed in to Basecamp yet: the first tool call offers a sign-in link (BASECAMP_CLIENT_ID and BASECAMP_CLIENT_SECRET are set).');
   else if (service.notConfigured && remote && config.clientId && config.clientSecret) {
     log.warn(
       `not signed in to Basecamp, and serving HTTP on ${flags.host}, off this machine's loopback: no sign-in link is offered to clients (its callback could only reach a browser on this machine). Run \`${shellCommand('login')}\` on this host: the next tool call picks the sign-in up.`,
@@ -109,7 +129,12 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   if (flags.http) {
     const { serveHttp } = await import('../transports/http.js');
     const { host, port } = flags;
-    const http = await serveHttp(singleService(service), {
+    const oauth = oauthOn ? await oauthOptions(vars, config, settings.sandbox, sandboxLabel, redis) : undefined;
+    if (oauth) started.add(() => oauth.store.close());
+    // Who acts for a caller: a signed-in person through their own service, anyone else (named keys) through the one.
+    const source = oauth && shared ? callerServices(service, personServices(config, shared, personCredentialsFor(oauth.store, oauth.launchpad))) : singleService(service);
+    if (oauth) started.add(() => source.close());
+    const http = await serveHttp(source, {
       readOnly,
       host,
       port,
@@ -122,10 +147,12 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
       maxSessionsPerCaller: vars.MCP_MAX_SESSIONS_PER_CALLER,
       sessionIdleMs: vars.MCP_SESSION_IDLE_SECONDS * 1000,
       sessionEvictGraceMs: vars.MCP_SESSION_EVICT_GRACE_SECONDS * 1000,
+      ...(oauth ? { oauth } : {}),
     }).catch((error: NodeJS.ErrnoException) => {
       throw listenProblem(error, host, port);
     });
-    // The keys first: whoever waits for the URL line (a supervisor, a test) has the whole start-up report with it.
+    // The start-up report before the URL line: whoever waits for that line (a supervisor, a test) has the whole of it.
+    if (oauth) log.info(`MCP_AUTH=oauth: people sign in with Basecamp through ${oauth.publicUrl} (account ${oauth.accountId}${oauth.allowed ? `, MCP_OAUTH_ALLOWED: ${oauth.allowed.join(', ')}` : ''}); sign-ins kept in ${oauth.store.where}`);
     if (settings.httpClients) log.info(`keys: ${settings.httpClients.map((c) => `${c.name} (${c.role})`).join(', ')}${vars.MCP_HTTP_TOKEN ? ', MCP_HTTP_TOKEN (admin)' : ''}`);
     log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
     const signal = await new Promise<string>((resolve) => {
@@ -165,4 +192,33 @@ function budgetSeed(config: Config): string {
     return file?.refresh_token ?? file?.access_token ?? 'anonymous';
   }
   return config.accessToken ?? 'anonymous';
+}
+
+/**
+ * MCP_AUTH=oauth's authorization server, from settings checked at start (settings.ts oauthProblems). Sign-ins are kept
+ * sealed with MCP_TOKEN_KEY in Redis with REDIS_URL (a fleet shares them), else in MCP_OAUTH_FILE; with --sandbox (no
+ * Redis) in memory, since simulated people never go to the config folder. With --sandbox the sandbox's Launchpad is
+ * the upstream, with its own app (sandbox-client), so a sign-in can be tried by hand.
+ */
+async function oauthOptions(
+  vars: ResolvedEnvironment,
+  config: Config,
+  sandbox: boolean,
+  sandboxLabel: string | undefined,
+  redis: { client: RedisStoreClient; where: string } | undefined,
+): Promise<OAuthServeOptions> {
+  const accountId = config.accountId;
+  if (!vars.MCP_PUBLIC_URL || !vars.MCP_TOKEN_KEY || accountId === undefined) throw new Error('MCP_AUTH=oauth without MCP_PUBLIC_URL, MCP_TOKEN_KEY or an account: the settings should have refused this.');
+  const app = sandbox ? { clientId: 'sandbox-client', clientSecret: 'sandbox-secret' } : { clientId: vars.BASECAMP_CLIENT_ID ?? '', clientSecret: vars.BASECAMP_CLIENT_SECRET ?? '' };
+  const key = parseTokenKey(vars.MCP_TOKEN_KEY);
+  const store = await openOAuthStore({ key, ...(redis ? { redis } : sandbox ? {} : { file: vars.MCP_OAUTH_FILE }) });
+  return {
+    publicUrl: vars.MCP_PUBLIC_URL,
+    store,
+    keys: deriveProviderKeys(key),
+    launchpad: { url: config.launchpadUrl, userAgent: config.userAgent, ...app },
+    accountId,
+    accountLabel: sandboxLabel ?? `account ${accountId}`,
+    ...(vars.MCP_OAUTH_ALLOWED ? { allowed: vars.MCP_OAUTH_ALLOWED } : {}),
+  };
 }

@@ -4,6 +4,8 @@ import { NotSignedInError } from '../errors.js';
 import { log } from '../log.js';
 import { expiresAtFrom, refreshAccessToken, type OAuthClient } from '../auth/oauth.js';
 import { personKey, type OAuthStore, type PersonRecord } from './store.js';
+import { revokeSignIn } from './adapter.js';
+import type { CallerIdentity } from '../caller.js';
 
 /** A sign-in through this server lasts at most this long from `signed_in_at` (docs/design/oauth.md §2.2: 30 days, absolute). */
 export const SIGN_IN_LIFETIME_MS = 30 * 86_400_000;
@@ -194,4 +196,24 @@ export class PersonCredentials implements Credentials {
       log.warn(`after the sign-in of Launchpad identity ${identityId} ended, revoking its MCP grants failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/**
+ * Each signed-in person's credentials under MCP_AUTH=oauth (personServices' credentialsFor): their tokens in the OAuth
+ * store, refreshed through the server's Launchpad app. When Launchpad refuses their refresh token their sign-in here
+ * ends too: every grant they hold is revoked (their MCP client gets 401 and signs in again).
+ */
+export function personCredentialsFor(
+  store: OAuthStore,
+  launchpad: { url: string; clientId: string; clientSecret: string; userAgent: string },
+): (identity: CallerIdentity) => Credentials {
+  return (identity) =>
+    new PersonCredentials({
+      store,
+      identityId: identity.id,
+      launchpadUrl: launchpad.url,
+      client: { clientId: launchpad.clientId, clientSecret: launchpad.clientSecret },
+      userAgent: launchpad.userAgent,
+      onSignedOut: (id) => revokeSignIn(store, id),
+    });
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { corsPreflightHeaders, corsResponseHeaders, hostAllowed, originAllowed, requestPath, type HostRules } from './http-guards.js';
 import type { Caller } from '../caller.js';
 import type { KeyRing } from './http-keys.js';
+import type { OAuthServer } from '../oauth/server.js';
 
 /*
  * THE FRONT DOOR of the HTTP transport: what a request passes before MCP sees it. The checks run in this
@@ -18,6 +19,14 @@ import type { KeyRing } from './http-keys.js';
  *      says who is calling (src/caller.ts). With no key set (loopback only) every client is `anonymous`.
  *   7. draining → 503; then a POST's body: larger than maxBodyBytes → 413, stalled → 408, not JSON → 400.
  * Only then does the MCP handler (mcp-handler.ts) see it, with its caller: sessions, or a fresh server per request.
+ *
+ * With MCP_AUTH=oauth (src/oauth/server.ts) the same order, with two changes (pinned by the OAuth variant of that test):
+ *   3. the authorization server's paths are known besides /mcp (metadata, /authorize, /token, /register, /revoke,
+ *      /jwks, the consent and Launchpad pages); anything else is still 404. After Host (4) they are answered there:
+ *      they skip Origin (5), their CORS being the provider's (a browser client calls /token cross-origin; nothing
+ *      there rides on cookies), except the consent form, which must come from the public origin (interaction.ts).
+ *   6. a named key first (as in keys mode; with none set nobody is `anonymous`), else an OAuth access token; a refusal
+ *      is 401 with `WWW-Authenticate: Bearer … resource_metadata="<public>/.well-known/oauth-protected-resource/mcp"`.
  */
 
 /**
@@ -39,10 +48,15 @@ export interface FrontDoor {
   allowedOrigins: readonly string[];
   /** What /healthz reports. */
   health(): { draining: boolean; sessions: number };
+  /** MCP_AUTH=oauth: the authorization server's routes and its access tokens. */
+  oauth?: OAuthServer;
 }
 
-/** Steps 1 to 6: who is calling, when the request may go on to /mcp; otherwise (undefined) it has been answered. */
-export function admit(req: IncomingMessage, res: ServerResponse, door: FrontDoor): Caller | undefined {
+/**
+ * Steps 1 to 6: who is calling, when the request may go on to /mcp; otherwise (undefined) it has been answered.
+ * With OAuth on, an OAuth route is answered and a bearer token checked asynchronously (a promise of the same).
+ */
+export function admit(req: IncomingMessage, res: ServerResponse, door: FrontDoor): Caller | undefined | Promise<Caller | undefined> {
   const path = requestPath(req.url);
   if (path === undefined) return refuse(req, res, 400, 'Bad request: the request target is not a path.');
   if (path === '/healthz' && req.method === 'GET') {
@@ -51,11 +65,13 @@ export function admit(req: IncomingMessage, res: ServerResponse, door: FrontDoor
     res.end(JSON.stringify({ status: draining ? 'draining' : 'ok', sessions }));
     return undefined;
   }
-  if (path !== '/mcp') return refuse(req, res, 404, 'Not found: the MCP endpoint is /mcp.');
+  const oauthRoute = door.oauth?.isRoute(path) === true;
+  if (path !== '/mcp' && !oauthRoute) return refuse(req, res, 404, 'Not found: the MCP endpoint is /mcp.');
   // DNS rebinding: a browser page on evil.example resolving to 127.0.0.1 still sends Host: evil.example.
   if (!hostAllowed(req.headers.host, door.hostRules)) {
     return refuse(req, res, 403, `Forbidden: Host ${JSON.stringify(req.headers.host ?? '')} is not allowed (set MCP_ALLOWED_HOSTS to allow it).`);
   }
+  if (oauthRoute) return door.oauth!.handle(req, res, path).then(() => undefined);
   const origin = req.headers.origin;
   if (origin !== undefined) {
     if (!originAllowed(origin, door.allowedOrigins, door.hostRules)) {
@@ -68,12 +84,28 @@ export function admit(req: IncomingMessage, res: ServerResponse, door: FrontDoor
     }
     for (const [name, value] of Object.entries(corsResponseHeaders(origin))) res.setHeader(name, value);
   }
+  if (door.oauth) return keyOrAccessToken(req, res, door.keys, door.oauth);
   const caller = door.keys.identify(req.headers.authorization);
   if (!caller) {
     const error = req.headers.authorization ? ', error="invalid_token"' : '';
     return refuse(req, res, 401, `Unauthorized: send Authorization: Bearer ${door.keys.hint}.`, { 'www-authenticate': `Bearer realm="basecamp-people-mcp"${error}` });
   }
   return caller;
+}
+
+/** Step 6 with OAuth on: a named key (never `anonymous`), else an access token; else the SDK's 401 and its challenge. */
+async function keyOrAccessToken(req: IncomingMessage, res: ServerResponse, keys: KeyRing, oauth: OAuthServer): Promise<Caller | undefined> {
+  const key = keys.open ? undefined : keys.identify(req.headers.authorization);
+  if (key) return key;
+  const verdict = await oauth.authenticate(req.headers.authorization);
+  if ('caller' in verdict) return verdict.caller;
+  const { refusal } = verdict;
+  const body = await refusal.text();
+  if (!res.headersSent) {
+    res.writeHead(refusal.status, { ...Object.fromEntries(refusal.headers), ...(req.complete ? {} : { connection: 'close' }) });
+    res.end(body);
+  }
+  return undefined;
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): undefined {

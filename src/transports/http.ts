@@ -9,6 +9,7 @@ import { KeyRing, type HttpClientKey } from './http-keys.js';
 import { isLoopbackHost } from '../security.js';
 import type { ServerOptions } from '../server.js';
 import type { Caller } from '../caller.js';
+import type { OAuthServeOptions } from '../oauth/server.js';
 import type { ServiceSource } from '../service-source.js';
 import { defaultSessionsPerCaller, HTTP_DEFAULTS } from '../settings.js';
 
@@ -39,6 +40,8 @@ export interface HttpServeOptions extends ServerOptions {
   bodyIdleMs?: number;
   /** How long an idle keep-alive connection is kept open between requests. Default 5 s. */
   keepAliveTimeoutMs?: number;
+  /** MCP_AUTH=oauth: people sign in with Basecamp (src/oauth/server.ts, loaded only then); keys still work beside it. */
+  oauth?: OAuthServeOptions;
 }
 
 export interface HttpServer {
@@ -97,15 +100,17 @@ export async function serveHttp(services: ServiceSource, options: HttpServeOptio
   const host = options.host ?? HTTP_DEFAULTS.host;
   const loopback = isLoopbackHost(host);
   const keys = new KeyRing(options.token, options.clients);
-  if (!loopback && keys.open) {
+  // The authorization server and oidc-provider: their own chunk, loaded only when OAuth is on.
+  const oauth = options.oauth ? (await import('../oauth/server.js')).createOAuthServer(options.oauth) : undefined;
+  if (!loopback && keys.open && !oauth) {
     throw new Error(`Refusing to serve on ${host} without MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS: anyone who can reach it could administer your Basecamp people. Set one, or bind to 127.0.0.1.`);
   }
-  if (keys.open) log.warn('HTTP transport on loopback WITHOUT authentication (set MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS to require a bearer token).');
+  if (keys.open && !oauth) log.warn('HTTP transport on loopback WITHOUT authentication (set MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS to require a bearer token).');
   assertPositiveLimits(options);
   const idleMs = options.sessionIdleMs ?? HTTP_DEFAULTS.sessionIdleSeconds * 1000;
   const maxSessions = options.maxSessions ?? HTTP_DEFAULTS.maxSessions;
-  // Several callers when there are named keys: each may then hold only its share of the sessions.
-  const maxPerOwner = options.maxSessionsPerCaller ?? defaultSessionsPerCaller(maxSessions, (options.clients?.length ?? 0) > 0);
+  // Several callers when there are named keys or people signing in: each may then hold only its share of the sessions.
+  const maxPerOwner = options.maxSessionsPerCaller ?? defaultSessionsPerCaller(maxSessions, (options.clients?.length ?? 0) > 0 || options.oauth !== undefined);
   if (maxPerOwner > maxSessions) throw new Error(`HTTP option maxSessionsPerCaller (${maxPerOwner}) must be at most maxSessions (${maxSessions}).`);
   const pool = new SessionPool<McpSession>(
     { maxSessions, maxPerOwner, idleMs, evictGraceMs: options.sessionEvictGraceMs ?? HTTP_DEFAULTS.evictGraceSeconds * 1000 },
@@ -115,16 +120,18 @@ export async function serveHttp(services: ServiceSource, options: HttpServeOptio
   const limits = { maxBodyBytes: options.maxBodyBytes ?? 1_000_000, bodyIdleMs: options.bodyIdleMs ?? 10_000 };
   const inFlight = new InFlight();
   let draining = false;
-  const hostRules: HostRules = { boundHost: host, port: 0, loopback, extraHosts: options.allowedHosts ?? [] };
-  const door: FrontDoor = { keys, hostRules, allowedOrigins: options.allowedOrigins ?? [], health: () => ({ draining, sessions: pool.size }) };
+  // With OAuth on, the public URL's host and origin are ours too (behind a proxy, the names browsers and clients use).
+  const publicUrl = options.oauth ? new URL(options.oauth.publicUrl) : undefined;
+  const hostRules: HostRules = { boundHost: host, port: 0, loopback, extraHosts: [...(options.allowedHosts ?? []), ...(publicUrl ? [publicUrl.host] : [])] };
+  const allowedOrigins = [...(options.allowedOrigins ?? []), ...(publicUrl ? [publicUrl.origin] : [])];
+  const door: FrontDoor = { keys, hostRules, allowedOrigins, health: () => ({ draining, sessions: pool.size }), ...(oauth ? { oauth } : {}) };
 
   async function serveMcp(req: IncomingMessage, res: ServerResponse, caller: Caller): Promise<void> {
     const read = await readJsonBody(req, res, limits);
     if (read !== 'refused') await handler.handle(req, res, read.body, caller);
   }
 
-  const httpServer = listener(options, (req, res) => {
-    const caller = admit(req, res, door);
+  function go(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): void {
     if (!caller) return;
     if (draining) return jsonError(req, res, 503, 'Shutting down; retry against another instance.', { connection: 'close' });
     inFlight.track(req, res);
@@ -132,6 +139,17 @@ export async function serveHttp(services: ServiceSource, options: HttpServeOptio
       log.error(`HTTP /mcp: ${error instanceof Error ? error.message : String(error)}`);
       jsonError(req, res, 500, 'Internal error.');
     });
+  }
+  const httpServer = listener(options, (req, res) => {
+    const admitted = admit(req, res, door);
+    if (!(admitted instanceof Promise)) return go(req, res, admitted);
+    admitted.then(
+      (caller) => go(req, res, caller),
+      (error: unknown) => {
+        log.error(`HTTP: ${error instanceof Error ? error.message : String(error)}`);
+        jsonError(req, res, 500, 'Internal error.');
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
