@@ -9,6 +9,7 @@
  * or a broken template must not open the door).
  */
 import { homedir } from 'node:os';
+import { parseTokenKey } from './oauth/crypto.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -198,10 +199,14 @@ const publicOrigin = z
   })
   .transform((v) => new URL(v).origin);
 
-/** MCP_TOKEN_KEY: 32 random bytes, written as base64 (44 characters, or 43 unpadded; base64url too) or 64 hex digits. */
+/** MCP_TOKEN_KEY: 32 random bytes, written as base64 (44 characters, or 43 unpadded; base64url too) or 64 hex digits (crypto.ts parses it). */
 export function isTokenKey(value: string): boolean {
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return true;
-  return /^[A-Za-z0-9+/_-]{43}=?$/.test(value) && Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length === 32;
+  try {
+    parseTokenKey(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 const tokenKey = z
   .string()
