@@ -1,0 +1,133 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RateBudget } from '../src/basecamp/rate-budget.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
+import { MemoryOAuthStore, personKey } from '../src/oauth/store.js';
+import { personCredentialsFor } from '../src/oauth/person-credentials.js';
+import { createSharedParts, type Service } from '../src/service.js';
+import { callerServices, personServices } from '../src/service-source.js';
+import { serveHttp, type HttpServer } from '../src/transports/http.js';
+import { freePort, JAN, OWNER, sandboxService, testConfig } from './helpers.js';
+import { browse, BrowseStopped, testProviderKeys } from './oauth-helpers.js';
+
+/**
+ * MCP_AUTH=oauth attacked (issue 20 review): each test is one attack on the authorization server in front of Launchpad,
+ * run against an in-process serveHttp and the sandbox on 127.0.0.1 only.
+ */
+
+const REDIRECT = 'http://127.0.0.1:9/callback'; // never listened on: browse stops there
+const identityOf = (personId: number) => 9_000_000 + personId;
+
+let sb: Sandbox | undefined;
+let service: Service | undefined;
+const closers: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close().catch(() => undefined);
+  await service?.close();
+  await sb?.close();
+  sb = service = undefined;
+});
+
+interface Started {
+  url: string;
+  publicUrl: string;
+  store: MemoryOAuthStore;
+  http: HttpServer;
+}
+
+async function start(): Promise<Started> {
+  sb = await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
+  const config = testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accountId: sb.accountId, accountProduct: 'bc3' });
+  const shared = createSharedParts(config, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), http: { retryBaseMs: 20, retryMaxMs: 100 } });
+  service = sandboxService(sb, { shared });
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const store = new MemoryOAuthStore();
+  const launchpad = { url: sb.url, clientId: 'sandbox-client', clientSecret: 'sandbox-secret', userAgent: 'oauth-attack-test' };
+  const people = personServices(config, shared, personCredentialsFor(store, launchpad));
+  closers.push(() => people.close());
+  const http = await serveHttp(callerServices(service, people), { port, oauth: { publicUrl, store, keys: testProviderKeys(), launchpad, accountId: sb.accountId } });
+  closers.unshift(() => http.drain(100));
+  return { url: http.url, publicUrl, store, http };
+}
+
+async function register(publicUrl: string, body: Record<string, unknown> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${publicUrl}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: [REDIRECT], client_name: 'Attack Client', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], scope: 'mcp', ...body }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+function authorizeUrl(publicUrl: string, clientId: string, challenge: string): string {
+  const url = new URL(`${publicUrl}/authorize`);
+  const all = { response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, scope: 'mcp', state: 'client-state', resource: `${publicUrl}/mcp`, code_challenge: challenge, code_challenge_method: 'S256' };
+  for (const [k, v] of Object.entries(all)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+async function tokenRequest(publicUrl: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, string> }> {
+  const res = await fetch(`${publicUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
+}
+
+describe('OAuth attack: the Launchpad round trip is bound to the browser that started it', () => {
+  /**
+   * The attacker starts a sign-in in their own browser with their own client, allows at our consent page, and stops at
+   * Launchpad: that link (a real Launchpad address, carrying our state) goes to the victim. The victim signs in at
+   * Launchpad; Launchpad sends the victim's browser to our callback with the victim's code and the attacker's state.
+   */
+  async function attackerUntilLaunchpad(s: Started): Promise<{ launchpadLink: URL; jar: Map<string, string>; clientId: string; verifier: string; uid: string }> {
+    const clientId = String((await register(s.publicUrl)).body.client_id);
+    const { verifier, challenge } = pkcePair();
+    const jar = new Map<string, string>();
+    const back = await browse(authorizeUrl(s.publicUrl, clientId, challenge), { stopAt: `${sb!.url}/authorization/new`, consent: 'allow', jar });
+    const uid = /\/oauth\/interaction\/([^/]+)\/consent/.exec(back.hops.find((h) => h.includes('/consent')) ?? '')?.[1];
+    expect(uid).toBeTruthy();
+    return { launchpadLink: back.url, jar, clientId, verifier, uid: uid! };
+  }
+
+  it("a victim who follows the attacker's Launchpad link does not sign the attacker in as the victim", async () => {
+    const s = await start();
+    const attacker = await attackerUntilLaunchpad(s);
+    // The victim (Jan), in their own browser, signs in at Launchpad through the attacker's link.
+    const victim = browse(attacker.launchpadLink.toString(), { stopAt: REDIRECT, as: JAN, jar: new Map() });
+    await expect(victim).rejects.toBeInstanceOf(BrowseStopped);
+    // The attacker's browser (it holds the interaction cookie) goes to /done: it must not get a code as Jan.
+    const done = await browse(`${s.publicUrl}/oauth/interaction/${attacker.uid}/done`, { stopAt: REDIRECT, jar: attacker.jar }).catch((e: unknown) => e);
+    if (!(done instanceof BrowseStopped)) {
+      const code = (done as { query: URLSearchParams }).query.get('code');
+      expect(code, 'the attacker got an authorization code after the victim signed in at Launchpad').toBeNull();
+    }
+    // Jan's Basecamp tokens were never stored on the attacker's behalf.
+    expect(await s.store.get(personKey(identityOf(JAN)))).toBeUndefined();
+  });
+
+  it("an attacker's Launchpad callback (their code) opened in a victim's browser is refused before the code is redeemed", async () => {
+    const s = await start();
+    const attacker = await attackerUntilLaunchpad(s);
+    // The attacker signs in at Launchpad as themselves but stops at our callback, and sends that link to the victim.
+    const callback = await browse(attacker.launchpadLink.toString(), { stopAt: `${s.publicUrl}/oauth/launchpad/callback`, as: OWNER, jar: new Map() });
+    const res = await fetch(callback.url, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(await s.store.get(personKey(identityOf(OWNER)))).toBeUndefined();
+  });
+
+  it('the browser that started the sign-in still finishes it', async () => {
+    const s = await start();
+    const attacker = await attackerUntilLaunchpad(s);
+    const done = await browse(attacker.launchpadLink.toString(), { stopAt: REDIRECT, as: JAN, jar: attacker.jar });
+    const code = done.query.get('code');
+    expect(code).toBeTruthy();
+    const t = await tokenRequest(s.publicUrl, { grant_type: 'authorization_code', code: code!, redirect_uri: REDIRECT, client_id: attacker.clientId, code_verifier: attacker.verifier, resource: `${s.publicUrl}/mcp` });
+    expect(t.status).toBe(200);
+    expect(await s.store.get(personKey(identityOf(JAN)))).toBeDefined();
+  });
+});
