@@ -36,18 +36,18 @@ interface Started {
   http: HttpServer;
 }
 
-async function start(): Promise<Started> {
+async function start(options: { publicUrl?: string; allowed?: string[]; store?: MemoryOAuthStore } = {}): Promise<Started> {
   sb = await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
   const config = testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accountId: sb.accountId, accountProduct: 'bc3' });
   const shared = createSharedParts(config, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), http: { retryBaseMs: 20, retryMaxMs: 100 } });
   service = sandboxService(sb, { shared });
   const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const store = new MemoryOAuthStore();
+  const publicUrl = options.publicUrl ?? `http://127.0.0.1:${port}`;
+  const store = options.store ?? new MemoryOAuthStore();
   const launchpad = { url: sb.url, clientId: 'sandbox-client', clientSecret: 'sandbox-secret', userAgent: 'oauth-attack-test' };
   const people = personServices(config, shared, personCredentialsFor(store, launchpad));
   closers.push(() => people.close());
-  const http = await serveHttp(callerServices(service, people), { port, oauth: { publicUrl, store, keys: testProviderKeys(), launchpad, accountId: sb.accountId } });
+  const http = await serveHttp(callerServices(service, people), { port, oauth: { publicUrl, store, keys: testProviderKeys(), launchpad, accountId: sb.accountId, ...(options.allowed ? { allowed: options.allowed } : {}) } });
   closers.unshift(() => http.drain(100));
   return { url: http.url, publicUrl, store, http };
 }
@@ -129,5 +129,19 @@ describe('OAuth attack: the Launchpad round trip is bound to the browser that st
     const t = await tokenRequest(s.publicUrl, { grant_type: 'authorization_code', code: code!, redirect_uri: REDIRECT, client_id: attacker.clientId, code_verifier: attacker.verifier, resource: `${s.publicUrl}/mcp` });
     expect(t.status).toBe(200);
     expect(await s.store.get(personKey(identityOf(JAN)))).toBeDefined();
+  });
+});
+
+describe('OAuth attack: the URLs the authorization server hands out', () => {
+  it('behind a proxy (https public URL), a forged X-Forwarded-Host or -Proto does not move the endpoints in the metadata', async () => {
+    const s = await start({ publicUrl: 'https://mcp.example' });
+    for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      const res = await fetch(`${s.url.replace(/\/mcp$/, '')}${path}`, { headers: { host: 'mcp.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' } });
+      expect(res.status).toBe(200);
+      const doc = (await res.json()) as Record<string, unknown>;
+      for (const key of ['issuer', 'authorization_endpoint', 'token_endpoint', 'registration_endpoint', 'revocation_endpoint', 'jwks_uri']) {
+        expect(String(doc[key]), `${path} ${key}`).toMatch(/^https:\/\/mcp\.example(\/|$)/);
+      }
+    }
   });
 });
