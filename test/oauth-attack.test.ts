@@ -36,12 +36,12 @@ interface Started {
   http: HttpServer;
 }
 
-async function start(options: { publicUrl?: string; allowed?: string[]; store?: MemoryOAuthStore } = {}): Promise<Started> {
-  sb = await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
+async function start(options: { publicUrl?: string; allowed?: string[]; store?: MemoryOAuthStore; port?: number } = {}): Promise<Started> {
+  sb ??= await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
   const config = testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accountId: sb.accountId, accountProduct: 'bc3' });
   const shared = createSharedParts(config, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), http: { retryBaseMs: 20, retryMaxMs: 100 } });
-  service = sandboxService(sb, { shared });
-  const port = await freePort();
+  service ??= sandboxService(sb, { shared });
+  const port = options.port ?? (await freePort());
   const publicUrl = options.publicUrl ?? `http://127.0.0.1:${port}`;
   const store = options.store ?? new MemoryOAuthStore();
   const launchpad = { url: sb.url, clientId: 'sandbox-client', clientSecret: 'sandbox-secret', userAgent: 'oauth-attack-test' };
@@ -143,5 +143,43 @@ describe('OAuth attack: the URLs the authorization server hands out', () => {
         expect(String(doc[key]), `${path} ${key}`).toMatch(/^https:\/\/mcp\.example(\/|$)/);
       }
     }
+  });
+});
+
+const initBody = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+
+async function mcpStatus(url: string, token: string): Promise<number> {
+  const send = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` }, body: initBody });
+  // Once more when a kept-alive socket of a server that was restarted on this port is found closed.
+  const res = await send().catch(() => send());
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** Register, authorize as `as` through the browser, exchange the code: the client's tokens. */
+async function rawSignIn(s: Started, as: number): Promise<{ clientId: string; access: string; refresh: string }> {
+  const clientId = String((await register(s.publicUrl)).body.client_id);
+  const { verifier, challenge } = pkcePair();
+  const back = await browse(authorizeUrl(s.publicUrl, clientId, challenge), { stopAt: REDIRECT, as, consent: 'allow' });
+  const t = await tokenRequest(s.publicUrl, { grant_type: 'authorization_code', code: back.query.get('code') ?? '', redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: `${s.publicUrl}/mcp` });
+  expect(t.status, JSON.stringify(t.body)).toBe(200);
+  return { clientId, access: t.body.access_token!, refresh: t.body.refresh_token! };
+}
+
+describe('OAuth attack: who may act is checked on every call, not only at sign-in', () => {
+  it('a person taken off MCP_OAUTH_ALLOWED (restart with a narrower list, same store) is refused at once, not for 30 days', async () => {
+    const store = new MemoryOAuthStore();
+    const before = await start({ store });
+    const jan = await rawSignIn(before, JAN);
+    expect(await mcpStatus(before.url, jan.access)).toBe(200);
+    await before.http.drain(100); // the same server restarted: the same public URL, the same store
+    const after = await start({ store, port: Number(new URL(before.publicUrl).port), allowed: ['olivia@acme.example'] });
+    expect(await mcpStatus(after.url, jan.access)).toBe(401);
+    // Nor can Jan's client mint a usable token from the refresh token it holds.
+    const refreshed = await tokenRequest(after.publicUrl, { grant_type: 'refresh_token', refresh_token: jan.refresh, client_id: jan.clientId });
+    if (refreshed.status === 200) expect(await mcpStatus(after.url, refreshed.body.access_token!)).toBe(401);
+    // Someone still on the list goes on.
+    const olivia = await rawSignIn(after, OWNER);
+    expect(await mcpStatus(after.url, olivia.access)).toBe(200);
   });
 });

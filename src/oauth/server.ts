@@ -72,7 +72,7 @@ export function createOAuthServer(options: OAuthServeOptions): OAuthServer {
   const callback = provider.callback();
   const { host: publicHost, protocol } = new URL(publicUrl);
   const publicProtocol = protocol.slice(0, -1);
-  const verifier = oauthVerifier(provider, options.store);
+  const verifier = oauthVerifier(provider, options.store, options.allowed);
   // Built once at start: an issuer the SDK would refuse (http off loopback) fails here, not at the first client.
   const oauthMetadata: OAuthMetadata = {
     issuer: publicUrl,
