@@ -183,3 +183,74 @@ describe('OAuth attack: who may act is checked on every call, not only at sign-i
     expect(await mcpStatus(after.url, olivia.access)).toBe(200);
   });
 });
+
+/**
+ * Whether a URL passes a CSP source list as Chrome checks `form-action` (enough of CSP3 for these pages): 'none',
+ * 'self' (the page's origin), `*` (http/https), scheme sources (`https:`) and origin sources (`https://host:port`).
+ */
+function sourceAllows(sources: string[], url: URL, self: string): boolean {
+  if (sources.includes("'none'")) return false;
+  return sources.some((s) => {
+    if (s === "'self'") return url.origin === self;
+    if (s === '*') return url.protocol === 'http:' || url.protocol === 'https:';
+    if (/^[a-z][a-z0-9+.-]*:$/i.test(s)) return url.protocol === s.toLowerCase();
+    try {
+      return new URL(s).origin === url.origin;
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe('OAuth attack: the consent page in a real browser', () => {
+  /** The consent page's headers and form, then every URL its submission goes through (redirects followed) up to the client. */
+  async function submission(s: Started, decision: 'allow' | 'deny'): Promise<{ headers: Headers; hops: URL[] }> {
+    const clientId = String((await register(s.publicUrl)).body.client_id);
+    const { challenge } = pkcePair();
+    const jar = new Map<string, string>();
+    const remember = (res: Response) => {
+      for (const line of res.headers.getSetCookie()) {
+        const [pair = ''] = line.split(';');
+        const eq = pair.indexOf('=');
+        if (eq > 0) jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+      }
+    };
+    const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    let res = await fetch(authorizeUrl(s.publicUrl, clientId, challenge), { redirect: 'manual' });
+    remember(res);
+    const consentUrl = new URL(res.headers.get('location')!, s.publicUrl);
+    res = await fetch(consentUrl, { headers: { cookie: cookie() } });
+    remember(res);
+    const headers = res.headers;
+    const html = await res.text();
+    const action = new URL(/<form method="post" action="([^"]+)"/.exec(html)![1]!, consentUrl);
+    const csrf = /name="csrf" value="([^"]*)"/.exec(html)![1]!;
+    const hops: URL[] = [action];
+    res = await fetch(action, { method: 'POST', redirect: 'manual', headers: { cookie: cookie(), origin: s.publicUrl, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, decision }).toString() });
+    for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
+      remember(res);
+      const next = new URL(res.headers.get('location')!, hops.at(-1));
+      hops.push(next);
+      if (next.toString().startsWith(REDIRECT)) break;
+      if (next.pathname === '/authorization/new') next.searchParams.set('sandbox_person', String(OWNER));
+      res = await fetch(next, { redirect: 'manual', headers: { cookie: cookie() } });
+    }
+    expect(hops.at(-1)!.toString().startsWith(REDIRECT), hops.join('\n')).toBe(true);
+    return { headers, hops };
+  }
+
+  for (const decision of ['allow', 'deny'] as const) {
+    it(`${decision}: the page's Content-Security-Policy lets its form's whole redirect chain through (Chrome and Safari check form-action on every redirect)`, async () => {
+      const s = await start();
+      const { headers, hops } = await submission(s, decision);
+      const csp = headers.get('content-security-policy') ?? '';
+      const formAction = csp.split(';').map((d) => d.trim().split(/\s+/)).find(([name]) => name === 'form-action');
+      for (const hop of hops) {
+        if (formAction) expect(sourceAllows(formAction.slice(1), hop, s.publicUrl), `form-action blocks ${hop.origin} (${csp})`).toBe(true);
+      }
+      // And it still cannot be framed (clickjacking on Allow).
+      expect(headers.get('x-frame-options')).toBe('DENY');
+      expect(csp).toMatch(/frame-ancestors 'none'/);
+    });
+  }
+});

@@ -57,9 +57,14 @@ export function page(title: string, body: string): string {
 }
 export const errorPage = (title: string, text: string): string => page(title, `<p>${escape(text)}</p>`);
 
+/**
+ * No `form-action`: Chrome and Safari check it against every redirect a form's submission goes through, and the consent
+ * form ends at Launchpad (Allow) or the client's redirect URI (Deny, or Launchpad approving at once). Its action is
+ * ours, and nothing on these pages can add a form or a script (everything shown is escaped; default-src 'none').
+ */
 function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'", ...headers });
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'", ...headers });
   res.end(html);
 }
 
