@@ -254,3 +254,16 @@ describe('OAuth attack: the consent page in a real browser', () => {
     });
   }
 });
+
+describe('OAuth attack: redirect URIs that pass the loopback/https rule in one parser but not in another', () => {
+  it('a backslash, whitespace or control character in a redirect URI is refused (WHATWG reads http://127.0.0.1\\@evil.example/ as loopback, RFC 3986 as evil.example)', async () => {
+    const s = await start();
+    for (const uri of ['http://127.0.0.1\\@evil.example/cb', 'http://127.0.0.1\\\\evil.example/cb', 'http://127.0.0.1/cb\t', ' http://127.0.0.1/cb', 'http://127.0.0.1/c\nb', 'https://a@evil.example/cb', 'http://127.0.0.1.evil.example/cb', 'http://localhost.evil/cb', 'http://[::ffff:7f00:1]/cb', 'http://127.0.0.1/cb#x', 'https://127.0.0.1:1@evil.example/']) {
+      const res = await register(s.publicUrl, { redirect_uris: [uri] });
+      expect(res.status, `${JSON.stringify(uri)}: ${JSON.stringify(res.body)}`).toBe(400);
+    }
+    for (const uri of ['http://127.0.0.1:9/callback', 'http://[::1]:7/cb', 'http://localhost/cb', 'https://app.example/cb?x=1']) {
+      expect((await register(s.publicUrl, { redirect_uris: [uri] })).status, uri).toBe(201);
+    }
+  });
+});
