@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/server.js';
 import { MemoryOAuthStore, personKey } from '../src/oauth/store.js';
@@ -265,5 +265,26 @@ describe('OAuth attack: redirect URIs that pass the loopback/https rule in one p
     for (const uri of ['http://127.0.0.1:9/callback', 'http://[::1]:7/cb', 'http://localhost/cb', 'https://app.example/cb?x=1']) {
       expect((await register(s.publicUrl, { redirect_uris: [uri] })).status, uri).toBe(201);
     }
+  });
+});
+
+describe('OAuth attack: revocation', () => {
+  it("another client cannot revoke a client's tokens; the owner can; and oidc-provider prints nothing about it", async () => {
+    const s = await start();
+    const printed: string[] = [];
+    for (const method of ['info', 'warn', 'log', 'error'] as const) vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')));
+    try {
+      const ann = await rawSignIn(s, OWNER);
+      const other = String((await register(s.publicUrl)).body.client_id);
+      const revoke = (token: string, clientId: string) =>
+        fetch(`${s.publicUrl}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, client_id: clientId }).toString() });
+      expect((await revoke(ann.access, other)).status).toBe(200); // RFC 7009: the same answer, nothing revoked
+      expect(await mcpStatus(s.url, ann.access)).toBe(200);
+      expect((await revoke(ann.access, ann.clientId)).status).toBe(200);
+      expect(await mcpStatus(s.url, ann.access)).toBe(401);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(printed.filter((line) => /oidc-provider/.test(line) && !/Unsupported runtime/.test(line))).toEqual([]);
   });
 });

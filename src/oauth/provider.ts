@@ -88,7 +88,8 @@ export function buildProvider(options: ProviderOptions): Provider {
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: true },
-      revocation: { enabled: true },
+      // A client revokes only its own tokens (every client here is public: another's token is answered 200 and kept, RFC 7009).
+      revocation: { enabled: true, allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       // A client may be its own metadata document's https URL (the 2026 revision's way): its redirect URIs follow the
