@@ -9,6 +9,7 @@ import { callerServices, personServices } from '../src/service-source.js';
 import { serveHttp, type HttpServer } from '../src/transports/http.js';
 import { freePort, JAN, OWNER, sandboxService, testConfig } from './helpers.js';
 import { browse, BrowseStopped, testProviderKeys } from './oauth-helpers.js';
+import { emailAllowed } from '../src/oauth/interaction.js';
 
 /**
  * MCP_AUTH=oauth attacked (issue 20 review): each test is one attack on the authorization server in front of Launchpad,
@@ -286,5 +287,23 @@ describe('OAuth attack: revocation', () => {
       vi.restoreAllMocks();
     }
     expect(printed.filter((line) => /oidc-provider/.test(line) && !/Unsupported runtime/.test(line))).toEqual([]);
+  });
+});
+
+describe('OAuth attack: MCP_OAUTH_ALLOWED look-alikes', () => {
+  it('case aside exact; a domain entry matches that domain only (not evilx.com, not sub.x.com); no email never passes a list', () => {
+    const list = ['ANN@X.COM', 'y.com', '@Z.com'];
+    expect(emailAllowed('ann@x.com', list)).toBe(true);
+    expect(emailAllowed(' Ann@X.com ', list)).toBe(true);
+    expect(emailAllowed('bob@x.com', list)).toBe(false);
+    expect(emailAllowed('ann@x.com.evil.example', list)).toBe(false);
+    expect(emailAllowed('bob@Y.COM', list)).toBe(true);
+    expect(emailAllowed('bob@z.com', list)).toBe(true);
+    for (const email of ['bob@eviły.com', 'bob@eviy.com', 'bob@sub.y.com', 'bob@y.com.', 'bob@y.co', '"bob@y.com"@evil.example', 'y.com', 'bob@evilz.com']) {
+      expect(emailAllowed(email, list), email).toBe(false);
+    }
+    expect(emailAllowed(null, list)).toBe(false);
+    expect(emailAllowed('', list)).toBe(false);
+    expect(emailAllowed(null, undefined)).toBe(true); // no list: anyone on the account, a masked email too
   });
 });

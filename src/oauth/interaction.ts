@@ -73,7 +73,9 @@ export function emailAllowed(email: string | null | undefined, allowed: readonly
   if (!allowed) return true;
   if (!email) return false;
   const address = email.trim().toLowerCase();
-  const domain = address.slice(address.lastIndexOf('@') + 1);
+  const at = address.lastIndexOf('@');
+  if (at < 1) return false; // not an address: its whole text would otherwise be taken for a domain
+  const domain = address.slice(at + 1);
   return allowed.some((entry) => {
     const e = entry.trim().toLowerCase();
     if (e.includes('@') && !e.startsWith('@')) return e === address;
