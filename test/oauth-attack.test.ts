@@ -37,7 +37,7 @@ interface Started {
   http: HttpServer;
 }
 
-async function start(options: { publicUrl?: string; allowed?: string[]; store?: MemoryOAuthStore; port?: number } = {}): Promise<Started> {
+async function start(options: { publicUrl?: string; allowed?: string[]; store?: MemoryOAuthStore; port?: number; launchpadUrl?: string } = {}): Promise<Started> {
   sb ??= await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
   const config = testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accountId: sb.accountId, accountProduct: 'bc3' });
   const shared = createSharedParts(config, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), http: { retryBaseMs: 20, retryMaxMs: 100 } });
@@ -45,7 +45,7 @@ async function start(options: { publicUrl?: string; allowed?: string[]; store?: 
   const port = options.port ?? (await freePort());
   const publicUrl = options.publicUrl ?? `http://127.0.0.1:${port}`;
   const store = options.store ?? new MemoryOAuthStore();
-  const launchpad = { url: sb.url, clientId: 'sandbox-client', clientSecret: 'sandbox-secret', userAgent: 'oauth-attack-test' };
+  const launchpad = { url: options.launchpadUrl ?? sb.url, clientId: 'sandbox-client', clientSecret: 'sandbox-secret', userAgent: 'oauth-attack-test' };
   const people = personServices(config, shared, personCredentialsFor(store, launchpad));
   closers.push(() => people.close());
   const http = await serveHttp(callerServices(service, people), { port, oauth: { publicUrl, store, keys: testProviderKeys(), launchpad, accountId: sb.accountId, ...(options.allowed ? { allowed: options.allowed } : {}) } });
@@ -305,5 +305,26 @@ describe('OAuth attack: MCP_OAUTH_ALLOWED look-alikes', () => {
     expect(emailAllowed(null, list)).toBe(false);
     expect(emailAllowed('', list)).toBe(false);
     expect(emailAllowed(null, undefined)).toBe(true); // no list: anyone on the account, a masked email too
+  });
+});
+
+describe('OAuth attack: Launchpad says no, or is not there', () => {
+  it('error=access_denied from Launchpad, or Launchpad down at the callback: the client gets access_denied at once, no code, no person record', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`; // nothing listens: the code exchange fails at once
+    for (const [launchpadUrl, query] of [[undefined, 'error=access_denied'], [dead, 'code=sbc_whatever']] as const) {
+      const s = await start(launchpadUrl ? { launchpadUrl } : {});
+      const lp = launchpadUrl ?? sb!.url;
+      const clientId = String((await register(s.publicUrl)).body.client_id);
+      const jar = new Map<string, string>();
+      const atLaunchpad = await browse(authorizeUrl(s.publicUrl, clientId, pkcePair().challenge), { stopAt: `${lp}/authorization/new`, consent: 'allow', jar });
+      const state = atLaunchpad.url.searchParams.get('state')!;
+      const started = Date.now();
+      const back = await browse(`${s.publicUrl}/oauth/launchpad/callback?${query}&state=${state}`, { stopAt: REDIRECT, jar });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(back.query.get('error'), query).toBe('access_denied');
+      expect(back.query.get('code')).toBeNull();
+      expect(back.query.get('iss')).toBe(s.publicUrl);
+      expect(await s.store.get(personKey(identityOf(OWNER)))).toBeUndefined();
+    }
   });
 });
