@@ -328,3 +328,22 @@ describe('OAuth attack: Launchpad says no, or is not there', () => {
     }
   });
 });
+
+describe('OAuth attack: tokens stay with their client', () => {
+  it("another client's refresh token is refused; a code used twice is refused and ends what the first use got", async () => {
+    const s = await start();
+    const ann = await rawSignIn(s, OWNER);
+    const other = String((await register(s.publicUrl)).body.client_id);
+    expect((await tokenRequest(s.publicUrl, { grant_type: 'refresh_token', refresh_token: ann.refresh, client_id: other })).body.error).toBe('invalid_grant');
+    expect(await mcpStatus(s.url, ann.access)).toBe(200); // the failed attempt ended nothing
+
+    const clientId = String((await register(s.publicUrl)).body.client_id);
+    const { verifier, challenge } = pkcePair();
+    const code = (await browse(authorizeUrl(s.publicUrl, clientId, challenge), { stopAt: REDIRECT, as: JAN, consent: 'allow' })).query.get('code')!;
+    const exchange = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: `${s.publicUrl}/mcp` };
+    const first = await tokenRequest(s.publicUrl, exchange);
+    expect(first.status).toBe(200);
+    expect((await tokenRequest(s.publicUrl, exchange)).body.error).toBe('invalid_grant');
+    expect(await mcpStatus(s.url, first.body.access_token!)).toBe(401);
+  });
+});
