@@ -16,8 +16,10 @@ import { grantsOfKey } from './adapter.js';
  *   2. GET  /oauth/interaction/<uid>: our consent page, naming the client, where it sends the browser back, and the
  *      account; Allow / Deny POST a CSRF value tied to the uid.
  *   3. POST /oauth/interaction/<uid>/consent (from the public origin only): Deny → access_denied to the client;
- *      Allow → a one-use `state` (lp-state:<state> → uid), 303 → Launchpad's authorization/new.
- *   4. GET  /oauth/launchpad/callback?code&state: the state is taken (unknown or used → 400 page); the code is
+ *      Allow → a one-use `state` (lp-state:<state> → uid), bound to this browser by a cookie only the callback sees,
+ *      303 → Launchpad's authorization/new.
+ *   4. GET  /oauth/launchpad/callback?code&state: the state is taken (unknown or used, or this browser does not hold
+ *      its cookie: a Launchpad link passed to someone else → 400 page); the code is
  *      redeemed; the identity must reach BASECAMP_ACCOUNT_ID and pass MCP_OAUTH_ALLOWED. Pass: the person's Basecamp
  *      tokens are written as `person:<identity id>`; either way the outcome is kept (lp-result:<uid>, one use), 303 →
  *   5. GET  /oauth/interaction/<uid>/done (the interaction cookie comes back here, so a callback opened in another
@@ -55,9 +57,14 @@ export function page(title: string, body: string): string {
 }
 export const errorPage = (title: string, text: string): string => page(title, `<p>${escape(text)}</p>`);
 
+/**
+ * No `form-action`: Chrome and Safari check it against every redirect a form's submission goes through, and the consent
+ * form ends at Launchpad (Allow) or the client's redirect URI (Deny, or Launchpad approving at once). Its action is
+ * ours, and nothing on these pages can add a form or a script (everything shown is escaped; default-src 'none').
+ */
 function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'", ...headers });
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'", ...headers });
   res.end(html);
 }
 
@@ -66,7 +73,9 @@ export function emailAllowed(email: string | null | undefined, allowed: readonly
   if (!allowed) return true;
   if (!email) return false;
   const address = email.trim().toLowerCase();
-  const domain = address.slice(address.lastIndexOf('@') + 1);
+  const at = address.lastIndexOf('@');
+  if (at < 1) return false; // not an address: its whole text would otherwise be taken for a domain
+  const domain = address.slice(at + 1);
   return allowed.some((entry) => {
     const e = entry.trim().toLowerCase();
     if (e.includes('@') && !e.startsWith('@')) return e === address;
@@ -157,7 +166,29 @@ export class Interactions {
     const state = newState();
     await this.o.store.set(`lp-state:${state}`, JSON.stringify({ uid }), INTERACTION_TTL_SECONDS * 1000);
     const to = authorizationUrl(this.o.launchpad.url, this.o.launchpad.clientId, `${this.o.publicUrl}${LAUNCHPAD_CALLBACK}`, state);
-    res.writeHead(303, { location: to, 'cache-control': 'no-store' }).end();
+    // The state is bound to this browser: only the browser that allowed here may bring Launchpad's answer back.
+    res.writeHead(303, { location: to, 'cache-control': 'no-store', 'set-cookie': this.stateCookie(state, this.stateBinding(state), INTERACTION_TTL_SECONDS) }).end();
+  }
+
+  /**
+   * What the browser that allowed at the consent page holds for a Launchpad state (a cookie only the callback sees). Without
+   * it, a victim who follows an attacker's Launchpad link would finish the attacker's sign-in as the victim.
+   */
+  private stateBinding(state: string): string {
+    return createHmac('sha256', this.o.csrfKey).update(`launchpad-state:${state}`).digest('base64url');
+  }
+
+  private stateCookie(state: string, value: string, maxAge: number): string {
+    const name = `bpm_lp_${createHmac('sha256', this.o.csrfKey).update(`launchpad-cookie:${state}`).digest('hex').slice(0, 16)}`;
+    const secure = this.o.publicUrl.startsWith('https:') ? '; Secure' : '';
+    return `${name}=${value}; Path=${LAUNCHPAD_CALLBACK}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
+  }
+
+  private holdsState(req: IncomingMessage, state: string): boolean {
+    const [name] = this.stateCookie(state, '', 0).split('=');
+    const expected = this.stateBinding(state);
+    const cookies = (req.headers.cookie ?? '').split(';').map((c) => c.trim());
+    return cookies.some((c) => c.startsWith(`${name}=`) && secretsEqual(c.slice(name!.length + 1), expected));
   }
 
   private async callback(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -165,13 +196,18 @@ export class Interactions {
     const state = url.searchParams.get('state') ?? '';
     const saved = state ? await this.o.store.take(`lp-state:${state}`) : undefined;
     if (!saved) return send(res, 400, errorPage('Sign-in refused', 'This Basecamp sign-in is unknown or was already used. Start again from your MCP client.'));
+    const clear = { 'set-cookie': this.stateCookie(state, '', 0) };
+    if (!this.holdsState(req, state)) {
+      log.info('OAuth: refused a Launchpad callback in a browser that did not start that sign-in');
+      return send(res, 400, errorPage('Sign-in refused', 'This Basecamp sign-in was not started in this browser. Start again from your MCP client.'));
+    }
     const { uid } = JSON.parse(saved) as { uid: string };
     const outcome = await this.redeem(url).catch((error: unknown): Outcome => {
       log.warn(`OAuth: a Basecamp sign-in failed: ${error instanceof Error ? error.message : String(error)}`);
       return { error: 'access_denied', description: 'Basecamp did not complete the sign-in' };
     });
     await this.o.store.set(`lp-result:${uid}`, JSON.stringify(outcome), INTERACTION_TTL_SECONDS * 1000);
-    res.writeHead(303, { location: `/oauth/interaction/${uid}/done`, 'cache-control': 'no-store' }).end();
+    res.writeHead(303, { location: `/oauth/interaction/${uid}/done`, 'cache-control': 'no-store', ...clear }).end();
   }
 
   /** Launchpad's answer: the code redeemed and checked; on success the person's Basecamp tokens are stored. */

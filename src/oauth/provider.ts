@@ -42,6 +42,9 @@ export interface ProviderOptions {
 /** The redirect URIs a registered client may use: https off loopback, or http on loopback (RFC 8252 §7.3). */
 export function redirectUriAllowed(value: unknown): boolean {
   if (typeof value !== 'string') return false;
+  // What the WHATWG parser quietly fixes (a backslash read as a slash, whitespace and controls dropped) other parsers
+  // read differently: http://127.0.0.1\@evil.example/ is loopback here and evil.example to an RFC 3986 parser.
+  if (/[\\\s\u0000-\u001f\u007f]/.test(value)) return false;
   let url: URL;
   try {
     url = new URL(value);
@@ -85,7 +88,8 @@ export function buildProvider(options: ProviderOptions): Provider {
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: true },
-      revocation: { enabled: true },
+      // A client revokes only its own tokens (every client here is public: another's token is answered 200 and kept, RFC 7009).
+      revocation: { enabled: true, allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       // A client may be its own metadata document's https URL (the 2026 revision's way): its redirect URIs follow the

@@ -70,7 +70,9 @@ export function createOAuthServer(options: OAuthServeOptions): OAuthServer {
     csrfKey: options.keys.cookieKeys[0] ?? '',
   });
   const callback = provider.callback();
-  const verifier = oauthVerifier(provider, options.store);
+  const { host: publicHost, protocol } = new URL(publicUrl);
+  const publicProtocol = protocol.slice(0, -1);
+  const verifier = oauthVerifier(provider, options.store, options.allowed);
   // Built once at start: an issuer the SDK would refuse (http off loopback) fails here, not at the first client.
   const oauthMetadata: OAuthMetadata = {
     issuer: publicUrl,
@@ -103,6 +105,12 @@ export function createOAuthServer(options: OAuthServeOptions): OAuthServer {
     isRoute: (path) => path === PROTECTED_RESOURCE_PATH || path === AS_METADATA_PATH || path === OIDC_DISCOVERY_PATH || PROVIDER_ROUTE.test(path) || Interactions.isRoute(path),
     needsOwnOrigin: (path, method) => Interactions.needsOwnOrigin(path, method),
     async handle(req, res, path) {
+      // Every URL the provider makes (metadata endpoints, resume redirects) is on the public URL: never the forwarded
+      // host or scheme a client sent (Koa trusts X-Forwarded-* once provider.proxy is on), so a cached discovery
+      // document cannot be made to point elsewhere.
+      req.headers.host = publicHost;
+      delete req.headers['x-forwarded-host'];
+      req.headers['x-forwarded-proto'] = publicProtocol;
       try {
         if (path === PROTECTED_RESOURCE_PATH) {
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' });
