@@ -10,6 +10,7 @@ import { serveHttp, type HttpServer } from '../src/transports/http.js';
 import { freePort, JAN, OWNER, sandboxService, testConfig } from './helpers.js';
 import { browse, BrowseStopped, testProviderKeys } from './oauth-helpers.js';
 import { emailAllowed } from '../src/oauth/interaction.js';
+import { AddressLimit } from '../src/oauth/address-limit.js';
 
 /**
  * MCP_AUTH=oauth attacked (issue 20 review): each test is one attack on the authorization server in front of Launchpad,
@@ -37,7 +38,7 @@ interface Started {
   http: HttpServer;
 }
 
-async function start(options: { publicUrl?: string; allowed?: string[]; store?: MemoryOAuthStore; port?: number; launchpadUrl?: string } = {}): Promise<Started> {
+async function start(options: { publicUrl?: string; allowed?: string[]; store?: MemoryOAuthStore; port?: number; launchpadUrl?: string; limits?: { registrations?: number; authorizations?: number } } = {}): Promise<Started> {
   sb ??= await startSandbox({ people: 30, rateLimit: { max: 10_000, windowMs: 10_000 } });
   const config = testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accountId: sb.accountId, accountProduct: 'bc3' });
   const shared = createSharedParts(config, { budget: new RateBudget({ max: 10_000, windowMs: 10_000 }), http: { retryBaseMs: 20, retryMaxMs: 100 } });
@@ -48,7 +49,7 @@ async function start(options: { publicUrl?: string; allowed?: string[]; store?: 
   const launchpad = { url: options.launchpadUrl ?? sb.url, clientId: 'sandbox-client', clientSecret: 'sandbox-secret', userAgent: 'oauth-attack-test' };
   const people = personServices(config, shared, personCredentialsFor(store, launchpad));
   closers.push(() => people.close());
-  const http = await serveHttp(callerServices(service, people), { port, oauth: { publicUrl, store, keys: testProviderKeys(), launchpad, accountId: sb.accountId, ...(options.allowed ? { allowed: options.allowed } : {}) } });
+  const http = await serveHttp(callerServices(service, people), { port, oauth: { publicUrl, store, keys: testProviderKeys(), launchpad, accountId: sb.accountId, ...(options.allowed ? { allowed: options.allowed } : {}), ...(options.limits ? { limits: options.limits } : {}) } });
   closers.unshift(() => http.drain(100));
   return { url: http.url, publicUrl, store, http };
 }
@@ -345,5 +346,38 @@ describe('OAuth attack: tokens stay with their client', () => {
     expect(first.status).toBe(200);
     expect((await tokenRequest(s.publicUrl, exchange)).body.error).toBe('invalid_grant');
     expect(await mcpStatus(s.url, first.body.access_token!)).toBe(401);
+  });
+});
+
+describe('OAuth attack: flooding what is stored before anyone signs in', () => {
+  it('registrations and sign-ins started are limited per address (429 with Retry-After, nothing stored); other routes and /mcp go on', async () => {
+    const s = await start({ limits: { registrations: 3, authorizations: 2 } });
+    const made = [await register(s.publicUrl), await register(s.publicUrl), await register(s.publicUrl)];
+    expect(made.map((r) => r.status)).toEqual([201, 201, 201]);
+    const refused = await fetch(`${s.publicUrl}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(500);
+    expect(((await refused.json()) as { error: string }).error).toBe('temporarily_unavailable');
+
+    const clientId = made[0]!.body.client_id as string;
+    const { challenge } = pkcePair();
+    const starts = [];
+    for (let i = 0; i < 3; i++) starts.push((await fetch(authorizeUrl(s.publicUrl, clientId, challenge), { redirect: 'manual' })).status);
+    expect(starts.slice(0, 2).every((status) => status === 303 || status === 302)).toBe(true);
+    expect(starts[2]).toBe(429);
+    // Discovery and the resource still answer.
+    expect((await fetch(`${s.publicUrl}/.well-known/oauth-authorization-server`)).status).toBe(200);
+    expect((await fetch(`${s.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+  });
+
+  it('the per-address window: counted per address, open again once the window has passed', () => {
+    let now = 0;
+    const limit = new AddressLimit(2, 1000, () => now);
+    expect([limit.take('a'), limit.take('a'), limit.take('b')]).toEqual([0, 0, 0]);
+    expect(limit.take('a')).toBe(1000);
+    now = 600;
+    expect(limit.take('a')).toBe(400);
+    now = 1000;
+    expect(limit.take('a')).toBe(0);
   });
 });

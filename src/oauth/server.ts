@@ -8,6 +8,7 @@ import type { ProviderKeys } from './keys.js';
 import { buildProvider, MCP_SCOPE, registrationProblem, type CimdFetch } from './provider.js';
 import type { OAuthStore } from './store.js';
 import { oauthVerifier } from './verifier.js';
+import { AddressLimit } from './address-limit.js';
 
 /**
  * `MCP_AUTH=oauth` as the HTTP transport sees it (loaded only then: its own chunk of the bundle, with oidc-provider):
@@ -30,6 +31,8 @@ export interface OAuthServeOptions {
   allowed?: readonly string[];
   /** Access token lifetime in seconds (default 600; tests shorten it). */
   accessTokenTtlSeconds?: number;
+  /** Per address: registrations (default 20) and sign-ins started (default 60) per 10 minutes; tests lower them. */
+  limits?: { registrations?: number; authorizations?: number; windowMs?: number };
   /** How Client ID Metadata Documents are fetched: tests only (never an environment variable). */
   fetch?: CimdFetch;
 }
@@ -73,6 +76,20 @@ export function createOAuthServer(options: OAuthServeOptions): OAuthServer {
   const { host: publicHost, protocol } = new URL(publicUrl);
   const publicProtocol = protocol.slice(0, -1);
   const verifier = oauthVerifier(provider, options.store, options.allowed);
+  const windowMs = options.limits?.windowMs ?? 10 * 60_000;
+  const registrations = new AddressLimit(options.limits?.registrations ?? 20, windowMs);
+  const authorizations = new AddressLimit(options.limits?.authorizations ?? 60, windowMs);
+  /** Whether this request must wait (answered 429 here): only what stores a record before anyone signed in counts. */
+  const tooMany = (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
+    const limit = path === '/register' && req.method === 'POST' ? registrations : path === '/authorize' ? authorizations : undefined;
+    const waitMs = limit?.take(req.socket.remoteAddress ?? 'unknown') ?? 0;
+    if (waitMs === 0) return false;
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    log.warn(`OAuth ${path}: more than ${limit!.max} from ${req.socket.remoteAddress ?? 'an unknown address'} in ${Math.round(limit!.windowMs / 60_000)} minutes; answered 429 for ${seconds} s.`);
+    res.writeHead(429, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': String(seconds), connection: 'close' });
+    res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: `Too many ${path === '/register' ? 'registrations' : 'sign-ins started'} from this address; try again in ${seconds} s.` }));
+    return true;
+  };
   // Built once at start: an issuer the SDK would refuse (http off loopback) fails here, not at the first client.
   const oauthMetadata: OAuthMetadata = {
     issuer: publicUrl,
@@ -112,6 +129,7 @@ export function createOAuthServer(options: OAuthServeOptions): OAuthServer {
       delete req.headers['x-forwarded-host'];
       req.headers['x-forwarded-proto'] = publicProtocol;
       try {
+        if (tooMany(req, res, path)) return;
         if (path === PROTECTED_RESOURCE_PATH) {
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' });
           res.end(resourceMetadata);
