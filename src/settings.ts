@@ -575,7 +575,7 @@ function httpProblems(flags: Flags, environment: EnvironmentSettings): { problem
   const host = flags.host ?? HTTP_DEFAULTS.host;
   const token = environment.MCP_HTTP_TOKEN;
   const file = environment.MCP_HTTP_CLIENTS;
-  const read = file ? readHttpClients(file, token) : undefined;
+  const read = file ? readHttpClients(file, token, { oauth: environment.MCP_AUTH === 'oauth' }) : undefined;
   const problems = [...(read?.problems ?? [])];
   const clients = read && !read.problems.length ? read.clients : undefined;
   if (isLoopbackHost(host)) return { problems, clients };

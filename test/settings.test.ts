@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, defaultSessionsPerCaller, flagHelp, flagsOf, parseEnvironment, parseSettings, SettingsError, UsageError, variableHelp, withDefaults, type Env } from '../src/settings.js';
 import { loadConfig } from '../src/config.js';
@@ -295,6 +298,18 @@ describe('MCP_AUTH=oauth (issue 20): everything it needs is checked at start, ea
     expect(parseSettings(['serve', '--http'], { ...FULL, MCP_OAUTH_ALLOWED: 'ann@x.com, x.com,@y.org' }).env.MCP_OAUTH_ALLOWED).toEqual(['ann@x.com', 'x.com', '@y.org']);
     // Keys mode keeps refusing an open door off loopback.
     expect(problems(() => parseSettings(['serve', '--http', '--host', '0.0.0.0'], { ...FULL, MCP_AUTH: 'keys' })).join('\n')).toMatch(/without MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS/);
+  });
+
+  it('a named key whose name has an @ (it could pass for a signed-in person in the audit trail) is refused with oauth, not without', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'settings-oauth-keys-'));
+    try {
+      const file = join(dir, 'keys.json');
+      writeFileSync(file, JSON.stringify([{ name: 'ann@acme.example', token_sha256: 'a'.repeat(64), role: 'reader' }]), { mode: 0o600 });
+      expect(problems(() => parseSettings(['serve', '--http'], { ...FULL, MCP_HTTP_CLIENTS: file })).join('\n')).toMatch(/ann@acme\.example looks like an email address/);
+      expect(parseSettings(['serve', '--http'], { ...FULL, MCP_AUTH: 'keys', MCP_HTTP_CLIENTS: file }).httpClients?.[0]?.name).toBe('ann@acme.example');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('each missing one is named; BASECAMP_ACCESS_TOKEN is refused with it', () => {

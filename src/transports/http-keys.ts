@@ -70,10 +70,10 @@ const entrySchema = z
  * Reads and checks the MCP_HTTP_CLIENTS file: every problem at once, each naming the variable. Refused: a file
  * that cannot be read, others may write (whoever can write it can give themselves an admin key), that is not JSON,
  * not a non-empty array of {name, token_sha256, role}, a bad role or hash, a name used twice (case aside) or
- * reserved (stdio, anonymous, MCP_HTTP_TOKEN), a hash used twice or equal to MCP_HTTP_TOKEN's. Readable by others
+ * reserved (stdio, anonymous, MCP_HTTP_TOKEN) or, under MCP_AUTH=oauth, with an @ (people's names there), a hash used twice or equal to MCP_HTTP_TOKEN's. Readable by others
  * is allowed: the file holds hashes of tokens, not tokens.
  */
-export function readHttpClients(path: string, token?: string): { clients: HttpClientKey[]; problems: string[] } {
+export function readHttpClients(path: string, token?: string, options: { oauth?: boolean } = {}): { clients: HttpClientKey[]; problems: string[] } {
   const where = `Environment variable MCP_HTTP_CLIENTS (${path})`;
   const fail = (problem: string) => ({ clients: [], problems: [`${where}: ${problem}`] });
   let text: string;
@@ -109,6 +109,8 @@ export function readHttpClients(path: string, token?: string): { clients: HttpCl
     const entry = { ...parsed.data, token_sha256: parsed.data.token_sha256.toLowerCase() };
     const folded = entry.name.toLowerCase();
     if (RESERVED_NAMES.some((r) => r.toLowerCase() === folded)) problems.push(`${where}: ${label}: the name ${entry.name} is reserved (it means stdio, anonymous or MCP_HTTP_TOKEN in the audit trail); choose another.`);
+    // Under MCP_AUTH=oauth a signed-in person is recorded by their email: no key may look like one of them.
+    else if (options.oauth && entry.name.includes('@')) problems.push(`${where}: ${label}: the name ${entry.name} looks like an email address; with MCP_AUTH=oauth the audit trail records signed-in people by their email, so a key's name must not have an @.`);
     else if (names.has(folded)) problems.push(`${where}: ${label}: the name ${entry.name} is also entry ${names.get(folded)} (names must differ, case aside: the audit trail tells callers by them).`);
     names.set(folded, i + 1);
     const other = hashes.get(entry.token_sha256);
