@@ -145,4 +145,14 @@ describe('MCP_AUTH=oauth: Client ID Metadata Documents', () => {
     expect(stopped.text).toMatch(/invalid_client/);
     expect(fetched).toContain(path);
   });
+
+  it('the consent page names a document client with the host its document came from (the name is its own claim)', async () => {
+    const s = await start();
+    const url = new URL(`${s.publicUrl}/authorize`);
+    for (const [k, v] of Object.entries({ response_type: 'code', client_id: `${CIMD}/client.json`, redirect_uri: REDIRECT, scope: 'mcp', resource: `${s.publicUrl}/mcp`, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })) url.searchParams.set(k, v);
+    const stopped = (await browse(url.toString(), { stopAt: REDIRECT, as: OWNER }).catch((e: unknown) => e)) as BrowseStopped;
+    expect(stopped).toBeInstanceOf(BrowseStopped);
+    expect(stopped.status).toBe(200);
+    expect(stopped.text).toContain('<strong>CIMD Client, described by cimd.test</strong>');
+  });
 });

@@ -134,7 +134,10 @@ export class Interactions {
     const details = await this.details(req, res, uid);
     if (!details) return;
     const client = await this.o.provider.Client.find(details.params.client_id ?? '');
-    const name = client?.clientName ?? details.params.client_id ?? 'An MCP client';
+    const clientId = String(details.params.client_id ?? '');
+    // A client known by its metadata document (CIMD) chose its own name: the document's host is what vouches for it.
+    const documentHost = /^https:\/\//.test(clientId) ? safeHost(clientId) : undefined;
+    const name = `${client?.clientName ?? (clientId || 'An MCP client')}${documentHost && client?.clientName ? `, described by ${documentHost}` : ''}`;
     let host = '';
     try {
       host = new URL(details.params.redirect_uri ?? '').host;
@@ -281,4 +284,12 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
     chunks.push(chunk);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function safeHost(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
