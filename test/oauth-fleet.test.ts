@@ -1,15 +1,17 @@
-import { type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { budgetId, connectSharedBudget, redactRedisUrl, type SharedBudget } from '../src/basecamp/shared-budget.js';
 import { oauthOptions } from '../src/commands/serve.js';
 import type { Config } from '../src/config.js';
+import { openOAuthStore } from '../src/oauth/open-store.js';
 import { personKey } from '../src/oauth/store.js';
 import { LAUNCHPAD_CALLBACK } from '../src/oauth/interaction.js';
 import { personCredentialsFor } from '../src/oauth/person-credentials.js';
@@ -347,4 +349,113 @@ describe('MCP_AUTH=oauth: a restart keeps people signed in (MCP_OAUTH_FILE)', ()
     await explicit.store.close();
     expect(existsSync(file)).toBe(true);
   });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Start-up refusals from the built CLI (dist/): exit 1, a message naming what to fix, nothing listening.
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+describe('MCP_AUTH=oauth from the built CLI: refused at start', () => {
+  let folder: string;
+  let port: number;
+  let base: Record<string, string>;
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'oauth-cli-'));
+    port = await freePort();
+    // Not the sandbox: the server's own Launchpad app, an account, the store in the temp folder; Basecamp is never reached.
+    base = {
+      PATH: process.env.PATH ?? '',
+      HOME: folder,
+      XDG_CONFIG_HOME: join(folder, 'config'),
+      BASECAMP_API_URL: 'http://127.0.0.1:9',
+      BASECAMP_LAUNCHPAD_URL: 'http://127.0.0.1:9',
+      BASECAMP_CLIENT_ID: 'cli-client',
+      BASECAMP_CLIENT_SECRET: 'cli-secret-0123456789',
+      BASECAMP_ACCOUNT_ID: '999',
+      BASECAMP_LOG_LEVEL: 'info',
+      MCP_AUTH: 'oauth',
+      MCP_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      MCP_TOKEN_KEY: tokenKey(),
+      MCP_OAUTH_FILE: join(folder, 'oauth-store.json'),
+    };
+  });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  const serveWith = (env: Record<string, string>, ...args: string[]) =>
+    spawnSync(process.execPath, [cli, 'serve', ...args], { encoding: 'utf8', env, timeout: 15_000 });
+
+  /** Refused: exit 1, the message, and nothing was served (no URL line; the port is free). */
+  async function refused(r: ReturnType<typeof serveWith>): Promise<string> {
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).not.toMatch(/serving \d+ tools/);
+    expect(r.stdout).toBe('');
+    const free = createServer();
+    await new Promise<void>((resolve, reject) => free.once('error', reject).listen(port, '127.0.0.1', resolve));
+    await new Promise((resolve) => free.close(resolve));
+    return r.stderr;
+  }
+
+  it('a wrong MCP_TOKEN_KEY for an existing store file: named with the file', async () => {
+    const file = join(folder, 'sealed-with-another-key.json');
+    const other = await openOAuthStore({ key: Buffer.from(tokenKey(), 'base64'), file });
+    await other.set(personKey(1), '{"signed":"in"}');
+    await other.close();
+    const stderr = await refused(serveWith({ ...base, MCP_OAUTH_FILE: file }, '--http', '--port', String(port)));
+    expect(stderr).toMatch(/MCP_TOKEN_KEY is not the key the stored sign-ins were sealed with/);
+    expect(stderr).toContain(file);
+    expect(stderr).not.toContain(base.MCP_TOKEN_KEY!);
+    expect(existsSync(`${file}.lock`)).toBe(false); // the lock is let go
+  });
+
+  it('a malformed MCP_TOKEN_KEY: named, its value never echoed', async () => {
+    const bad = 'not-a-key-but-a-secret-password-42';
+    const stderr = await refused(serveWith({ ...base, MCP_TOKEN_KEY: bad }, '--http', '--port', String(port)));
+    expect(stderr).toMatch(/MCP_TOKEN_KEY must be 32 random bytes/);
+    expect(stderr).not.toContain(bad);
+    expect(stderr).not.toContain('secret-password');
+  });
+
+  it('without --http, without MCP_PUBLIC_URL, with BASECAMP_ACCESS_TOKEN: each named', async () => {
+    expect(await refused(serveWith(base))).toMatch(/MCP_AUTH=oauth needs --http/);
+    const { MCP_PUBLIC_URL: _, ...noPublic } = base;
+    expect(await refused(serveWith(noPublic, '--http', '--port', String(port)))).toMatch(/MCP_AUTH=oauth needs MCP_PUBLIC_URL/);
+    const withToken = await refused(serveWith({ ...base, BASECAMP_ACCESS_TOKEN: 'a-static-basecamp-token' }, '--http', '--port', String(port)));
+    expect(withToken).toMatch(/BASECAMP_ACCESS_TOKEN cannot be used with MCP_AUTH=oauth/);
+    expect(withToken).not.toContain('a-static-basecamp-token');
+  });
+
+  it('a second server on the same MCP_OAUTH_FILE is refused, told to use REDIS_URL for several instances', async () => {
+    const file = join(folder, 'one-instance.json');
+    const first = spawn(process.execPath, [cli, 'serve', '--http', '--port', String(port)], { env: { ...base, MCP_OAUTH_FILE: file }, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let err = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`not started: ${err}`)), 15_000);
+        first.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          if (/serving \d+ tools/.test(err)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        first.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+      });
+      expect(err).toContain(`sign-ins kept in ${file}`);
+      const secondPort = await freePort();
+      const r = serveWith({ ...base, MCP_OAUTH_FILE: file, MCP_PUBLIC_URL: `http://127.0.0.1:${secondPort}` }, '--http', '--port', String(secondPort));
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).not.toMatch(/serving \d+ tools/);
+      expect(r.stderr).toMatch(new RegExp(`Another server \\(process ${first.pid}\\) is using the OAuth store`));
+      expect(r.stderr).toContain(file);
+      expect(r.stderr).toMatch(/use REDIS_URL instead of a file/);
+      // The first one still serves, its lock kept.
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(readFileSync(`${file}.lock`, 'utf8').trim()).toBe(String(first.pid));
+    } finally {
+      first.kill('SIGTERM');
+      await new Promise((resolve) => (first.exitCode === null ? first.once('exit', resolve) : resolve(undefined)));
+    }
+    expect(existsSync(`${file}.lock`)).toBe(false); // let go on a clean stop
+  }, 30_000);
 });
