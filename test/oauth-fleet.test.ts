@@ -425,6 +425,40 @@ describe('MCP_AUTH=oauth from the built CLI: refused at start', () => {
     expect(withToken).not.toContain('a-static-basecamp-token');
   });
 
+  /** `serve --http --sandbox` under MCP_AUTH=oauth: where it says sign-ins are kept, then stopped. */
+  async function sandboxStore(extra: Record<string, string>): Promise<string> {
+    const p = await freePort();
+    const { BASECAMP_CLIENT_ID: _i, BASECAMP_CLIENT_SECRET: _s, BASECAMP_ACCOUNT_ID: _a, MCP_OAUTH_FILE: _f, ...env } = base;
+    const child = spawn(process.execPath, [cli, 'serve', '--http', '--sandbox', '--port', String(p)], { env: { ...env, MCP_PUBLIC_URL: `http://127.0.0.1:${p}`, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`not started: ${err}`)), 15_000);
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /sign-ins kept in (\S+)\n/.exec(err);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+      });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+    }
+  }
+
+  it('--sandbox keeps sign-ins in memory, in MCP_OAUTH_FILE only when it is set', async () => {
+    expect(await sandboxStore({})).toBe('memory');
+    expect(existsSync(join(folder, 'config', 'basecamp-people-mcp', 'oauth-store.json'))).toBe(false);
+    const file = join(folder, 'sandbox-store.json');
+    expect(await sandboxStore({ MCP_OAUTH_FILE: file })).toBe(file);
+    expect(existsSync(file)).toBe(true);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  }, 40_000);
+
   it('a second server on the same MCP_OAUTH_FILE is refused, told to use REDIS_URL for several instances', async () => {
     const file = join(folder, 'one-instance.json');
     const first = spawn(process.execPath, [cli, 'serve', '--http', '--port', String(port)], { env: { ...base, MCP_OAUTH_FILE: file }, stdio: ['ignore', 'ignore', 'pipe'] });
