@@ -436,7 +436,8 @@ describe('MCP_AUTH=oauth from the built CLI: refused at start', () => {
         const timer = setTimeout(() => reject(new Error(`not started: ${err}`)), 15_000);
         child.stderr.on('data', (d: Buffer) => {
           err += d.toString();
-          const m = /sign-ins kept in (\S+)\n/.exec(err);
+          // Stopped once it serves (its SIGTERM handler is set then; a stop before that leaves a stale lock, taken over next time).
+          const m = /sign-ins kept in (\S+)\n[^]*serving \d+ tools/.exec(err);
           if (m) {
             clearTimeout(timer);
             resolve(m[1]!);
