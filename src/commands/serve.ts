@@ -151,14 +151,17 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     }).catch((error: NodeJS.ErrnoException) => {
       throw listenProblem(error, host, port);
     });
-    // The start-up report before the URL line: whoever waits for that line (a supervisor, a test) has the whole of it.
-    if (oauth) log.info(`MCP_AUTH=oauth: people sign in with Basecamp through ${oauth.publicUrl} (account ${oauth.accountId}${oauth.allowed ? `, MCP_OAUTH_ALLOWED: ${oauth.allowed.join(', ')}` : ''}); sign-ins kept in ${oauth.store.where}`);
-    if (settings.httpClients) log.info(`keys: ${settings.httpClients.map((c) => `${c.name} (${c.role})`).join(', ')}${vars.MCP_HTTP_TOKEN ? ', MCP_HTTP_TOKEN (admin)' : ''}`);
-    log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
-    const signal = await new Promise<string>((resolve) => {
+    // Listening for the stop signals before the URL line: whoever waits for that line (a supervisor, a test) may stop
+    // the server the moment it reads it, and must get a clean stop (the OAuth store's lock let go), not a kill.
+    const stopped = new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
     });
+    // The start-up report before the URL line: whoever waits for that line has the whole of it.
+    if (oauth) log.info(`MCP_AUTH=oauth: people sign in with Basecamp through ${oauth.publicUrl} (account ${oauth.accountId}${oauth.allowed ? `, MCP_OAUTH_ALLOWED: ${oauth.allowed.join(', ')}` : ''}); sign-ins kept in ${oauth.store.where}`);
+    if (settings.httpClients) log.info(`keys: ${settings.httpClients.map((c) => `${c.name} (${c.role})`).join(', ')}${vars.MCP_HTTP_TOKEN ? ', MCP_HTTP_TOKEN (admin)' : ''}`);
+    log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
+    const signal = await stopped;
     log.info(`${signal}: draining in-flight requests, then exiting`);
     await http.drain();
     return;
