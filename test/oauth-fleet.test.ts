@@ -83,7 +83,7 @@ async function startInstance(
   sb: Sandbox,
   config: Config,
   vars: { MCP_PUBLIC_URL: string; MCP_TOKEN_KEY: string; MCP_OAUTH_FILE?: string },
-  options: { redisUrl?: string; port?: number; fileSet?: boolean } = {},
+  options: { redisUrl?: string; port?: number; fileSet?: boolean; stateless?: boolean } = {},
 ): Promise<Instance> {
   let shared: SharedBudget | undefined;
   if (options.redisUrl) shared = await connectSharedBudget(options.redisUrl, budgetId(`${sb.url}|fleet`), config.rateLimit);
@@ -96,7 +96,7 @@ async function startInstance(
     fileSet: options.fileSet ?? vars.MCP_OAUTH_FILE !== undefined,
   });
   const source = callerServices(service, personServices(config, parts, personCredentialsFor(oauth.store, oauth.launchpad)));
-  const http = await serveHttp(source, { port: options.port ?? 0, oauth });
+  const http = await serveHttp(source, { port: options.port ?? 0, oauth, stateless: options.stateless === true });
   return {
     http,
     oauth,
@@ -173,6 +173,9 @@ describe.skipIf(!redisOn)('MCP_AUTH=oauth: a fleet of two instances sharing sign
   let b: Instance;
   let folder: string;
   let publicUrl: string;
+  let redisUrl: string;
+  let key: string;
+  let config: (n: string) => Config;
 
   beforeAll(async () => {
     if (!hasRedis) throw new Error('redis-server is not installed (CI must install it: see .ci/run)');
@@ -183,11 +186,11 @@ describe.skipIf(!redisOn)('MCP_AUTH=oauth: a fleet of two instances sharing sign
     lb = new Balancer();
     await lb.start(await freePort());
     publicUrl = lb.url;
-    const key = tokenKey();
+    key = tokenKey();
     const vars = { MCP_PUBLIC_URL: publicUrl, MCP_TOKEN_KEY: key };
     // Each instance its own config (its own audit trail file: instances share Redis, not a disk).
-    const config = (n: Name) => testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accountId: sb.accountId, accountProduct: 'bc3', rateLimit: { max: 10_000, windowMs: 10_000 }, auditLog: join(folder, `audit-${n}.jsonl`) });
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    config = (n: string) => testConfig({ apiUrl: sb.url, launchpadUrl: sb.url, accountId: sb.accountId, accountProduct: 'bc3', rateLimit: { max: 10_000, windowMs: 10_000 }, auditLog: join(folder, `audit-${n}.jsonl`) });
+    redisUrl = `redis://127.0.0.1:${redisPort}`;
     a = await startInstance(sb, config('a'), vars, { redisUrl });
     b = await startInstance(sb, config('b'), vars, { redisUrl });
     lb.targets.set('a', Number(new URL(a.http.url).port));
@@ -291,6 +294,33 @@ describe.skipIf(!redisOn)('MCP_AUTH=oauth: a fleet of two instances sharing sign
     const t = await rawSignIn(publicUrl, OWNER);
     expect(new Set(lb.seen.slice(from).map((s) => s.to))).toEqual(new Set(['a', 'b']));
     expect(await me(await mcpClient(publicUrl, t.access, 'a'))).toBe(OWNER);
+  });
+
+  it('--stateless instances behind a plain balancer (every request, /mcp included, to the other one): sign-in and tool calls work', async () => {
+    const plain = new Balancer();
+    await plain.start(await freePort());
+    const vars = { MCP_PUBLIC_URL: plain.url, MCP_TOKEN_KEY: key };
+    const c = await startInstance(sb, config('c'), vars, { redisUrl, stateless: true });
+    const d = await startInstance(sb, config('d'), vars, { redisUrl, stateless: true });
+    try {
+      plain.targets.set('a', Number(new URL(c.http.url).port));
+      plain.targets.set('b', Number(new URL(d.http.url).port));
+      let next: Name = 'b';
+      plain.route = () => (next = next === 'a' ? 'b' : 'a');
+      const t = await rawSignIn(plain.url, JAN);
+      const client = new Client({ name: 'plain', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${plain.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${t.access}` } } }));
+      clients.push(client);
+      const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as ToolResult;
+      const from = plain.seen.length;
+      expect([await me(call), await me(call), await me(call)]).toEqual([JAN, JAN, JAN]);
+      expect(new Set(plain.seen.slice(from).filter((s) => s.path === '/mcp').map((s) => s.to))).toEqual(new Set(['a', 'b']));
+    } finally {
+      for (const cl of clients.splice(0)) await cl.close().catch(() => undefined);
+      await c.close();
+      await d.close();
+      await plain.close();
+    }
   });
 });
 
@@ -459,6 +489,24 @@ describe('MCP_AUTH=oauth from the built CLI: refused at start', () => {
     expect(existsSync(file)).toBe(true);
     expect(existsSync(`${file}.lock`)).toBe(false);
   }, 40_000);
+
+  it("a SIGTERM the moment the URL line is out stops the server cleanly: exit 0, the store file's lock let go", async () => {
+    // A supervisor may stop the server as soon as it has read that line: the signal handlers must already be there.
+    const file = join(folder, 'stopped-at-once.json');
+    for (let i = 0; i < 8; i++) {
+      const p = await freePort();
+      const child = spawn(process.execPath, [cli, 'serve', '--http', '--port', String(p)], { env: { ...base, MCP_OAUTH_FILE: file, MCP_PUBLIC_URL: `http://127.0.0.1:${p}` }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`${code}/${signal}`)));
+      let sent = false;
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (!sent && /serving \d+ tools/.test(err)) sent = child.kill('SIGTERM'); // once: a second signal is a forced stop
+      });
+      expect(await exited, err).toBe('0/null');
+      expect(existsSync(`${file}.lock`), `run ${i}`).toBe(false);
+    }
+  }, 60_000);
 
   it('a second server on the same MCP_OAUTH_FILE is refused, told to use REDIS_URL for several instances', async () => {
     const file = join(folder, 'one-instance.json');
