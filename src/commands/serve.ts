@@ -129,7 +129,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   if (flags.http) {
     const { serveHttp } = await import('../transports/http.js');
     const { host, port } = flags;
-    const oauth = oauthOn ? await oauthOptions(vars, config, settings.sandbox, sandboxLabel, redis) : undefined;
+    const oauth = oauthOn ? await oauthOptions(vars, config, { sandbox: settings.sandbox, sandboxLabel, redis, fileSet: settings.setInEnvironment.has('MCP_OAUTH_FILE') }) : undefined;
     if (oauth) started.add(() => oauth.store.close());
     // Who acts for a caller: a signed-in person through their own service, anyone else (named keys) through the one.
     const source = oauth && shared ? callerServices(service, personServices(config, shared, personCredentialsFor(oauth.store, oauth.launchpad))) : singleService(service);
@@ -151,14 +151,17 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     }).catch((error: NodeJS.ErrnoException) => {
       throw listenProblem(error, host, port);
     });
-    // The start-up report before the URL line: whoever waits for that line (a supervisor, a test) has the whole of it.
-    if (oauth) log.info(`MCP_AUTH=oauth: people sign in with Basecamp through ${oauth.publicUrl} (account ${oauth.accountId}${oauth.allowed ? `, MCP_OAUTH_ALLOWED: ${oauth.allowed.join(', ')}` : ''}); sign-ins kept in ${oauth.store.where}`);
-    if (settings.httpClients) log.info(`keys: ${settings.httpClients.map((c) => `${c.name} (${c.role})`).join(', ')}${vars.MCP_HTTP_TOKEN ? ', MCP_HTTP_TOKEN (admin)' : ''}`);
-    log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
-    const signal = await new Promise<string>((resolve) => {
+    // Listening for the stop signals before the URL line: whoever waits for that line (a supervisor, a test) may stop
+    // the server the moment it reads it, and must get a clean stop (the OAuth store's lock let go), not a kill.
+    const stopped = new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
     });
+    // The start-up report before the URL line: whoever waits for that line has the whole of it.
+    if (oauth) log.info(`MCP_AUTH=oauth: people sign in with Basecamp through ${oauth.publicUrl} (account ${oauth.accountId}${oauth.allowed ? `, MCP_OAUTH_ALLOWED: ${oauth.allowed.join(', ')}` : ''}); sign-ins kept in ${oauth.store.where}`);
+    if (settings.httpClients) log.info(`keys: ${settings.httpClients.map((c) => `${c.name} (${c.role})`).join(', ')}${vars.MCP_HTTP_TOKEN ? ', MCP_HTTP_TOKEN (admin)' : ''}`);
+    log.info(`serving ${count} tools over streamable HTTP at ${http.url}${flags.stateless ? ' (stateless)' : ''}${readOnly ? ' (read-only)' : ''}`);
+    const signal = await stopped;
     log.info(`${signal}: draining in-flight requests, then exiting`);
     await http.drain();
     return;
@@ -197,21 +200,22 @@ function budgetSeed(config: Config): string {
 /**
  * MCP_AUTH=oauth's authorization server, from settings checked at start (settings.ts oauthProblems). Sign-ins are kept
  * sealed with MCP_TOKEN_KEY in Redis with REDIS_URL (a fleet shares them), else in MCP_OAUTH_FILE; with --sandbox (no
- * Redis) in memory, since simulated people never go to the config folder. With --sandbox the sandbox's Launchpad is
- * the upstream, with its own app (sandbox-client), so a sign-in can be tried by hand.
+ * Redis) in memory, since simulated people never go to the config folder, unless MCP_OAUTH_FILE is set explicitly
+ * (`fileSet`: a try-out that should survive a restart). With --sandbox the sandbox's Launchpad is the upstream, with
+ * its own app (sandbox-client), so a sign-in can be tried by hand. Exported for the tests that wire it as serve does.
  */
-async function oauthOptions(
-  vars: ResolvedEnvironment,
+export async function oauthOptions(
+  vars: Pick<ResolvedEnvironment, 'MCP_PUBLIC_URL' | 'MCP_TOKEN_KEY' | 'MCP_OAUTH_FILE' | 'MCP_OAUTH_ALLOWED' | 'BASECAMP_CLIENT_ID' | 'BASECAMP_CLIENT_SECRET'>,
   config: Config,
-  sandbox: boolean,
-  sandboxLabel: string | undefined,
-  redis: { client: RedisStoreClient; where: string } | undefined,
+  how: { sandbox: boolean; sandboxLabel?: string; redis?: { client: RedisStoreClient; where: string }; fileSet: boolean },
 ): Promise<OAuthServeOptions> {
+  const { sandbox, sandboxLabel, redis } = how;
   const accountId = config.accountId;
   if (!vars.MCP_PUBLIC_URL || !vars.MCP_TOKEN_KEY || accountId === undefined) throw new Error('MCP_AUTH=oauth without MCP_PUBLIC_URL, MCP_TOKEN_KEY or an account: the settings should have refused this.');
   const app = sandbox ? { clientId: 'sandbox-client', clientSecret: 'sandbox-secret' } : { clientId: vars.BASECAMP_CLIENT_ID ?? '', clientSecret: vars.BASECAMP_CLIENT_SECRET ?? '' };
   const key = parseTokenKey(vars.MCP_TOKEN_KEY);
-  const store = await openOAuthStore({ key, ...(redis ? { redis } : sandbox ? {} : { file: vars.MCP_OAUTH_FILE }) });
+  const file = !sandbox || how.fileSet ? vars.MCP_OAUTH_FILE : undefined;
+  const store = await openOAuthStore({ key, ...(redis ? { redis } : file !== undefined ? { file } : {}) });
   return {
     publicUrl: vars.MCP_PUBLIC_URL,
     store,
