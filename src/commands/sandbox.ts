@@ -1,9 +1,10 @@
-import { startSandbox } from '../sandbox/server.js';
 import type { Settings } from '../settings.js';
 
 /** `sandbox`: the simulated Basecamp API alone, until Ctrl-C. Not an MCP server: stdout is for the person running it. */
 export async function sandboxCommand({ flags }: Settings): Promise<void> {
   const { product } = flags;
+  // Imported here, as serve --sandbox does: the simulated account is one chunk of the bundle, whoever loads it.
+  const { startSandbox } = await import('../sandbox/server.js');
   const sandbox = await startSandbox({ port: flags.port, people: flags.people, product, alsoList: true });
   const bcx = product === 'bcx' ? sandbox.bcx! : undefined;
   const other = bcx ? `Basecamp 3/4/5 account ${sandbox.data.accountId}` : `Basecamp 2 account ${sandbox.bcx!.accountId}`;

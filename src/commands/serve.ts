@@ -1,4 +1,5 @@
 import { isLoopbackHost } from '../security.js';
+import { serveStdio } from '../transports/stdio.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +18,9 @@ import { shellCommand } from '../cli-command.js';
 import { RedisPlanClaims } from '../governance/redis-plan-claims.js';
 import { RedisPeopleSnapshots } from '../governance/redis-people-snapshots.js';
 import type { PeopleSnapshotStore } from '../governance/people-snapshots.js';
-import { deriveProviderKeys, parseTokenKey } from '../oauth/crypto.js';
-import { openOAuthStore } from '../oauth/open-store.js';
-import { personCredentialsFor } from '../oauth/person-credentials.js';
+import { parseTokenKey } from '../oauth/crypto.js';
 import type { RedisStoreClient } from '../oauth/redis-store.js';
-import type { OAuthServeOptions } from '../oauth/server.js';
+import type { OAuthServeOptions } from '../oauth/index.js';
 import type { ResolvedEnvironment } from '../settings.js';
 
 /** What has been started so far, stopped in reverse order whether serving ends well or fails half-way. */
@@ -36,8 +35,9 @@ class Started {
 }
 
 /**
- * `serve`: MCP over stdio, or over streamable HTTP with --http. The sandbox, the Redis client and each transport
- * are imported only when this run uses them (each is its own chunk of the bundle), to keep start-up light.
+ * `serve`: MCP over stdio, or over streamable HTTP with --http. The sandbox, the Redis client, the HTTP transport and
+ * MCP_AUTH=oauth are imported only when this run uses them (each is its own chunk of the bundle), to keep start-up
+ * light; stdio, the default, comes with serve (a chunk of its own would be one more file in the .mcpb for 15 KB).
  */
 export async function serve(settings: Settings, env: Env): Promise<void> {
   const started = new Started();
@@ -132,7 +132,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
     const oauth = oauthOn ? await oauthOptions(vars, config, { sandbox: settings.sandbox, sandboxLabel, redis, fileSet: settings.setInEnvironment.has('MCP_OAUTH_FILE') }) : undefined;
     if (oauth) started.add(() => oauth.store.close());
     // Who acts for a caller: a signed-in person through their own service, anyone else (named keys) through the one.
-    const source = oauth && shared ? callerServices(service, personServices(config, shared, personCredentialsFor(oauth.store, oauth.launchpad))) : singleService(service);
+    const source = oauth && shared ? callerServices(service, personServices(config, shared, (await import('../oauth/index.js')).personCredentialsFor(oauth.store, oauth.launchpad))) : singleService(service);
     if (oauth) started.add(() => source.close());
     const http = await serveHttp(source, {
       readOnly,
@@ -177,7 +177,7 @@ async function serveUntilStopped(settings: Settings, env: Env, started: Started)
   }
   process.once('SIGTERM', () => void started.stopAll().finally(() => process.exit(0)));
   process.once('SIGINT', () => void started.stopAll().finally(() => process.exit(0)));
-  await (await import('../transports/stdio.js')).serveStdio(singleService(service), { readOnly });
+  await serveStdio(singleService(service), { readOnly });
 }
 
 /** A listener that could not start, said with the flag that fixes it. */
@@ -215,6 +215,7 @@ export async function oauthOptions(
   const app = sandbox ? { clientId: 'sandbox-client', clientSecret: 'sandbox-secret' } : { clientId: vars.BASECAMP_CLIENT_ID ?? '', clientSecret: vars.BASECAMP_CLIENT_SECRET ?? '' };
   const key = parseTokenKey(vars.MCP_TOKEN_KEY);
   const file = !sandbox || how.fileSet ? vars.MCP_OAUTH_FILE : undefined;
+  const { deriveProviderKeys, openOAuthStore } = await import('../oauth/index.js');
   const store = await openOAuthStore({ key, ...(redis ? { redis } : file !== undefined ? { file } : {}) });
   return {
     publicUrl: vars.MCP_PUBLIC_URL,

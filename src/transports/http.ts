@@ -9,7 +9,7 @@ import { KeyRing, type HttpClientKey } from './http-keys.js';
 import { isLoopbackHost } from '../security.js';
 import type { ServerOptions } from '../server.js';
 import type { Caller } from '../caller.js';
-import type { OAuthServeOptions } from '../oauth/server.js';
+import type { OAuthServeOptions } from '../oauth/index.js';
 import type { ServiceSource } from '../service-source.js';
 import { defaultSessionsPerCaller, HTTP_DEFAULTS } from '../settings.js';
 
@@ -101,7 +101,7 @@ export async function serveHttp(services: ServiceSource, options: HttpServeOptio
   const loopback = isLoopbackHost(host);
   const keys = new KeyRing(options.token, options.clients);
   // The authorization server and oidc-provider: their own chunk, loaded only when OAuth is on.
-  const oauth = options.oauth ? (await import('../oauth/server.js')).createOAuthServer(options.oauth) : undefined;
+  const oauth = options.oauth ? (await import('../oauth/index.js')).createOAuthServer(options.oauth) : undefined;
   if (!loopback && keys.open && !oauth) {
     throw new Error(`Refusing to serve on ${host} without MCP_HTTP_TOKEN or MCP_HTTP_CLIENTS: anyone who can reach it could administer your Basecamp people. Set one, or bind to 127.0.0.1.`);
   }
