@@ -568,7 +568,7 @@ describe('MCP_AUTH=oauth: people at once, in the audit trail', () => {
   });
 });
 
-describe('MCP_AUTH=oauth from the built CLI (dist/, bundled with keepNames)', () => {
+describe('MCP_AUTH=oauth from the built CLI (dist/, bundled without syntax minification, which would drop oidc-provider\'s class names)', () => {
   it('`serve --http --sandbox` with MCP_AUTH=oauth: a quiet start, and a whole sign-in through the bundle', async () => {
     const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
     const port = await freePort();
