@@ -12,6 +12,31 @@ export interface StoredToken extends TokenFile {
   client_secret?: string;
 }
 
+/**
+ * Writes a secret to `target` atomically: a temp file in the same directory created 0600 ('wx': it exists only ever
+ * as owner-read/write, the secret written after), synced, then renamed over the target. The temp file never stays
+ * behind (it holds the secret), whatever fails. The token file and the OAuth store are written this way.
+ */
+export function writeSecretFile(target: string, text: string): void {
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, target);
+  } catch (error) {
+    unlinkSync(tmp); // e.g. a directory where the file should be
+    throw error;
+  }
+}
+
 /** Paths already warned about being readable by others: one warning per file per process. */
 const warnedReadable = new Set<string>();
 
@@ -97,24 +122,7 @@ export class TokenStore {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Our own directory may predate us with wider bits; tighten it. A directory the user chose (e.g. /tmp) is left alone.
     if (basename(dir) === 'basecamp-people-mcp' && (statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
-    const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    // 'wx' + 0o600: the file exists only ever as owner-read/write; the secret is written after.
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(token, null, 2)}\n`);
-      fsyncSync(fd);
-    } catch (error) {
-      closeSync(fd);
-      unlinkSync(tmp);
-      throw error;
-    }
-    closeSync(fd);
-    try {
-      renameSync(tmp, target);
-    } catch (error) {
-      unlinkSync(tmp); // it holds the secret: never leave it behind (e.g. a directory where the file should be)
-      throw error;
-    }
+    writeSecretFile(target, `${JSON.stringify(token, null, 2)}\n`);
     this.cached = undefined;
   }
 

@@ -1,8 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigurationError } from '../errors.js';
-import { resolveSymlinks } from '../auth/token-store.js';
+import { resolveSymlinks, writeSecretFile } from '../auth/token-store.js';
 import type { SealBox } from './crypto.js';
 import type { OAuthStore } from './store.js';
 
@@ -208,24 +208,7 @@ export class FileOAuthStore implements OAuthStore {
       if (entry.until !== undefined && entry.until <= now) this.entries.delete(key);
       else out[key] = entry;
     }
-    const dir = dirname(this.target);
-    const tmp = join(dir, `.${basename(this.target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(out)}\n`);
-      fsyncSync(fd);
-    } catch (error) {
-      closeSync(fd);
-      unlinkSync(tmp);
-      throw error;
-    }
-    closeSync(fd);
-    try {
-      renameSync(tmp, this.target);
-    } catch (error) {
-      unlinkSync(tmp);
-      throw error;
-    }
+    writeSecretFile(this.target, `${JSON.stringify(out)}\n`);
   }
 }
 
