@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, StreamableHTTPClientTransport, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { MemoryOAuthStore } from '../src/oauth/store.js';
@@ -9,7 +9,7 @@ import type { Service } from '../src/service.js';
 import { singleService } from '../src/service-source.js';
 import { serveHttp, type HttpServer } from '../src/transports/http.js';
 import { freePort, OWNER, sandboxService, type ToolResult } from './helpers.js';
-import { browse, BrowseStopped, testProviderKeys } from './oauth-helpers.js';
+import { browse, BrowseStopped, TestClientAuth, testProviderKeys } from './oauth-helpers.js';
 
 /**
  * Client ID Metadata Documents (MCP 2026: a client is the https URL of its own metadata): the SDK client uses one when
@@ -76,38 +76,14 @@ async function start(): Promise<{ url: string; publicUrl: string }> {
   return { url: http.url, publicUrl };
 }
 
-class CimdClientAuth implements OAuthClientProvider {
+/** A client known by its metadata document's URL (no registration). */
+class CimdClientAuth extends TestClientAuth {
   clientMetadataUrl = `${CIMD}/client.json`;
-  info: Parameters<NonNullable<OAuthClientProvider['saveClientInformation']>>[0] | undefined;
-  saved: Parameters<OAuthClientProvider['saveTokens']>[0] | undefined;
-  verifier: string | undefined;
-  authorizationUrl: URL | undefined;
-  get redirectUrl() {
-    return REDIRECT;
+  constructor() {
+    super(REDIRECT);
   }
-  get clientMetadata() {
+  override get clientMetadata(): TestClientAuth['clientMetadata'] {
     return { ...DOCUMENTS['/client.json']!, redirect_uris: [REDIRECT] };
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: NonNullable<CimdClientAuth['info']>) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: NonNullable<CimdClientAuth['saved']>) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier!;
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client as Client2025 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as Transport2025 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Client as Client2026, StreamableHTTPClientTransport as Transport2026, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
+import { Client as Client2026, StreamableHTTPClientTransport as Transport2026, UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RateBudget } from '../src/basecamp/rate-budget.js';
 import { OUTSIDE_IDENTITY } from '../src/sandbox/launchpad.js';
@@ -19,7 +19,7 @@ import { createSharedParts, type Service, type SharedParts } from '../src/servic
 import { callerServices, personServices } from '../src/service-source.js';
 import { serveHttp, type HttpServer } from '../src/transports/http.js';
 import { ADAM, freePort, JAN, OWNER, peopleReads, sandboxService, writes, structured, testConfig, type ToolResult } from './helpers.js';
-import { browse, BrowseStopped, testProviderKeys } from './oauth-helpers.js';
+import { browse, BrowseStopped, TestClientAuth, testProviderKeys } from './oauth-helpers.js';
 
 /**
  * MCP_AUTH=oauth end to end (issue 20, docs/design/oauth.md §3): the SDK clients' own OAuth support (discovery from the
@@ -93,49 +93,6 @@ async function start(options: { allowed?: string[]; accessTokenTtlSeconds?: numb
   });
   servers.push(http);
   return { url: http.url, publicUrl, store, http };
-}
-
-/** An MCP client's side of OAuth, in memory (both SDKs' providers have this shape). */
-class TestClientAuth implements OAuthClientProvider {
-  info: Parameters<NonNullable<OAuthClientProvider['saveClientInformation']>>[0] | undefined;
-  saved: Parameters<OAuthClientProvider['saveTokens']>[0] | undefined;
-  verifier: string | undefined;
-  authorizationUrl: URL | undefined;
-  constructor(readonly redirect = REDIRECT) {}
-  get redirectUrl() {
-    return this.redirect;
-  }
-  get clientMetadata() {
-    return { redirect_uris: [this.redirect], client_name: 'Test Client', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: NonNullable<TestClientAuth['info']>) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: NonNullable<TestClientAuth['saved']>) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier!;
-  }
-  discovery: Parameters<NonNullable<OAuthClientProvider['saveDiscoveryState']>>[0] | undefined;
-  saveDiscoveryState(state: NonNullable<TestClientAuth['discovery']>) {
-    this.discovery = state;
-  }
-  discoveryState() {
-    return this.discovery;
-  }
 }
 
 interface Session {

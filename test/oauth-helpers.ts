@@ -6,6 +6,7 @@
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { ProviderKeys } from '../src/oauth/keys.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/client';
 
 /** Provider keys for a test server (production derives them from MCP_TOKEN_KEY). */
 export function testProviderKeys(): ProviderKeys {
@@ -97,4 +98,50 @@ export async function browse(start: string, options: BrowseOptions): Promise<Bro
     throw new BrowseStopped(next.toString(), res.status, text);
   }
   throw new Error(`browse: more than ${options.maxHops ?? 20} hops from ${start}`);
+}
+
+/** Where the test clients return: never listened on, so browse stops there. */
+export const TEST_REDIRECT = 'http://127.0.0.1:9/callback';
+
+/** An MCP client's side of OAuth, in memory (both SDKs' providers have this shape). */
+export class TestClientAuth implements OAuthClientProvider {
+  info: Parameters<NonNullable<OAuthClientProvider['saveClientInformation']>>[0] | undefined;
+  saved: Parameters<OAuthClientProvider['saveTokens']>[0] | undefined;
+  verifier: string | undefined;
+  authorizationUrl: URL | undefined;
+  constructor(readonly redirect = TEST_REDIRECT) {}
+  get redirectUrl() {
+    return this.redirect;
+  }
+  get clientMetadata(): OAuthClientProvider['clientMetadata'] {
+    return { redirect_uris: [this.redirect], client_name: 'Test Client', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+  }
+  clientInformation() {
+    return this.info;
+  }
+  saveClientInformation(info: NonNullable<TestClientAuth['info']>) {
+    this.info = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: NonNullable<TestClientAuth['saved']>) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier!;
+  }
+  discovery: Parameters<NonNullable<OAuthClientProvider['saveDiscoveryState']>>[0] | undefined;
+  saveDiscoveryState(state: NonNullable<TestClientAuth['discovery']>) {
+    this.discovery = state;
+  }
+  discoveryState() {
+    return this.discovery;
+  }
 }
